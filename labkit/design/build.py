@@ -1,0 +1,310 @@
+"""Design file -> validated Design: field checks, derived addressing, then cross-field rules."""
+
+from __future__ import annotations
+
+import itertools
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from pathlib import Path
+from typing import Any
+
+from labkit.design.catalog import esr_models
+from labkit.design.fields import (
+    Fields,
+    Invalid,
+    Problems,
+    choice,
+    integer,
+    interface,
+    network,
+    text,
+)
+from labkit.design.loader import load_yaml
+from labkit.design.model import Design, Ipsec, Overlay, Proposal, Routing, Site, Transport
+from labkit.errors import DesignError
+
+NAME = r"[a-z][a-z0-9-]{0,14}"
+NAME_HINT = "; use 1-15 lower-case letters, digits or '-', starting with a letter"
+LAB_NAME = r"[a-z][a-z0-9-]{0,23}"
+ENCRYPTIONS = ("aes128", "aes256", "aes128gcm16", "aes256gcm16")
+INTEGRITIES = ("sha1", "sha256", "sha384", "sha512")
+DH_GROUPS = (14, 15, 16, 19, 20, 21)
+SPOKE_TUNNEL_OFFSET = 10  # spoke N gets host number 10+N of the tunnel network; hubs get 1..9
+DEFAULT_ADVERTISE = {1: "all", 2: "all", 3: "summary"}
+
+
+def load_design(path: str | Path) -> Design:
+    """Load and validate a design file; raise DesignError listing every problem found."""
+    source = Path(path)
+    raw = load_yaml(source)
+    problems = Problems(source)
+    design = _build(problems, raw)
+    if problems.lines or design is None:
+        raise DesignError(problems.lines or [f"{source}: the design is empty"])
+    return design
+
+
+def _model(role: str):
+    def convert(value: Any):
+        models = esr_models()
+        if value not in models:
+            raise Invalid(f"unknown ESR model {value!r}; known models: {', '.join(models)}")
+        if role not in models[value].roles:
+            fit = [n for n, m in models.items() if role in m.roles]
+            raise Invalid(f"{value} is not a {role} model; use one of: {', '.join(fit)}")
+        return models[value]
+
+    return convert
+
+
+def _proposal(fields: Fields, esp: bool) -> Proposal | None:
+    encryption = fields.take("encryption", choice(*ENCRYPTIONS))
+    aead = bool(encryption and encryption.endswith("gcm16"))
+    integrity = fields.take("integrity", choice(*INTEGRITIES), default=None if (esp and aead) else "sha256")
+    dh_group = fields.take("dh_group", choice(*DH_GROUPS), default=None if esp else 19)
+    fields.finish()
+    if encryption is None:
+        return None
+    return Proposal(encryption=encryption, integrity=integrity, dh_group=dh_group)
+
+
+def _build(problems: Problems, raw: Any) -> Design | None:
+    top = Fields(problems, raw, "")
+    if not top.ok:
+        return None
+    lab = top.take("lab", text(LAB_NAME, "; use 1-24 lower-case letters, digits or '-', starting with a letter"))
+    scenario = top.take("scenario", text(NAME, NAME_HINT))
+    description = top.take("description", text(), default="")
+    phase = top.take("phase", choice(1, 2, 3))
+
+    under = top.fields("underlay")
+    transport = Transport(
+        name=under.take("transport", text(NAME, NAME_HINT), default="inet"),
+        wan_pool=under.take("wan_pool", network),
+    )
+    under.finish()
+
+    ov = top.fields("overlay")
+    overlay = Overlay(
+        tunnel_network=ov.take("tunnel_network", network),
+        gre_key=ov.take("gre_key", integer(1, 2**32 - 1)),
+        nhrp_network_id=ov.take("nhrp_network_id", integer(1, 2**32 - 1)),
+        holdtime=ov.take("holdtime", integer(10, 65535), default=30),
+        mtu=ov.take("mtu", integer(576, 9000), default=1400),
+        tcp_mss=ov.take("tcp_mss", integer(500, 8960), default=1360),
+    )
+    ov.finish()
+
+    ipsec = _ipsec(top.fields("ipsec"))
+    routing_fields = top.fields("routing")
+    hubs = _hubs(top, problems)
+    spokes_fields = top.fields("spokes")
+    lan_pool = spokes_fields.take("lan_pool", network)
+    routing = _routing(routing_fields, phase, lan_pool)
+    top.finish()
+
+    if None in (overlay.tunnel_network, transport.wan_pool, lan_pool, phase) or not hubs:
+        spokes_fields.finish()
+        return None
+    spokes = _spokes(spokes_fields, lan_pool)
+    spokes_fields.finish()
+    hubs = _place(problems, "hubs", hubs, transport, overlay, first=1)
+    spokes = _place(problems, "spokes", spokes, transport, overlay, first=SPOKE_TUNNEL_OFFSET + 1, offset=len(hubs))
+    if problems.lines:
+        return None
+    design = Design(
+        source=problems.source, lab=lab, scenario=scenario, description=description, phase=phase,
+        transport=transport, overlay=overlay, ipsec=ipsec, routing=routing,
+        hubs=tuple(hubs), spokes=tuple(spokes),
+    )
+    _cross_checks(problems, design, top, lan_pool)
+    return design
+
+
+def _ipsec(fields: Fields) -> Ipsec | None:
+    ike = _proposal(fields.fields("ike_proposal"), esp=False)
+    esp = _proposal(fields.fields("esp_proposal"), esp=True)
+    ipsec = Ipsec(
+        ike_version=fields.take("ike_version", choice(1, 2), default=2),
+        ike_proposal=ike,
+        esp_proposal=esp,
+        mode=fields.take("mode", choice("transport", "tunnel"), default="transport"),
+        psk=fields.take("psk", text(min_len=8, hint="; the pre-shared key needs at least 8 characters")),
+        dpd_interval=fields.take("dpd_interval", integer(1, 3600), default=10),
+    )
+    fields.finish()
+    return ipsec
+
+
+def _routing(fields: Fields, phase: int | None, lan_pool: IPv4Network | None) -> Routing:
+    routing = Routing(
+        protocol=fields.take("protocol", choice("bgp"), default="bgp"),
+        asn=fields.take("asn", integer(1, 4294967295)),
+        keepalive=fields.take("keepalive", integer(1, 3600), default=3),
+        holdtime=fields.take("holdtime", integer(3, 65535), default=9),
+        hub_advertises=fields.take(
+            "hub_advertises", choice("summary", "default", "all"), default=DEFAULT_ADVERTISE.get(phase, "all")
+        ),
+        spoke_summary=lan_pool,
+    )
+    if phase == 2 and routing.hub_advertises != "all":
+        fields.problems.add(fields.key_line("hub_advertises"), fields.sub("hub_advertises"),
+                            "phase 2 needs every spoke LAN with the spoke's own next hop; use 'all'")
+    if routing.keepalive and routing.holdtime and routing.holdtime < 3 * routing.keepalive:
+        fields.problems.add(fields.key_line("holdtime"), fields.sub("holdtime"),
+                            f"must be at least 3 x keepalive ({3 * routing.keepalive})")
+    fields.finish()
+    return routing
+
+
+def _site_fields(problems: Problems, path: str, line: int | None, item: Any, role: str) -> dict | None:
+    fields = Fields(problems, item, path, line)
+    if not fields.ok:
+        return None
+    entry = {
+        "name": fields.take("name", text(NAME, NAME_HINT)),
+        "model": fields.take("model", _model(role)),
+        "lan": fields.take("lan", interface, default=None),
+        "tunnel": fields.take("tunnel", _address, default=None),
+        "path": path,
+        "line": line,
+        "fields": fields,
+    }
+    if role == "hub" and entry["lan"] is None and "lan" not in fields.mapping:
+        problems.add(line, f"{path}.lan", "is required (the headquarters LAN, e.g. 10.0.0.1/24)")
+    fields.finish()
+    return entry
+
+
+def _address(value: Any) -> IPv4Address:
+    try:
+        return IPv4Address(str(value))
+    except ValueError:
+        raise Invalid(f"{value!r} is not an IPv4 address; write it like 10.255.0.1") from None
+
+
+def _hubs(top: Fields, problems: Problems) -> list[dict]:
+    items = top.items("hubs")
+    if not items and "hubs" in top.mapping:
+        problems.add(top.key_line("hubs"), "hubs", "needs at least one hub")
+    hubs = [_site_fields(problems, path, line, item, "hub") for path, line, item in items]
+    return [h for h in hubs if h]
+
+
+def _spokes(fields: Fields, lan_pool: IPv4Network) -> list[dict]:
+    """Explicit `nodes`, or `count` spokes derived deterministically (names, models cycled, LANs)."""
+    problems = fields.problems
+    prefixlen = fields.take("lan_prefixlen", integer(lan_pool.prefixlen + 1, 30), default=24)
+    if fields.has("nodes") == fields.has("count"):
+        problems.add(fields.line, fields.path, "give exactly one of 'count' (derived spokes) or 'nodes' (a list)")
+        fields.taken.update({"nodes", "count", "models"})
+        return []
+    if fields.has("nodes"):
+        spokes = [_site_fields(problems, path, line, item, "spoke") for path, line, item in fields.items("nodes")]
+        spokes = [s for s in spokes if s]
+    else:
+        count = fields.take("count", integer(1, 10000))
+        models = fields.take("models", _model_list, default=["ESR-15"])
+        if not count or not models:
+            return []
+        catalog = esr_models()
+        for name in models:
+            if name not in catalog or "spoke" not in catalog[name].roles:
+                fit = [n for n, m in catalog.items() if "spoke" in m.roles]
+                problems.add(fields.key_line("models"), fields.sub("models"),
+                             f"{name!r} is not a spoke model; use some of: {', '.join(fit)}")
+                return []
+        spokes = [
+            {"name": f"spoke{n}", "model": catalog[model], "lan": None, "tunnel": None,
+             "path": f"{fields.path}.count", "line": fields.key_line("count")}
+            for n, model in zip(range(1, count + 1), itertools.cycle(models), strict=False)
+        ]
+    subnets = lan_pool.subnets(new_prefix=prefixlen or 24)
+    next(subnets, None)  # the pool's first block is left for the summary's own use; spoke N gets block N
+    for spoke, subnet in zip(spokes, subnets, strict=False):
+        if spoke["lan"] is None:
+            spoke["lan"] = IPv4Interface(f"{next(subnet.hosts())}/{subnet.prefixlen}")
+    missing = [s for s in spokes if s["lan"] is None]
+    if missing:
+        problems.add(fields.key_line("lan_pool"), fields.sub("lan_pool"),
+                     f"{lan_pool} has room for {len(spokes) - len(missing)} spoke LANs of /{prefixlen}, "
+                     f"{len(spokes)} needed; use a larger pool")
+    return spokes
+
+
+def _model_list(value: Any) -> list[str]:
+    if not isinstance(value, list) or not value:
+        raise Invalid("must be a non-empty list of ESR model names, e.g. [ESR-15, ESR-30]")
+    return [str(v) for v in value]
+
+
+def _place(problems: Problems, role_path: str, entries: list[dict], transport: Transport, overlay: Overlay,
+           first: int, offset: int = 0) -> list[Site]:
+    """Give each site its WAN /30 (from the pool, in order) and tunnel address."""
+    links = list(itertools.islice(transport.wan_pool.subnets(new_prefix=30), offset, offset + len(entries)))
+    role = "hub" if role_path == "hubs" else "spoke"
+    sites = []
+    hosts = overlay.tunnel_network.num_addresses - 2
+    for n, entry in enumerate(entries, start=1):
+        if n > len(links):
+            problems.add(entry["line"], "underlay.wan_pool",
+                         f"{transport.wan_pool} has no /30 left for {entry['name'] or role}; use a larger pool")
+            return []
+        tunnel = entry["tunnel"]
+        if tunnel is None:
+            host = first + n - 1
+            if host > hosts:
+                problems.add(entry["line"], "overlay.tunnel_network",
+                             f"{overlay.tunnel_network} has no address left for {role} {n}; use a larger network")
+                return []
+            tunnel = overlay.tunnel_network[host]
+        elif tunnel not in overlay.tunnel_network or tunnel in (
+            overlay.tunnel_network.network_address, overlay.tunnel_network.broadcast_address):
+            problems.add(entry["line"], f"{entry['path']}.tunnel",
+                         f"{tunnel} is outside the overlay {overlay.tunnel_network} (or not a host address)")
+        if None in (entry["name"], entry["model"], entry["lan"]):
+            continue
+        wan_gw, wan = list(links[n - 1].hosts())
+        sites.append(Site(
+            name=entry["name"], role=role, model=entry["model"], index=n,
+            wan=IPv4Interface(f"{wan}/30"), wan_gateway=wan_gw, tunnel=tunnel, lan=entry["lan"],
+        ))
+    return sites
+
+
+def _cross_checks(problems: Problems, design: Design, top: Fields, lan_pool: IPv4Network) -> None:
+    """Rules that span fields: unique names and addresses, no overlapping networks, phase needs."""
+    seen: dict[str, str] = {design.transport.name: "underlay.transport"}
+    for site in design.sites:
+        if site.name in seen:
+            problems.add(top.key_line("spokes" if site.role == "spoke" else "hubs"), f"{site.role} {site.name}",
+                         f"duplicate node name (also used by {seen[site.name]}); give every node its own name")
+        seen[site.name] = f"{site.role} {site.name}"
+    tunnels: dict[IPv4Address, str] = {}
+    for site in design.sites:
+        if site.tunnel in tunnels:
+            problems.add(top.key_line("spokes" if site.role == "spoke" else "hubs"), f"{site.name}.tunnel",
+                         f"duplicate tunnel address {site.tunnel} (also {tunnels[site.tunnel]})")
+        tunnels[site.tunnel] = site.name
+    named: list[tuple[str, IPv4Network, int | None]] = [
+        ("underlay.wan_pool", design.transport.wan_pool, top.key_line("underlay")),
+        ("overlay.tunnel_network", design.overlay.tunnel_network, top.key_line("overlay")),
+        ("spokes.lan_pool", lan_pool, top.key_line("spokes")),
+    ]
+    named += [(f"hubs: {h.name}.lan", h.lan.network, top.key_line("hubs")) for h in design.hubs]
+    for (name_a, net_a, _), (name_b, net_b, line_b) in itertools.combinations(named, 2):
+        if net_a.overlaps(net_b):
+            problems.add(line_b, name_b, f"{net_b} overlaps {name_a} {net_a}; every network must be distinct")
+    spoke_lans: dict[IPv4Network, str] = {}
+    for spoke in design.spokes:
+        net = spoke.lan.network
+        if not net.subnet_of(lan_pool):
+            problems.add(top.key_line("spokes"), f"spokes: {spoke.name}.lan",
+                         f"{net} is outside spokes.lan_pool {lan_pool}; the hub's summary would not cover it")
+        for other_net, other in spoke_lans.items():
+            if net.overlaps(other_net):
+                problems.add(top.key_line("spokes"), f"spokes: {spoke.name}.lan",
+                             f"{net} overlaps the LAN of {other} ({other_net})")
+        spoke_lans[net] = spoke.name
+    if design.phase in (2, 3) and len(design.spokes) < 2:
+        problems.add(top.key_line("spokes"), "spokes", f"phase {design.phase} needs at least 2 spokes "
+                     "(spoke-to-spoke tunnels are what it is about)")

@@ -1,0 +1,107 @@
+"""The agent inside a lab's microVM: runs commands and interactive sessions for the host.
+
+Protocol, one TCP connection per request, first line a JSON object:
+  {"op": "ping"}                               -> {"ok": true, "kernel": ...}
+  {"op": "run", "argv": [...], "timeout": s}   -> {"rc": n, "stdout": ..., "stderr": ...}
+  {"op": "pty", "argv": [...], "rows", "cols"} -> raw terminal bytes both ways until the command ends
+  {"op": "poweroff"}                           -> {"ok": true}, then the agent exits and the VM stops
+Standard library only: it starts under software emulation, where every import costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import pty
+import select
+import socketserver
+import struct
+import subprocess
+import termios
+import threading
+
+
+class Handler(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        request = json.loads(self.rfile.readline())
+        op = request.get("op")
+        if op == "run":
+            self.reply(run(request["argv"], request.get("timeout", 60), request.get("stdin")))
+        elif op == "pty":
+            self.relay_pty(request["argv"], request.get("rows", 24), request.get("cols", 200))
+        elif op == "ping":
+            self.reply({"ok": True, "kernel": os.uname().release})
+        elif op == "poweroff":
+            self.reply({"ok": True})
+            threading.Thread(target=self.server.shutdown).start()
+        else:
+            self.reply({"error": f"unknown op {op!r}"})
+
+    def reply(self, message: dict) -> None:
+        self.wfile.write(json.dumps(message).encode() + b"\n")
+        self.wfile.flush()
+
+    def relay_pty(self, argv: list[str], rows: int, cols: int) -> None:
+        pid, fd = pty.fork()
+        if pid == 0:
+            try:
+                os.execvp(argv[0], argv)
+            finally:
+                os._exit(127)
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        sock = self.connection
+        try:
+            while True:
+                ready, _, _ = select.select([fd, sock], [], [])
+                if fd in ready:
+                    try:
+                        data = os.read(fd, 65536)
+                    except OSError:
+                        break
+                    if not data:
+                        break
+                    sock.sendall(data)
+                if sock in ready:
+                    data = sock.recv(65536)
+                    if not data:
+                        break
+                    os.write(fd, data)
+        finally:
+            os.close(fd)
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+            os.waitpid(pid, 0)
+
+
+def run(argv: list[str], timeout: float, stdin: str | None) -> dict:
+    try:
+        done = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        return {"rc": 124, "stdout": out, "stderr": f"timed out after {timeout}s"}
+    except OSError as exc:
+        return {"rc": 127, "stdout": "", "stderr": str(exc)}
+    return {"rc": done.returncode, "stdout": done.stdout, "stderr": done.stderr}
+
+
+class Server(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--listen", default="0.0.0.0")
+    parser.add_argument("--port", type=int, default=7000)
+    args = parser.parse_args()
+    with Server((args.listen, args.port), Handler) as server:
+        print(f"labkit agent listening on {args.listen}:{args.port}", flush=True)
+        server.serve_forever(poll_interval=0.2)
+
+
+if __name__ == "__main__":
+    main()

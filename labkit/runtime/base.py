@@ -1,0 +1,68 @@
+"""The one small interface every runtime implements, and the record of which runtime runs a lab."""
+
+from __future__ import annotations
+
+import json
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from pathlib import Path
+from typing import ClassVar
+
+from labkit.runtime.executor import Completed
+from labkit.runtime.labspec import LabSpec
+
+RECORDS = Path(os.environ.get("LABKIT_RUN_DIR", "/run/labkit"))
+Say = Callable[[str], None]
+
+
+def record_path(lab: str) -> Path:
+    return RECORDS / f"{lab}.json"
+
+
+def read_record(lab: str) -> dict | None:
+    try:
+        return json.loads(record_path(lab).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+class Runtime(ABC):
+    """Brings a lab up and down, runs commands in its nodes and opens interactive sessions."""
+
+    name: ClassVar[str]
+
+    def __init__(self, spec: LabSpec):
+        self.spec = spec
+
+    @abstractmethod
+    def up(self, say: Say) -> None:
+        """Start every node and return once each node's daemons run; the lab stays up."""
+
+    @abstractmethod
+    def down(self, say: Say) -> None:
+        """Remove everything the lab made; harmless when nothing runs."""
+
+    @abstractmethod
+    def status(self) -> dict[str, dict[str, str]]:
+        """Per node, each daemon's state ('up'/'down'); {} for a node that is not running."""
+
+    @abstractmethod
+    def exec(self, node: str, argv: list[str], timeout: float = 60) -> Completed:
+        """Run a command in a node and collect its output."""
+
+    @abstractmethod
+    def attach_argv(self, node: str, argv: list[str]) -> list[str]:
+        """A local command giving an interactive terminal on `argv` inside the node."""
+
+    def resources(self) -> dict[str, float]:
+        """Memory figures of the running lab (MiB), where the runtime can measure them."""
+        return {}
+
+    def write_record(self, extra: dict | None = None) -> None:
+        RECORDS.mkdir(parents=True, exist_ok=True)
+        data = {"runtime": self.name, "lab": self.spec.name, "clab_file": str(self.spec.clab_file)}
+        record_path(self.spec.name).write_text(json.dumps(data | (extra or {}), indent=2))
+
+    def drop_record(self) -> None:
+        record_path(self.spec.name).unlink(missing_ok=True)

@@ -1,0 +1,77 @@
+"""Where commands of the lab run: this kernel (LocalExecutor) or a microVM guest (AgentExecutor)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from typing import Protocol
+
+from labkit.errors import LabkitError
+
+
+@dataclass(frozen=True)
+class Completed:
+    rc: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.rc == 0
+
+
+class Executor(Protocol):
+    def run(self, argv: list[str], timeout: float = 60, stdin: str | None = None) -> Completed: ...
+
+    def attach_argv(self, argv: list[str]) -> list[str]:
+        """A local command whose terminal is an interactive session running `argv` in the lab's kernel."""
+        ...
+
+
+class LocalExecutor:
+    def run(self, argv: list[str], timeout: float = 60, stdin: str | None = None) -> Completed:
+        try:
+            done = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired as exc:
+            out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+            return Completed(124, out, f"timed out after {timeout:.0f}s")
+        except FileNotFoundError as exc:
+            return Completed(127, "", f"{argv[0]}: not found ({exc})")
+        return Completed(done.returncode, done.stdout, done.stderr)
+
+    def attach_argv(self, argv: list[str]) -> list[str]:
+        return argv
+
+
+class AgentExecutor:
+    """Runs commands through the labkit agent inside a microVM, reached on a loopback TCP port."""
+
+    def __init__(self, port: int, host: str = "127.0.0.1"):
+        self.host, self.port = host, port
+
+    def request(self, message: dict, timeout: float) -> dict:
+        try:
+            with socket.create_connection((self.host, self.port), timeout=timeout) as conn:
+                conn.settimeout(timeout)
+                conn.sendall(json.dumps(message).encode() + b"\n")
+                reply = b""
+                while not reply.endswith(b"\n"):
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    reply += chunk
+        except OSError as exc:
+            raise LabkitError(f"the lab's microVM does not answer on 127.0.0.1:{self.port} ({exc})") from None
+        if not reply:
+            raise LabkitError(f"the lab's microVM closed the connection on 127.0.0.1:{self.port}")
+        return json.loads(reply)
+
+    def run(self, argv: list[str], timeout: float = 60, stdin: str | None = None) -> Completed:
+        reply = self.request({"op": "run", "argv": argv, "timeout": timeout, "stdin": stdin}, timeout + 15)
+        return Completed(reply["rc"], reply["stdout"], reply["stderr"])
+
+    def attach_argv(self, argv: list[str]) -> list[str]:
+        return [sys.executable, "-m", "labkit.runtime.attach", "--port", str(self.port), "--", *argv]
