@@ -1,0 +1,1 @@
+"""Verification: scrapli sessions, TTP parsing, the normalised state, checks, suites and reports."""

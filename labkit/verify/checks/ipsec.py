@@ -1,0 +1,93 @@
+"""IPsec: SAs between peers, ESP counters growing under traffic, ESP-only on the transport network."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from ipaddress import IPv4Address
+
+from labkit.design.model import Design, Site
+from labkit.verify.engine import Check, CheckFailed, Context
+from labkit.verify.state import ChildSa
+
+
+def installed_child(ctx: Context, node: Site, peer: IPv4Address) -> ChildSa:
+    """The installed CHILD SA of `node` with `peer` under an established IKE SA, or CheckFailed."""
+    sas = [sa for sa in ctx.fact(node.name, "ike_sas") if sa.remote == peer]
+    if not sas:
+        raise CheckFailed(f"{node.name}: no IKE SA with {peer}")
+    established = [sa for sa in sas if sa.state == "ESTABLISHED"]
+    if not established:
+        raise CheckFailed(f"{node.name}: IKE SA with {peer} is {sas[0].state}, not ESTABLISHED")
+    children = [c for sa in established for c in sa.children if c.state == "INSTALLED"]
+    if not children:
+        raise CheckFailed(f"{node.name}: IKE SA with {peer} has no INSTALLED CHILD SA")
+    return max(children, key=lambda c: c.packets_in + c.packets_out)
+
+
+def hub_spoke_sas(design: Design) -> Check:
+    def probe(ctx: Context) -> str:
+        pairs = [(spoke, hub) for spoke in design.spokes for hub in design.hubs]
+
+        def one(pair: tuple[Site, Site]) -> None:
+            spoke, hub = pair
+            child = installed_child(ctx, spoke, hub.nbma)
+            if child.mode != design.ipsec.mode.upper():
+                raise CheckFailed(f"{spoke.name}: CHILD SA with {hub.name} is {child.mode}, design says "
+                                  f"{design.ipsec.mode}")
+            installed_child(ctx, hub, spoke.nbma)
+
+        ctx.each(pairs, one)
+        return f"IKE + {design.ipsec.mode} CHILD SA on both ends of {len(pairs)} hub-spoke pairs"
+
+    return Check("ipsec.hub_spoke_sas", "an IKE SA and a CHILD SA between each hub and each spoke",
+                 tuple(s.name for s in design.sites), probe, deadline_s=120, converge=True)
+
+
+def spoke_spoke_sa(src: Site, dst: Site) -> Check:
+    def probe(ctx: Context) -> str:
+        installed_child(ctx, src, dst.nbma)
+        return f"{src.name} has an established IKE SA and installed CHILD SA with {dst.name} ({dst.nbma})"
+
+    return Check(f"ipsec.spoke_spoke_sa.{src.name}-{dst.name}",
+                 f"a direct IPsec SA now exists between {src.name} and {dst.name}", (src.name,), probe,
+                 deadline_s=40)
+
+
+def esp_counters_grow(spoke: Site, hub: Site, packets: int = 10) -> Check:
+    def probe(ctx: Context) -> str:
+        before = installed_child(ctx, spoke, hub.nbma)
+        ping = ctx.fact(spoke.name, "ping", count=packets, interval=0.2, source=spoke.lan.ip, target=hub.lan.ip)
+        after = installed_child(ctx, spoke, hub.nbma)
+        grown_out = after.packets_out - before.packets_out
+        grown_in = after.packets_in - before.packets_in
+        received = ping[0].received if ping else 0
+        if grown_out < received or grown_in < received or received == 0:
+            raise CheckFailed(f"{spoke.name}: {received} pings answered but ESP counters grew out +{grown_out}, "
+                              f"in +{grown_in}")
+        return f"{received}/{packets} pings; ESP packets out +{grown_out}, in +{grown_in}"
+
+    return Check(f"ipsec.esp_counters.{spoke.name}", f"ESP counters of {spoke.name}'s SA with {hub.name} grow "
+                 "under traffic", (spoke.name,), probe, deadline_s=60)
+
+
+def transport_sees_only_esp(design: Design, spoke: Site, hub: Site) -> Check:
+    transport = design.transport.name
+
+    def probe(ctx: Context) -> str:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            capture = pool.submit(ctx.fact, transport, "capture", timeout=30, seconds=8, count=40)
+            time.sleep(1.5)  # let tcpdump start before the traffic
+            ctx.fact(spoke.name, "ping", count=20, interval=0.2, source=spoke.lan.ip, target=hub.lan.ip)
+            packets = capture.result()
+        esp = sum(1 for p in packets if p.proto == "ESP")
+        gre = sum(1 for p in packets if p.proto == "GRE")
+        if esp == 0:
+            raise CheckFailed(f"capture on {transport} saw no ESP while {spoke.name} pinged {hub.name} "
+                              "(positive control failed: no evidence either way)")
+        if gre:
+            raise CheckFailed(f"capture on {transport} saw {gre} cleartext GRE packets")
+        return f"{len(packets)} packets captured on {transport}: {esp} ESP, 0 cleartext GRE"
+
+    return Check("ipsec.transport_capture", f"the transport router {transport} sees ESP and no cleartext GRE",
+                 (transport, spoke.name), probe, deadline_s=60)

@@ -1,0 +1,92 @@
+"""Facts about nodes: run a platform's command through a session, parse it, keep the evidence."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from labkit.verify.connect import Sessions
+from labkit.verify.parse import parse
+from labkit.verify.state import as_dict, to_models
+
+
+@dataclass(frozen=True)
+class FactSpec:
+    session: str
+    command: str
+    template: str | None = None
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class Platform:
+    name: str
+    sessions: dict[str, str]
+    facts: dict[str, FactSpec]
+
+
+@cache
+def platform(name: str) -> Platform:
+    raw = yaml.safe_load(resources.files("labkit.verify").joinpath(f"platforms/{name}.yml").read_text())
+    specs = {k: FactSpec(**v) for k, v in (raw.get("facts", {}) | raw.get("actions", {})).items()}
+    return Platform(name=name, sessions=raw["sessions"], facts=specs)
+
+
+class Evidence:
+    """Raw outputs and parsed data, one numbered pair of files per command, secrets redacted."""
+
+    def __init__(self, root: Path, secrets: tuple[str, ...]):
+        self.root = root
+        self.secrets = tuple(s for s in secrets if s)
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "<redacted>")
+        return text
+
+    def save(self, node: str, command: str, raw: str, parsed: object) -> str:
+        with self.lock:
+            self.count += 1
+            number = self.count
+        slug = re.sub(r"[^a-z0-9]+", "-", command.lower()).strip("-")[:48]
+        base = self.root / node / f"{number:04d}-{slug}"
+        base.parent.mkdir(parents=True, exist_ok=True)
+        base.with_suffix(".txt").write_text(self.redact(f"# {node}: {command}\n{raw}"))
+        if parsed is not None:
+            base.with_suffix(".json").write_text(self.redact(json.dumps(parsed, indent=2, default=str)))
+        return str(base.relative_to(self.root.parent)) + ".txt"
+
+
+class Collector:
+    """Gathers facts per node through each node's platform definition."""
+
+    def __init__(self, sessions: Sessions, node_platform: dict[str, str], evidence: Evidence):
+        self.sessions = sessions
+        self.node_platform = node_platform
+        self.evidence = evidence
+
+    def run(self, node: str, fact: str, sink: list[str], timeout: float | None = None, **params: object) -> list:
+        """The fact's model objects (evidence file names go to `sink`); ParseError if not understood."""
+        spec = platform(self.node_platform[node]).facts[fact]
+        command = spec.command.format(**params)
+        raw = self.sessions.get(node, spec.session).send(command, timeout=timeout)
+        if spec.template is None:
+            sink.append(self.evidence.save(node, command, raw, None))
+            return []
+        try:
+            parsed = parse(spec.template, raw)
+        except Exception:
+            sink.append(self.evidence.save(node, command, raw, None))
+            raise
+        models = to_models(spec.model, parsed)
+        sink.append(self.evidence.save(node, command, raw, {"parsed": parsed, "state": as_dict(models)}))
+        return models

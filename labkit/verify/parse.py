@@ -1,0 +1,38 @@
+"""TTP parsing with one rule: an output whose layout the template does not recognise is an error."""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+from importlib import resources
+
+from ttp import ttp
+
+logging.getLogger("ttp").setLevel(logging.ERROR)
+
+
+class ParseError(Exception):
+    """The output is not in the layout the template knows; the check fails with this reason."""
+
+
+@cache
+def template_text(name: str) -> str:
+    return resources.files("labkit.verify").joinpath(f"templates/{name}.ttp").read_text()
+
+
+def parse(template: str, text: str) -> dict:
+    """Parse `text`; the result must contain the template's `layout` group, or ParseError."""
+    parser = ttp(data=text, template=template_text(template))
+    parser.parse()
+    result = parser.result()
+    parsed = result[0][0] if result and result[0] else {}
+    if isinstance(parsed, list):  # several matches at the top level: merge them
+        merged: dict = {}
+        for part in parsed:
+            merged.update(part)
+        parsed = merged
+    if "layout" not in parsed:
+        first = text.strip().splitlines()[:1]
+        raise ParseError(f"output not recognised by template {template}.ttp "
+                         f"(first line: {first[0][:80]!r})" if first else f"empty output (template {template}.ttp)")
+    return parsed

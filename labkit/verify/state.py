@@ -1,0 +1,150 @@
+"""The normalised state model: what checks reason about, whatever platform produced it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from ipaddress import IPv4Address, IPv4Network
+from typing import Any
+
+
+@dataclass(frozen=True)
+class NhrpEntry:
+    interface: str
+    kind: str  # dynamic, nhs, local, static...
+    protocol: IPv4Address
+    nbma: IPv4Address
+
+
+@dataclass(frozen=True)
+class NhsEntry:
+    interface: str
+    nbma: IPv4Address
+    protocol: IPv4Address | None  # None until registered
+
+
+@dataclass(frozen=True)
+class Shortcut:
+    prefix: IPv4Network
+    via: IPv4Address
+
+
+@dataclass(frozen=True)
+class BgpPeer:
+    neighbor: IPv4Address
+    remote_as: int
+    state: str  # Established, Active, Connect...
+    prefixes_received: int | None
+
+
+@dataclass(frozen=True)
+class Route:
+    prefix: IPv4Network
+    protocol: str  # one-letter code: B, N, C, K, S...
+    selected: bool
+    nexthop: IPv4Address | None
+    interface: str | None
+
+
+@dataclass(frozen=True)
+class ChildSa:
+    name: str
+    state: str
+    mode: str
+    packets_in: int
+    packets_out: int
+    bytes_in: int
+    bytes_out: int
+
+
+@dataclass(frozen=True)
+class IkeSa:
+    name: str
+    state: str
+    local: IPv4Address
+    remote: IPv4Address
+    children: tuple[ChildSa, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class PingResult:
+    sent: int
+    received: int
+
+
+@dataclass(frozen=True)
+class Hop:
+    hop: int
+    address: IPv4Address | None  # None for a hop that did not answer
+
+
+@dataclass(frozen=True)
+class Packet:
+    src: IPv4Address
+    dst: IPv4Address
+    proto: str  # ESP or GRE
+
+
+def _ip(value: Any) -> IPv4Address | None:
+    return IPv4Address(value.lstrip("*")) if value and value != "*" else None
+
+
+def _children(rows: list[dict]) -> tuple[ChildSa, ...]:
+    return tuple(
+        ChildSa(name=r["name"], state=r["state"], mode=r["mode"], packets_in=int(r.get("packets_in", 0)),
+                packets_out=int(r.get("packets_out", 0)), bytes_in=int(r.get("bytes_in", 0)),
+                bytes_out=int(r.get("bytes_out", 0)))
+        for r in rows
+    )
+
+
+def _bgp_peer(r: dict) -> BgpPeer:
+    state_pfx = r["state_pfx"]
+    established = state_pfx.isdigit()
+    return BgpPeer(neighbor=_ip(r["neighbor"]), remote_as=int(r["remote_as"]),
+                   state="Established" if established else state_pfx,
+                   prefixes_received=int(state_pfx) if established else None)
+
+
+def _route(r: dict) -> Route:
+    codes = r["codes"]
+    return Route(prefix=IPv4Network(r["prefix"]), protocol=codes[0], selected=">" in codes,
+                 nexthop=_ip(r.get("nexthop")), interface=r.get("interface"))
+
+
+def _packet(r: dict) -> Packet:
+    proto = "ESP" if r["proto"].startswith("ESP") else "GRE" if r["proto"].startswith("GRE") else r["proto"]
+    return Packet(src=_ip(r["src"]), dst=_ip(r["dst"]), proto=proto)
+
+
+# How a parsed row (TTP's dict of strings) becomes a model object; rows key is the TTP group holding them.
+CONVERTERS: dict[str, tuple[str, Any]] = {
+    "NhrpEntry": ("entries", lambda r: NhrpEntry(r["interface"], r["kind"], _ip(r["protocol"]), _ip(r["nbma"]))),
+    "NhsEntry": ("entries", lambda r: NhsEntry(r["interface"], _ip(r["nbma"]), _ip(r.get("protocol")))),
+    "Shortcut": ("entries", lambda r: Shortcut(IPv4Network(r["prefix"]), _ip(r["via"]))),
+    "BgpPeer": ("entries", _bgp_peer),
+    "Route": ("entries", _route),
+    "IkeSa": ("ike_sas", lambda r: IkeSa(r["name"], r["state"], _ip(r["local"]), _ip(r["remote"]),
+                                         _children(r.get("children", [])))),
+    "PingResult": ("result", lambda r: PingResult(int(r["sent"]), int(r["received"]))),
+    "Hop": ("hops", lambda r: Hop(int(r["hop"]), _ip(r["address"]))),
+    "Packet": ("packets", _packet),
+}
+
+
+def to_models(model: str, parsed: dict) -> list:
+    """Model objects from one parsed output (rows may be one dict or a list, as TTP gives them)."""
+    key, convert = CONVERTERS[model]
+    rows = parsed.get(key, [])
+    rows = [rows] if isinstance(rows, dict) else rows
+    return [convert(row) for row in rows]
+
+
+def as_dict(obj: Any) -> Any:
+    """JSON-ready form of model objects, for evidence files."""
+    if hasattr(obj, "__dataclass_fields__"):
+        return {f.name: as_dict(getattr(obj, f.name)) for f in fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [as_dict(o) for o in obj]
+    if isinstance(obj, (IPv4Address, IPv4Network)):
+        return str(obj)
+    return obj

@@ -1,0 +1,18 @@
+"""Suites: which checks, in which order, for each scenario."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from labkit.design.model import Design
+from labkit.errors import LabkitError
+from labkit.verify.engine import Check
+from labkit.verify.suites import phase3
+
+SUITES: dict[str, Callable[[Design], list[Check]]] = {"phase3": phase3.checks}
+
+
+def suite_for(design: Design) -> list[Check]:
+    if design.scenario not in SUITES:
+        raise LabkitError(f"no verification suite for scenario {design.scenario!r} yet; suites: {', '.join(SUITES)}")
+    return SUITES[design.scenario](design)

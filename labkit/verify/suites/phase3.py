@@ -1,0 +1,29 @@
+"""DMVPN phase 3: registration, IPsec, routing with a summarised hub, then the redirect/shortcut story
+told in order (absent, via hub, installed, direct, own SA), reachability, encryption, purge on idle."""
+
+from __future__ import annotations
+
+from labkit.design.model import Design
+from labkit.verify.checks import ipsec, nhrp, paths, routing
+from labkit.verify.engine import Check
+
+
+def checks(design: Design) -> list[Check]:
+    hub = design.hubs[0]
+    src, dst = design.spokes[0], design.spokes[1]
+    return [
+        *(nhrp.hub_registrations(design, h) for h in design.hubs),
+        nhrp.spokes_nhs(design),
+        ipsec.hub_spoke_sas(design),
+        routing.bgp_sessions(design),
+        routing.spoke_routes(design),
+        nhrp.shortcut_absent(src, dst, clear_first=True),
+        paths.path_via_hub(design, src, dst),
+        paths.shortcut_installed(src, dst),
+        paths.direct_path(src, dst),
+        ipsec.spoke_spoke_sa(src, dst),
+        paths.full_mesh(design),
+        ipsec.esp_counters_grow(src, hub),
+        ipsec.transport_sees_only_esp(design, src, hub),
+        nhrp.shortcut_absent(src, dst, clear_first=False),
+    ]
