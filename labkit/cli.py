@@ -36,7 +36,7 @@ def _running(design: Design) -> Runtime:
 
 
 def cmd_generate(args: argparse.Namespace, console: Console) -> int:
-    design, build = _design_and_build(args, console)
+    _, build = _design_and_build(args, console)
     print(build.path)
     return 0
 

@@ -11,6 +11,7 @@ Standard library only: it starts under software emulation, where every import co
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import json
 import os
@@ -70,10 +71,8 @@ class Handler(socketserver.StreamRequestHandler):
                     os.write(fd, data)
         finally:
             os.close(fd)
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, 9)
-            except ProcessLookupError:
-                pass
             os.waitpid(pid, 0)
 
 

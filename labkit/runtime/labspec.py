@@ -45,7 +45,8 @@ def read_lab(clab_file: Path) -> LabSpec:
     try:
         doc = yaml.safe_load(clab_file.read_text())
     except OSError as exc:
-        raise LabkitError(f"{clab_file}: cannot read the topology ({exc.strerror}); run `labkit generate` first")
+        reason = f"cannot read the topology ({exc.strerror}); run `labkit generate` first"
+        raise LabkitError(f"{clab_file}: {reason}") from None
     base = clab_file.parent.resolve()
     nodes = []
     for name, node in doc["topology"]["nodes"].items():

@@ -31,7 +31,10 @@ KVM_PROBE_S = 25
 BOOT_DEADLINE_S = float(os.environ.get("LABKIT_BOOT_TIMEOUT", "240"))
 MEMORY = os.environ.get("LABKIT_VM_MEMORY", "2G")
 CPUS = os.environ.get("LABKIT_VM_CPUS", str(min(os.cpu_count() or 2, 4)))
-GUEST_MODULES = "virtio_net ip_gre esp4 xfrm_user nfnetlink_log xt_NFLOG xt_hashlimit xt_TCPMSS xt_policy nft_compat veth"
+# loaded in the guest: its NIC, GRE, ESP and the netfilter matches the start scripts use
+GUEST_MODULES = (
+    "virtio_net ip_gre esp4 xfrm_user nfnetlink_log xt_NFLOG xt_hashlimit xt_TCPMSS xt_policy nft_compat veth"
+)
 
 
 def find_kernel() -> Path:

@@ -1,0 +1,118 @@
+"""The design model: derived addressing, and one clear line per problem for bad designs."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from ipaddress import IPv4Address, IPv4Interface
+
+import pytest
+
+from labkit.design import load_design
+from labkit.errors import DesignError
+from tests.conftest import ROOT, TOPOLOGIES
+
+PHASE3 = (TOPOLOGIES / "phase3.yml").read_text()
+
+
+def problems_of(write_design, text: str) -> list[str]:
+    with pytest.raises(DesignError) as info:
+        load_design(write_design(text))
+    return info.value.problems
+
+
+def test_phase3_derives_addressing():
+    design = load_design(TOPOLOGIES / "phase3.yml")
+    assert [s.name for s in design.hubs] == ["hub1"]
+    assert [s.name for s in design.spokes] == ["spoke1", "spoke2", "spoke3"]
+    assert [s.model.name for s in design.spokes] == ["ESR-15", "ESR-30", "ESR-31"]
+    spoke2 = design.site("spoke2")
+    assert spoke2.tunnel == IPv4Address("10.255.0.12")
+    assert spoke2.lan == IPv4Interface("172.16.2.1/24")
+    assert spoke2.wan == IPv4Interface("198.51.100.10/30")
+    assert spoke2.wan_gateway == IPv4Address("198.51.100.9")
+    assert design.site("hub1").wan == IPv4Interface("198.51.100.2/30")
+    assert design.routing.hub_advertises == "summary"
+    assert len({s.tunnel for s in design.sites}) == len(design.sites)
+
+
+def test_many_spokes_are_derived_deterministically(write_design):
+    text = PHASE3.replace("count: 3", "count: 40").replace("wan_pool: 198.51.100.0/24", "wan_pool: 100.64.0.0/20")
+    first, second = load_design(write_design(text, "a.yml")), load_design(write_design(text, "b.yml"))
+    assert [(s.name, s.tunnel, s.lan, s.wan) for s in first.spokes] == \
+        [(s.name, s.tunnel, s.lan, s.wan) for s in second.spokes]
+    assert first.spokes[-1].name == "spoke40"
+    assert first.spokes[-1].model.name == "ESR-15"  # models cycle: 40 = 3*13 + 1
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("phase: 3", "phase: 4"), r"design\.yml:\d+: phase: unknown value 4; use one of: 1, 2, 3"),
+        (("model: ESR-3250", "model: ESR-9999"), r":\d+: hubs\[0\]\.model: unknown ESR model 'ESR-9999'"),
+        (("model: ESR-3250", "model: ESR-15"), r"hubs\[0\]\.model: ESR-15 is not a hub model"),
+        (("models: [ESR-15, ESR-30, ESR-31]", "models: [ESR-15, ESR-3350]"), r"spokes\.models: 'ESR-3350' is not"),
+        (("lan: 10.0.0.1/24", "lan: 172.16.9.1/24"), r"hubs: hub1\.lan: 172\.16\.9\.0/24 overlaps spokes\.lan_pool"),
+        (("tunnel_network: 10.255.0.0/24", "tunnel_network: 10.255.0.0/33"),
+         r"overlay\.tunnel_network: .* not an IPv4"),
+        (("gre_key: 42", "gre_key: -1"), r"overlay\.gre_key: must be from 1 to"),
+        (("holdtime: 30  ", "holtime: 30  "), r"overlay\.holtime: unknown field; did you mean 'holdtime'\?"),
+        (("count: 3", "count: 70"), r"underlay\.wan_pool: 198\.51\.100\.0/24 has no /30 left"),
+        (("psk: lab-only-dmvpn-psk-42", "psk: short"), r"ipsec\.psk: must be a text of at least 8"),
+        (("lab: dmvpn-phase3", "lab: DMVPN Phase3"), r"lab: 'DMVPN Phase3' is not allowed"),
+        (("count: 3", "count: 1"), r"spokes: phase 3 needs at least 2 spokes"),
+        (("hub_advertises: summary", "hub_advertises: everything"), r"routing\.hub_advertises: unknown value"),
+    ],
+)
+def test_bad_design_names_file_line_field_and_fix(write_design, change, expected):
+    old, new = change
+    assert old in PHASE3, f"test setup: {old!r} not in phase3.yml"
+    problems = problems_of(write_design, PHASE3.replace(old, new, 1))
+    assert any(re.search(expected, p) for p in problems), problems
+    assert all(p.startswith(str(write_design("", "unused.yml").parent)) for p in problems)
+
+
+def test_tunnel_address_outside_overlay(write_design):
+    text = PHASE3.replace("    lan: 10.0.0.1/24", "    lan: 10.0.0.1/24\n    tunnel: 10.254.0.1")
+    assert any("hubs[0].tunnel: 10.254.0.1 is outside the overlay 10.255.0.0/24" in p
+               for p in problems_of(write_design, text))
+
+
+def test_duplicate_tunnel_address(write_design):
+    text = PHASE3.replace("spokes:\n  count: 3\n  models: [ESR-15, ESR-30, ESR-31]",
+                          "spokes:\n  nodes:\n    - {name: spoke1, model: ESR-15, tunnel: 10.255.0.1}\n"
+                          "    - {name: spoke2, model: ESR-30}")
+    assert any("duplicate tunnel address 10.255.0.1" in p for p in problems_of(write_design, text))
+
+
+def test_duplicate_node_name(write_design):
+    text = PHASE3.replace("spokes:\n  count: 3\n  models: [ESR-15, ESR-30, ESR-31]",
+                          "spokes:\n  nodes:\n    - {name: hub1, model: ESR-15}\n    - {name: spoke2, model: ESR-30}")
+    assert any("duplicate node name" in p for p in problems_of(write_design, text))
+
+
+def test_no_hub(write_design):
+    text = re.sub(r"hubs:\n(  .*\n)+", "hubs: []\n", PHASE3)
+    assert any(re.search(r":\d+: hubs: needs at least one hub", p) for p in problems_of(write_design, text))
+
+
+def test_bad_yaml_reports_its_line(write_design):
+    text = PHASE3.replace("  gre_key: 42", "  gre_key: [42")
+    problems = problems_of(write_design, text)
+    assert len(problems) == 1
+    assert re.search(r"design\.yml:\d+: invalid YAML", problems[0])
+
+
+def test_every_problem_is_reported_at_once(write_design):
+    text = PHASE3.replace("phase: 3", "phase: 7").replace("gre_key: 42", "gre_key: 0")
+    assert len(problems_of(write_design, text)) >= 2
+
+
+def test_cli_prints_clear_error_without_traceback(write_design):
+    path = write_design(PHASE3.replace("model: ESR-3250", "model: ESR-1"))
+    done = subprocess.run([sys.executable, "-m", "labkit", "generate", str(path)], capture_output=True, text=True,
+                          cwd=ROOT, check=False)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert re.search(r"error: .*design\.yml:\d+: hubs\[0\]\.model: unknown ESR model 'ESR-1'", done.stderr)

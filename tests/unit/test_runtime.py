@@ -1,0 +1,72 @@
+"""Runtime command construction (the parts that need no VM, Docker or root)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from labkit.design import load_design
+from labkit.errors import LabkitError
+from labkit.render.generate import generate
+from labkit.runtime import microvm
+from labkit.runtime.clab import ClabRuntime, missing_modules
+from labkit.runtime.executor import AgentExecutor, LocalExecutor
+from labkit.runtime.labspec import read_lab
+from labkit.runtime.netns import NetnsLab
+from tests.conftest import TOPOLOGIES
+
+
+@pytest.fixture
+def spec(tmp_path: Path):
+    return read_lab(generate(load_design(TOPOLOGIES / "phase3.yml"), tmp_path).clab_file)
+
+
+def test_clab_commands(spec):
+    clab = ClabRuntime(spec)
+    assert clab.deploy_argv() == ["containerlab", "deploy", "--reconfigure", "-t", str(spec.clab_file)]
+    assert clab.destroy_argv() == ["containerlab", "destroy", "--cleanup", "-t", str(spec.clab_file)]
+    assert clab.attach_argv("hub1", ["vtysh"]) == ["docker", "exec", "-it", "clab-dmvpn-phase3-hub1", "vtysh"]
+    with pytest.raises(LabkitError, match="has no node 'hub9'"):
+        clab.attach_argv("hub9", ["vtysh"])
+
+
+def test_missing_kernel_modules(tmp_path: Path):
+    proc = tmp_path / "modules"
+    proc.write_text("ip_gre 32768 0 - Live 0x0\nxfrm_user 45056 2 - Live 0x0\n")
+    builtin = tmp_path / "modules.builtin"
+    builtin.write_text("kernel/net/ipv4/esp4.ko\n")
+    assert missing_modules(("ip_gre", "esp4", "xfrm_user", "mpls_router"), proc, builtin) == ["mpls_router"]
+
+
+def test_node_commands_enter_netns_with_private_binds(spec):
+    lab = NetnsLab(spec, LocalExecutor())
+    argv = lab.node_argv(spec.node("spoke1"), ["vtysh"])
+    assert argv[:4] == ["ip", "netns", "exec", "dmvpn-phase3-spoke1"]
+    script = argv[6]
+    assert "mount --bind /run/labkit/dmvpn-phase3/nodes/spoke1/run /run" in script
+    for target in ("/etc/frr", "/etc/swanctl", "/etc/labkit"):
+        assert f" {target}" in script
+    assert argv[-1] == "vtysh"
+
+
+def test_microvm_attach_goes_through_the_agent(spec):
+    lab = NetnsLab(spec, AgentExecutor(40123))
+    argv = lab.attach_argv("hub1", ["vtysh"])
+    assert argv[1:5] == ["-m", "labkit.runtime.attach", "--port", "40123"]
+    assert argv[-1] == "vtysh" and "dmvpn-phase3-hub1" in argv
+
+
+def test_vng_command_uses_tcg_and_loopback_only(monkeypatch):
+    monkeypatch.setattr(microvm, "find_vng", lambda: "/venv/bin/vng")
+    argv = microvm.vng_argv(Path("/boot/vmlinuz-6.1.0-1-amd64"), 40000, "tcg", "lab")
+    assert argv[:2] == ["/venv/bin/vng", "--disable-kvm"]
+    opts = next(a for a in argv if a.startswith("--qemu-opts="))
+    assert "restrict=on" in opts and "hostfwd=tcp:127.0.0.1:40000-:7000" in opts and "thread=multi" in opts
+    kvm = microvm.vng_argv(Path("/boot/vmlinuz-6.1.0-1-amd64"), 40000, "kvm", "lab")
+    assert "--disable-kvm" not in kvm
+
+
+def test_agent_executor_reports_an_absent_vm():
+    with pytest.raises(LabkitError, match=r"does not answer on 127\.0\.0\.1:1"):
+        AgentExecutor(1).run(["true"], timeout=1)

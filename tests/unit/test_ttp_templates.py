@@ -1,0 +1,83 @@
+"""TTP templates against outputs captured from the running phase 3 lab (tests/fixtures/README.md)."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network
+
+import pytest
+
+from labkit.verify.collect import platform
+from labkit.verify.parse import ParseError, parse
+from labkit.verify.state import to_models
+from tests.conftest import FIXTURES
+
+LAB = platform("frr-lab")
+
+
+def facts(fact: str, fixture: str) -> list:
+    spec = LAB.facts[fact]
+    return to_models(spec.model, parse(spec.template, (FIXTURES / "frr" / fixture).read_text()))
+
+
+def test_hub_nhrp_cache_lists_each_spoke():
+    entries = facts("nhrp_cache", "hub1_show_ip_nhrp_cache.txt")
+    dynamic = {e.protocol: e.nbma for e in entries if e.kind == "dynamic"}
+    assert dynamic == {IPv4Address("10.255.0.11"): IPv4Address("198.51.100.6"),
+                       IPv4Address("10.255.0.12"): IPv4Address("198.51.100.10"),
+                       IPv4Address("10.255.0.13"): IPv4Address("198.51.100.14")}
+    assert [e.kind for e in entries].count("local") == 1
+
+
+def test_spoke_nhs():
+    (nhs,) = facts("nhrp_nhs", "spoke1_show_ip_nhrp_nhs.txt")
+    assert (nhs.nbma, nhs.protocol) == (IPv4Address("198.51.100.2"), IPv4Address("10.255.0.1"))
+
+
+def test_shortcuts_present_and_empty():
+    (shortcut,) = facts("nhrp_shortcuts", "spoke1_show_ip_nhrp_shortcut.txt")
+    assert (shortcut.prefix, shortcut.via) == (IPv4Network("172.16.2.0/24"), IPv4Address("10.255.0.12"))
+    assert facts("nhrp_shortcuts", "spoke3_show_ip_nhrp_shortcut_empty.txt") == []
+
+
+def test_bgp_summary_dynamic_neighbours():
+    peers = facts("bgp_peers", "hub1_show_bgp_summary.txt")
+    assert {p.neighbor for p in peers} == {IPv4Address(f"10.255.0.1{i}") for i in (1, 2, 3)}
+    assert {(p.state, p.remote_as, p.prefixes_received) for p in peers} == {("Established", 65000, 1)}
+
+
+def test_routes_with_shortcut_and_summary():
+    routes = {r.prefix: r for r in facts("routes", "spoke1_show_ip_route_shortcut.txt")}
+    shortcut = routes[IPv4Network("172.16.2.0/24")]
+    assert (shortcut.protocol, shortcut.nexthop, shortcut.interface) == ("N", IPv4Address("10.255.0.12"), "gre1")
+    summary = routes[IPv4Network("172.16.0.0/16")]
+    assert (summary.protocol, summary.nexthop, summary.selected) == ("B", IPv4Address("10.255.0.1"), True)
+    assert routes[IPv4Network("172.16.1.0/24")].protocol == "C"
+
+
+def test_swanctl_sas_with_counters():
+    sas = facts("ike_sas", "spoke1_swanctl_list_sas.txt")
+    to_hub = [sa for sa in sas if sa.remote == IPv4Address("198.51.100.2")]
+    assert to_hub and to_hub[0].state == "ESTABLISHED"
+    child = to_hub[0].children[0]
+    assert (child.state, child.mode) == ("INSTALLED", "TRANSPORT")
+    assert child.packets_out > 0 and child.packets_in > 0
+
+
+def test_ping_traceroute_capture():
+    (ping,) = facts("ping", "spoke1_ping.txt")
+    assert (ping.sent, ping.received) == (10, 10)
+    via_hub = facts("traceroute", "spoke1_traceroute_via_hub.txt")
+    assert [str(h.address) for h in via_hub] == ["10.255.0.1", "172.16.2.1"]
+    direct = facts("traceroute", "spoke1_traceroute_direct.txt")
+    assert [str(h.address) for h in direct] == ["172.16.2.1"]
+    packets = facts("capture", "inet_tcpdump.txt")
+    assert len(packets) == 40 and {p.proto for p in packets} == {"ESP"}
+
+
+@pytest.mark.parametrize("fact", sorted(f for f, s in LAB.facts.items() if s.template))
+def test_unknown_layout_is_an_error_not_an_empty_result(fact: str):
+    spec = LAB.facts[fact]
+    with pytest.raises(ParseError, match="not recognised"):
+        parse(spec.template, "% Unknown command: show ip nhrp\nsomething else entirely\n")
+    with pytest.raises(ParseError, match="empty output"):
+        parse(spec.template, "")
