@@ -12,6 +12,7 @@ from labkit.design.fields import (
     Fields,
     Invalid,
     Problems,
+    address,
     choice,
     integer,
     interface,
@@ -164,7 +165,7 @@ def _site_fields(problems: Problems, path: str, line: int | None, item: Any, rol
         "name": fields.take("name", text(NAME, NAME_HINT)),
         "model": fields.take("model", _model(role)),
         "lan": fields.take("lan", interface, default=None),
-        "tunnel": fields.take("tunnel", _address, default=None),
+        "tunnel": fields.take("tunnel", address, default=None),
         "path": path,
         "line": line,
         "fields": fields,
@@ -173,13 +174,6 @@ def _site_fields(problems: Problems, path: str, line: int | None, item: Any, rol
         problems.add(line, f"{path}.lan", "is required (the headquarters LAN, e.g. 10.0.0.1/24)")
     fields.finish()
     return entry
-
-
-def _address(value: Any) -> IPv4Address:
-    try:
-        return IPv4Address(str(value))
-    except ValueError:
-        raise Invalid(f"{value!r} is not an IPv4 address; write it like 10.255.0.1") from None
 
 
 def _hubs(top: Fields, problems: Problems) -> list[dict]:

@@ -155,7 +155,7 @@ def address(value: Any) -> IPv4Address:
     try:
         return IPv4Address(str(value))
     except ValueError:
-        raise Invalid(f"{value!r} is not an IPv4 address") from None
+        raise Invalid(f"{value!r} is not an IPv4 address; write it like 10.255.0.1") from None
 
 
 def sequence(value: Any) -> list:

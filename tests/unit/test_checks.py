@@ -1,0 +1,73 @@
+"""Checks reason over parsed state: they pass on the lab's captured outputs and fail when the network
+disagrees with the design. A collector that replays captured outputs stands in for live sessions."""
+
+from __future__ import annotations
+
+import dataclasses
+from ipaddress import IPv4Interface
+
+from labkit.design import load_design
+from labkit.verify.checks import ipsec, nhrp, routing
+from labkit.verify.collect import Collector, Evidence, platform
+from labkit.verify.engine import Check, run_check
+from tests.conftest import FIXTURES, TOPOLOGIES
+
+
+class Replay:
+    """A Sessions stand-in answering each command with a captured output (tests/fixtures/frr)."""
+
+    def __init__(self, outputs: dict[tuple[str, str], str]):
+        self.outputs = outputs
+
+    def get(self, node: str, session: str) -> Replay:
+        self.node = node
+        return self
+
+    def send(self, command: str, timeout: float | None = None) -> str:
+        fact = next(k for k, s in platform("frr-lab").facts.items() if s.command.split("{")[0] == command.split("{")[0])
+        return (FIXTURES / "frr" / self.outputs[(self.node, fact)]).read_text()
+
+
+def run(check: Check, outputs: dict[tuple[str, str], str], tmp_path) -> tuple[str, str]:
+    collector = Collector(Replay(outputs), {n: "frr-lab" for n in ("hub1", "spoke1", "spoke2", "spoke3")},
+                          Evidence(tmp_path / "evidence", ("secret",)))
+    result = run_check(dataclasses.replace(check, deadline_s=0), collector)
+    return result.status, result.reason
+
+
+def test_registration_check_passes_then_fails_on_wrong_nbma(tmp_path):
+    design = load_design(TOPOLOGIES / "phase3.yml")
+    outputs = {("hub1", "nhrp_cache"): "hub1_show_ip_nhrp_cache.txt"}
+    assert run(nhrp.hub_registrations(design, design.hubs[0]), outputs, tmp_path)[0] == "pass"
+    moved = dataclasses.replace(design.spokes[1], wan=design.spokes[2].wan)
+    wrong = dataclasses.replace(design, spokes=(design.spokes[0], moved, design.spokes[2]))
+    status, reason = run(nhrp.hub_registrations(wrong, wrong.hubs[0]), outputs, tmp_path)
+    assert status == "fail" and "spoke2 registered with NBMA 198.51.100.10, design says 198.51.100.14" in reason
+
+
+def test_summary_check_fails_when_a_spoke_lan_leaks(tmp_path):
+    design = load_design(TOPOLOGIES / "phase3.yml")
+    outputs = {(s, "routes"): "spoke1_show_ip_route.txt" for s in ("spoke1", "spoke2", "spoke3")}
+    status, reason = run(routing.spoke_routes(design), outputs, tmp_path)
+    assert status == "pass", reason
+    # a spoke whose LAN is a prefix the spokes learn from BGP (here 10.255.0.0/24) counts as leaked
+    leaky = dataclasses.replace(design.spokes[2], lan=IPv4Interface("10.255.0.1/24"))
+    leaked = dataclasses.replace(design, spokes=(*design.spokes[:2], leaky))
+    status, reason = run(routing.spoke_routes(leaked), outputs, tmp_path)
+    assert status == "fail" and "specific spoke LANs leaked past the summary: ['10.255.0.0/24']" in reason
+
+
+def test_sa_check_fails_without_an_sa_to_the_peer(tmp_path):
+    design = load_design(TOPOLOGIES / "phase3.yml")
+    outputs = {("spoke1", "ike_sas"): "spoke1_swanctl_list_sas.txt"}
+    assert run(ipsec.spoke_spoke_sa(design.spokes[0], design.spokes[1]), outputs, tmp_path)[0] == "pass"
+    status, reason = run(ipsec.spoke_spoke_sa(design.spokes[0], design.spokes[2]), outputs, tmp_path)
+    assert status == "fail" and "no IKE SA with 198.51.100.14" in reason
+
+
+def test_unparsable_output_fails_the_check_with_evidence(tmp_path):
+    design = load_design(TOPOLOGIES / "phase3.yml")
+    outputs = {("hub1", "nhrp_cache"): "spoke1_ping.txt"}  # not an NHRP cache at all
+    status, reason = run(nhrp.hub_registrations(design, design.hubs[0]), outputs, tmp_path)
+    assert status == "fail" and "not recognised by template frr/show_ip_nhrp_cache.ttp" in reason
+    assert list((tmp_path / "evidence" / "hub1").glob("*.txt"))
