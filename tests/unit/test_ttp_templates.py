@@ -33,6 +33,11 @@ def test_spoke_nhs():
     assert (nhs.nbma, nhs.protocol) == (IPv4Address("198.51.100.2"), IPv4Address("10.255.0.1"))
 
 
+def test_spoke_nhs_before_registration():
+    (nhs,) = facts("nhrp_nhs", "spoke1_show_ip_nhrp_nhs_unregistered.txt")
+    assert (nhs.nbma, nhs.protocol) == (IPv4Address("198.51.100.2"), None)
+
+
 def test_shortcuts_present_and_empty():
     (shortcut,) = facts("nhrp_shortcuts", "spoke1_show_ip_nhrp_shortcut.txt")
     assert (shortcut.prefix, shortcut.via) == (IPv4Network("172.16.2.0/24"), IPv4Address("10.255.0.12"))
