@@ -10,6 +10,7 @@ from labkit.errors import LabkitError
 from labkit.runtime.base import Runtime, Say
 from labkit.runtime.executor import Completed, LocalExecutor
 from labkit.runtime.labspec import LabSpec
+from labkit.runtime.netns import STATUS_SCRIPT
 
 # the modules a DMVPN lab needs from the host kernel that the containers share
 REQUIRED_MODULES = ("ip_gre", "esp4", "xfrm_user", "nfnetlink_log", "xt_NFLOG")
@@ -82,8 +83,6 @@ class ClabRuntime(Runtime):
         say("containerlab lab destroyed")
 
     def status(self) -> dict[str, dict[str, str]]:
-        from labkit.runtime.netns import STATUS_SCRIPT
-
         result = {}
         for node in self.spec.nodes:
             out = self.exec(node.name, ["sh", "-c", STATUS_SCRIPT], timeout=20)
