@@ -14,9 +14,11 @@ KEEP ?= 1
 TOPOLOGIES := $(sort $(wildcard topologies/*.yml))
 
 # Debian packages the lab needs: the microVM (QEMU, Debian's kernel, busybox for its initramfs), the
-# routers' stand-ins (FRR, strongSwan) and the tools the checks use.
+# routers' stand-ins (FRR, strongSwan with its standard plugins: openssl for ECP DH groups, gcm) and the
+# tools the checks use. Installed with their recommends, as verified.
 DEBIAN_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static frr strongswan-swanctl \
-	strongswan-charon iptables iproute2 kmod tcpdump iputils-ping traceroute procps python3-venv
+	strongswan-charon libstrongswan-standard-plugins iptables iproute2 kmod tcpdump iputils-ping \
+	traceroute procps python3-venv
 
 .PHONY: deps debian-packages lab-phase3 down generate test unit lint clean
 
@@ -28,7 +30,7 @@ debian-packages:
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:" $$missing; \
 		[ "$$(id -u)" = 0 ] || { echo "error: installing packages needs root (run make as root)"; exit 1; }; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			$$missing >/tmp/labkit-apt.log 2>&1 || { tail -20 /tmp/labkit-apt.log; exit 1; }; \
 	fi
 
