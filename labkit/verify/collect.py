@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from labkit.verify.connect import Sessions
-from labkit.verify.parse import parse
+from labkit.verify.parse import ParseError, parse
 from labkit.verify.state import as_dict, to_models
 
 
@@ -30,13 +30,21 @@ class Platform:
     name: str
     sessions: dict[str, str]
     facts: dict[str, FactSpec]
+    rejections: dict[str, tuple[str, ...]]
+
+    def rejected(self, session: str, output: str) -> str | None:
+        """The line by which the session refused a command, if it did."""
+        prefixes = self.rejections.get(session, ())
+        return next((line for line in output.splitlines() if line.strip().startswith(prefixes)), None) \
+            if prefixes else None
 
 
 @cache
 def platform(name: str) -> Platform:
     raw = yaml.safe_load(resources.files("labkit.verify").joinpath(f"platforms/{name}.yml").read_text())
     specs = {k: FactSpec(**v) for k, v in (raw.get("facts", {}) | raw.get("actions", {})).items()}
-    return Platform(name=name, sessions=raw["sessions"], facts=specs)
+    rejections = {session: tuple(prefixes) for session, prefixes in raw.get("rejections", {}).items()}
+    return Platform(name=name, sessions=raw["sessions"], facts=specs, rejections=rejections)
 
 
 class Evidence:
@@ -76,9 +84,14 @@ class Collector:
 
     def run(self, node: str, fact: str, sink: list[str], timeout: float | None = None, **params: object) -> list:
         """The fact's model objects (evidence file names go to `sink`); ParseError if not understood."""
-        spec = platform(self.node_platform[node]).facts[fact]
+        node_platform = platform(self.node_platform[node])
+        spec = node_platform.facts[fact]
         command = spec.command.format(**params)
         raw = self.sessions.get(node, spec.session).send(command, timeout=timeout)
+        refusal = node_platform.rejected(spec.session, raw)
+        if refusal:
+            sink.append(self.evidence.save(node, command, raw, None))
+            raise ParseError(f"{node} refused `{command}`: {refusal.strip()}")
         if spec.template is None:
             sink.append(self.evidence.save(node, command, raw, None))
             return []

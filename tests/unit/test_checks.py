@@ -25,7 +25,8 @@ class Replay:
 
     def send(self, command: str, timeout: float | None = None) -> str:
         fact = next(k for k, s in platform("frr-lab").facts.items() if s.command.split("{")[0] == command.split("{")[0])
-        return (FIXTURES / "frr" / self.outputs[(self.node, fact)]).read_text()
+        answer = self.outputs[(self.node, fact)]
+        return answer.removeprefix("text:") if answer.startswith("text:") else (FIXTURES / "frr" / answer).read_text()
 
 
 def run(check: Check, outputs: dict[tuple[str, str], str], tmp_path) -> tuple[str, str]:
@@ -71,3 +72,15 @@ def test_unparsable_output_fails_the_check_with_evidence(tmp_path):
     status, reason = run(nhrp.hub_registrations(design, design.hubs[0]), outputs, tmp_path)
     assert status == "fail" and "not recognised by template frr/show_ip_nhrp_cache.ttp" in reason
     assert list((tmp_path / "evidence" / "hub1").glob("*.txt"))
+
+
+def test_a_refused_command_fails_the_check(tmp_path):
+    design = load_design(TOPOLOGIES / "phase3.yml")
+    src, dst = design.spokes[0], design.spokes[1]
+    outputs = {("spoke1", "nhrp_shortcuts"): "spoke3_show_ip_nhrp_shortcut_empty.txt",
+               ("spoke1", "clear_shortcuts"): "text:% No entries\n"}  # vtysh's answer when nothing to clear
+    assert run(nhrp.shortcut_absent(src, dst, clear_first=True), outputs, tmp_path)[0] == "pass"
+    # hand-made: the form of vtysh's refusal of a command it does not know
+    outputs[("spoke1", "clear_shortcuts")] = "text:% Unknown command: clear ip nhrp shortcut\n"
+    status, reason = run(nhrp.shortcut_absent(src, dst, clear_first=True), outputs, tmp_path)
+    assert status == "fail" and "spoke1 refused `clear ip nhrp shortcut`: % Unknown command" in reason
