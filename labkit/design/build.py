@@ -213,7 +213,7 @@ def _spokes(fields: Fields, lan_pool: IPv4Network) -> list[dict]:
             for n, model in zip(range(1, count + 1), itertools.cycle(models), strict=False)
         ]
     subnets = lan_pool.subnets(new_prefix=prefixlen or 24)
-    next(subnets, None)  # the pool's first block is left for the summary's own use; spoke N gets block N
+    next(subnets, None)  # block 0 stays unused so that spoke N gets block N (172.16.N.0/24 in a /16 pool)
     for spoke, subnet in zip(spokes, subnets, strict=False):
         if spoke["lan"] is None:
             spoke["lan"] = IPv4Interface(f"{next(subnet.hosts())}/{subnet.prefixlen}")
@@ -259,7 +259,7 @@ def _place(problems: Problems, role_path: str, entries: list[dict], transport: T
             continue
         wan_gw, wan = list(links[n - 1].hosts())
         sites.append(Site(
-            name=entry["name"], role=role, model=entry["model"], index=n,
+            name=entry["name"], role=role, model=entry["model"],
             wan=IPv4Interface(f"{wan}/30"), wan_gateway=wan_gw, tunnel=tunnel, lan=entry["lan"],
         ))
     return sites

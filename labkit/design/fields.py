@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import Any
 
-from labkit.design.loader import LineDict, LineList
+from labkit.design.loader import LineDict
 
 REQUIRED = object()
 
@@ -121,8 +122,6 @@ def choice(*options: Any) -> Callable[[Any], Any]:
 
 
 def text(pattern: str | None = None, hint: str = "", min_len: int = 1) -> Callable[[Any], str]:
-    import re
-
     def convert(value: Any) -> str:
         if not isinstance(value, str) or len(value) < min_len:
             raise Invalid(f"must be a text of at least {min_len} characters{hint}")
@@ -156,9 +155,3 @@ def address(value: Any) -> IPv4Address:
         return IPv4Address(str(value))
     except ValueError:
         raise Invalid(f"{value!r} is not an IPv4 address; write it like 10.255.0.1") from None
-
-
-def sequence(value: Any) -> list:
-    if not isinstance(value, (list, LineList)):
-        raise Invalid("must be a list")
-    return list(value)

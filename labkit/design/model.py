@@ -30,7 +30,6 @@ class Site:
     name: str
     role: Role
     model: EsrModel
-    index: int  # 1-based position among nodes of the same role
     wan: IPv4Interface  # address on the WAN link (the node's eth1)
     wan_gateway: IPv4Address  # the transport router's side of that link
     tunnel: IPv4Address

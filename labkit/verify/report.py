@@ -52,7 +52,8 @@ class Report:
 
     def junit(self) -> str:
         counts = self.summary
-        suite = ET.Element("testsuite", name=f"labkit.{self.scenario}", tests=str(len(self.checks)),
+        root = ET.Element("testsuites")
+        suite = ET.SubElement(root, "testsuite", name=f"labkit.{self.scenario}", tests=str(len(self.checks)),
                            failures=str(counts["fail"]), errors=str(counts["error"]), time=f"{self.duration_s:.1f}",
                            timestamp=self.started_at)
         for check in self.checks:
@@ -64,9 +65,8 @@ class Report:
                     .text = check.reason + "\nevidence:\n" + "\n".join(check.evidence)
             else:
                 ET.SubElement(case, "system-out").text = check.reason
-        ET.indent(suite)
-        return ET.tostring(ET.ElementTree(ET.Element("testsuites")).getroot(), encoding="unicode") \
-            .replace("<testsuites />", "<testsuites>\n" + ET.tostring(suite, encoding="unicode") + "\n</testsuites>\n")
+        ET.indent(root)
+        return ET.tostring(root, encoding="unicode") + "\n"
 
     def table(self) -> str:
         width = max([len(c.id) for c in self.checks] + [5])
