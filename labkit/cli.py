@@ -102,7 +102,9 @@ def cmd_down(args: argparse.Namespace, console: Console) -> int:
     design = load_design(args.design)
     require_root()
     clab_file = BUILD_ROOT / design.lab / f"{design.lab}.clab.yml"
-    runtime = running_runtime(read_lab(clab_file)) if clab_file.exists() else None
+    if not clab_file.exists():  # the lab may run although its build directory was removed
+        clab_file = generate(design, BUILD_ROOT).clab_file
+    runtime = running_runtime(read_lab(clab_file))
     if runtime is None:
         console.say(f"lab {design.lab} is not running: nothing to do")
         return 0

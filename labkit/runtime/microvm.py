@@ -8,6 +8,7 @@ every runtime operation is the NetnsLab logic, its commands carried by that agen
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -190,11 +191,9 @@ class MicroVMRuntime(Runtime):
 
     def down(self, say: Say) -> None:
         if self.port and self.pid and _alive(self.pid):
-            try:
+            with contextlib.suppress(LabkitError):  # a wedged guest is killed below all the same
                 self.lab.down()
                 AgentExecutor(self.port).request({"op": "poweroff"}, timeout=10)
-            except LabkitError:
-                pass
             end = time.monotonic() + 30
             while _alive(self.pid) and time.monotonic() < end:
                 time.sleep(0.2)
