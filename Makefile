@@ -1,6 +1,8 @@
 # labkit: DMVPN reference lab kit for Eltex ESR routers.
 #   make lab-phase3      install what is missing, generate, start and verify the phase 3 lab (left running)
-#   make test            unit tests and the real phase 3 lab in the embedded runtime
+#   make lab-<scenario>  the same for any topologies/<scenario>.yml (phase1, phase2, failover...)
+#   make lab-all         every scenario in turn, each torn down after its report
+#   make test            unit tests and the real labs in the embedded runtime
 #   make down            stop every lab this checkout started
 # Variables: RUNTIME=auto|microvm|netns|clab   KEEP=1 (leave the lab running) | KEEP=0 (tear it down)
 
@@ -12,15 +14,16 @@ LABKIT := $(BIN)/labkit
 RUNTIME ?= auto
 KEEP ?= 1
 TOPOLOGIES := $(sort $(wildcard topologies/*.yml))
+SCENARIOS := $(patsubst topologies/%.yml,%,$(TOPOLOGIES))
 
 # Debian packages the lab needs: the microVM (QEMU, Debian's kernel, busybox for its initramfs), the
 # routers' stand-ins (FRR, strongSwan with its standard plugins: openssl for ECP DH groups, gcm) and the
-# tools the checks use. Installed with their recommends, as verified.
+# tools the checks use; keepalived for the hub cluster's VRRP. Installed with their recommends, as verified.
 DEBIAN_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static frr strongswan-swanctl \
 	strongswan-charon libstrongswan-standard-plugins iptables iproute2 kmod tcpdump iputils-ping \
-	traceroute procps python3-venv
+	traceroute procps keepalived python3-venv
 
-.PHONY: deps debian-packages lab-phase3 down generate test unit lint clean
+.PHONY: deps debian-packages lab-all down generate test unit lint clean
 
 deps: debian-packages $(VENV)/.installed
 
@@ -39,8 +42,18 @@ $(VENV)/.installed: pyproject.toml
 	@$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
 	@touch $@
 
-lab-phase3: deps
-	$(LABKIT) run topologies/phase3.yml --runtime $(RUNTIME) $(if $(filter 0,$(KEEP)),--no-keep,--keep)
+lab-%: deps
+	@test -f topologies/$*.yml || { echo "error: no topologies/$*.yml; scenarios: $(SCENARIOS)"; exit 2; }
+	$(LABKIT) run topologies/$*.yml --runtime $(RUNTIME) $(if $(filter 0,$(KEEP)),--no-keep,--keep)
+
+# every scenario, one after the other (one lab at a time keeps memory low); a summary at the end
+lab-all: deps
+	@failed=""; for s in $(SCENARIOS); do \
+		start=$$(date +%s); \
+		$(LABKIT) run topologies/$$s.yml --runtime $(RUNTIME) --no-keep || failed="$$failed $$s"; \
+		echo "== $$s: $$(( $$(date +%s) - start )) s"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "lab-all: failed:$$failed"; exit 1; fi; echo "lab-all: every scenario passed"
 
 generate: deps
 	@for t in $(TOPOLOGIES); do $(LABKIT) -q generate $$t; done

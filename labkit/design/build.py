@@ -20,7 +20,19 @@ from labkit.design.fields import (
     text,
 )
 from labkit.design.loader import load_yaml
-from labkit.design.model import Design, Ipsec, Overlay, Proposal, Routing, Site, Transport
+from labkit.design.model import (
+    Bfd,
+    Cluster,
+    Design,
+    Failover,
+    Headquarters,
+    Ipsec,
+    Overlay,
+    Proposal,
+    Routing,
+    Site,
+    Transport,
+)
 from labkit.errors import DesignError
 
 NAME = r"[a-z][a-z0-9-]{0,14}"
@@ -98,6 +110,9 @@ def _build(problems: Problems, raw: Any) -> Design | None:
     ipsec = _ipsec(top.fields("ipsec"))
     routing_fields = top.fields("routing")
     hubs = _hubs(top, problems)
+    headquarters = _headquarters(top.fields("headquarters", required=False)) if top.has("headquarters") else None
+    failover = _failover(top.fields("failover", required=False)) if top.has("failover") else None
+    cluster_fields = top.fields("cluster", required=False) if top.has("cluster") else None
     spokes_fields = top.fields("spokes")
     lan_pool = spokes_fields.take("lan_pool", network)
     routing = _routing(routing_fields, phase, lan_pool)
@@ -108,14 +123,21 @@ def _build(problems: Problems, raw: Any) -> Design | None:
         return None
     spokes = _spokes(spokes_fields, lan_pool)
     spokes_fields.finish()
-    hubs = _place(problems, "hubs", hubs, transport, overlay, first=1)
-    spokes = _place(problems, "spokes", spokes, transport, overlay, first=SPOKE_TUNNEL_OFFSET + 1, offset=len(hubs))
+    cluster = _cluster(cluster_fields, transport, len(hubs)) if cluster_fields else None
+    if cluster:
+        hubs = _place_units(hubs, cluster, overlay)
+        spokes = _place(problems, "spokes", spokes, transport, overlay, first=SPOKE_TUNNEL_OFFSET + 1,
+                        offset=cluster.segment.num_addresses // 4)
+    else:
+        hubs = _place(problems, "hubs", hubs, transport, overlay, first=1)
+        spokes = _place(problems, "spokes", spokes, transport, overlay, first=SPOKE_TUNNEL_OFFSET + 1,
+                        offset=len(hubs))
     if problems.lines:
         return None
     design = Design(
         source=problems.source, lab=lab, scenario=scenario, description=description, phase=phase,
         transport=transport, overlay=overlay, ipsec=ipsec, routing=routing,
-        hubs=tuple(hubs), spokes=tuple(spokes),
+        hubs=tuple(hubs), spokes=tuple(spokes), headquarters=headquarters, failover=failover, cluster=cluster,
     )
     _cross_checks(problems, design, top, lan_pool)
     return design
@@ -136,6 +158,58 @@ def _ipsec(fields: Fields) -> Ipsec | None:
     return ipsec
 
 
+def _headquarters(fields: Fields) -> Headquarters:
+    hq = Headquarters(
+        name=fields.take("name", text(NAME, NAME_HINT), default="hq"),
+        address=fields.take("address", interface),
+        lan=fields.take("lan", interface),
+    )
+    fields.finish()
+    return hq
+
+
+def _cluster(fields: Fields, transport: Transport, hubs: int) -> Cluster | None:
+    vrrp_id = fields.take("vrrp_id", integer(1, 255), default=20)
+    advert_ms = fields.take("advert_ms", integer(10, 40950), default=200)
+    fields.finish()
+    if hubs != 2:
+        fields.problems.add(fields.line, "cluster", f"an Active/Standby cluster has exactly 2 hub units, found {hubs}")
+        return None
+    if advert_ms and advert_ms % 10:
+        fields.problems.add(fields.key_line("advert_ms"), "cluster.advert_ms",
+                            f"VRRPv3 counts in centiseconds; use a multiple of 10, e.g. {advert_ms // 10 * 10 or 10}")
+    segment = next(transport.wan_pool.subnets(new_prefix=29))  # gateway .1, shared address .2, units .3, .4
+    return Cluster(vrrp_id=vrrp_id, advert_ms=advert_ms, segment=segment, vip=segment[2])
+
+
+def _place_units(entries: list[dict], cluster: Cluster, overlay: Overlay) -> list[Site]:
+    """Cluster units: addresses .3 and .4 of the shared WAN segment, the same tunnel address."""
+    tunnel = entries[0]["tunnel"] or overlay.tunnel_network[1]
+    return [
+        Site(name=e["name"], role="hub", model=e["model"], wan=IPv4Interface(f"{cluster.segment[2 + n]}/29"),
+             wan_gateway=cluster.segment[1], tunnel=tunnel, lan=e["lan"], vip=cluster.vip)
+        for n, e in enumerate(entries, start=1) if None not in (e["name"], e["model"], e["lan"])
+    ]
+
+
+def _failover(fields: Fields) -> Failover:
+    failover = Failover(
+        loss_budget_ms=fields.take("loss_budget_ms", integer(0, 600000), default=1000),
+        probe_interval_ms=fields.take("probe_interval_ms", integer(10, 1000), default=20),
+    )
+    fields.finish()
+    return failover
+
+
+def _bfd(fields: Fields) -> Bfd:
+    bfd = Bfd(
+        interval_ms=fields.take("interval_ms", integer(10, 60000), default=300),
+        multiplier=fields.take("multiplier", integer(2, 255), default=3),
+    )
+    fields.finish()
+    return bfd
+
+
 def _routing(fields: Fields, phase: int | None, lan_pool: IPv4Network | None) -> Routing:
     routing = Routing(
         protocol=fields.take("protocol", choice("bgp"), default="bgp"),
@@ -146,6 +220,7 @@ def _routing(fields: Fields, phase: int | None, lan_pool: IPv4Network | None) ->
             "hub_advertises", choice("summary", "default", "all"), default=DEFAULT_ADVERTISE.get(phase, "all")
         ),
         spoke_summary=lan_pool,
+        bfd=_bfd(fields.fields("bfd", required=False)) if fields.has("bfd") else None,
     )
     if phase == 2 and routing.hub_advertises != "all":
         fields.problems.add(fields.key_line("hub_advertises"), fields.sub("hub_advertises"),
@@ -274,7 +349,7 @@ def _cross_checks(problems: Problems, design: Design, top: Fields, lan_pool: IPv
                          f"duplicate node name (also used by {seen[site.name]}); give every node its own name")
         seen[site.name] = f"{site.role} {site.name}"
     tunnels: dict[IPv4Address, str] = {}
-    for site in design.sites:
+    for site in (design.nhs + design.spokes) if design.cluster else design.sites:
         if site.tunnel in tunnels:
             problems.add(top.key_line("spokes" if site.role == "spoke" else "hubs"), f"{site.name}.tunnel",
                          f"duplicate tunnel address {site.tunnel} (also {tunnels[site.tunnel]})")
@@ -284,7 +359,30 @@ def _cross_checks(problems: Problems, design: Design, top: Fields, lan_pool: IPv
         ("overlay.tunnel_network", design.overlay.tunnel_network, top.key_line("overlay")),
         ("spokes.lan_pool", lan_pool, top.key_line("spokes")),
     ]
-    named += [(f"hubs: {h.name}.lan", h.lan.network, top.key_line("hubs")) for h in design.hubs]
+    hq = design.headquarters
+    if hq is None:
+        named += [(f"hubs: {h.name}.lan", h.lan.network, top.key_line("hubs")) for h in design.hubs]
+        if len(design.hubs) > 1:
+            problems.add(top.key_line("hubs"), "headquarters", f"{len(design.hubs)} hubs need a 'headquarters' "
+                         "core router joining their LANs (name, address, lan), so HQ stays reachable via any hub")
+    else:
+        seen_hq = seen.get(hq.name)
+        if seen_hq:
+            problems.add(top.key_line("headquarters"), "headquarters.name",
+                         f"duplicate node name (also used by {seen_hq}); give every node its own name")
+        named += [("headquarters.address (the hubs' HQ segment)", hq.address.network, top.key_line("headquarters")),
+                  ("headquarters.lan", hq.lan.network, top.key_line("headquarters"))]
+        used = {hq.address.ip: "headquarters.address"}
+        for hub in design.hubs:
+            if hub.lan.network != hq.address.network:
+                problems.add(top.key_line("hubs"), f"hubs: {hub.name}.lan", f"{hub.lan} is not on the HQ segment "
+                             f"{hq.address.network} of headquarters.address; put every hub's lan in it")
+            elif hub.lan.ip in used:
+                problems.add(top.key_line("hubs"), f"hubs: {hub.name}.lan",
+                             f"{hub.lan.ip} is already used by {used[hub.lan.ip]}")
+            used[hub.lan.ip] = f"hub {hub.name}"
+    if design.failover and len(design.hubs) < 2:
+        problems.add(top.key_line("failover"), "failover", "hub failover needs at least 2 hubs")
     for (name_a, net_a, _), (name_b, net_b, line_b) in itertools.combinations(named, 2):
         if net_a.overlaps(net_b):
             problems.add(line_b, name_b, f"{net_b} overlaps {name_a} {net_a}; every network must be distinct")

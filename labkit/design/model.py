@@ -34,10 +34,11 @@ class Site:
     wan_gateway: IPv4Address  # the transport router's side of that link
     tunnel: IPv4Address
     lan: IPv4Interface  # gateway address of the site's LAN, with its prefix
+    vip: IPv4Address | None = None  # a cluster unit: the WAN address it shares with the other unit
 
     @property
     def nbma(self) -> IPv4Address:
-        return self.wan.ip
+        return self.vip or self.wan.ip
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,16 @@ class Ipsec:
 
 
 @dataclass(frozen=True)
+class Bfd:
+    interval_ms: int  # transmit and receive interval
+    multiplier: int  # missed packets before the session is declared down
+
+    @property
+    def detect_ms(self) -> int:
+        return self.interval_ms * self.multiplier
+
+
+@dataclass(frozen=True)
 class Routing:
     protocol: Literal["bgp"]
     asn: int
@@ -75,6 +86,35 @@ class Routing:
     holdtime: int
     hub_advertises: Literal["summary", "default", "all"]
     spoke_summary: IPv4Network  # the block every spoke LAN is carved from
+    bfd: Bfd | None = None
+
+
+@dataclass(frozen=True)
+class Headquarters:
+    """The HQ core router: every hub's LAN port joins one shared segment with it; the HQ LAN is behind it."""
+
+    name: str
+    address: IPv4Interface  # on the segment shared with the hubs
+    lan: IPv4Interface  # gateway address of the HQ server LAN
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """The hubs are the two units of one Active/Standby hub (ESR "1+1" cluster): one tunnel address, one
+    WAN (NBMA) address held by the active unit through VRRP; spokes know only that address."""
+
+    vrrp_id: int
+    advert_ms: int
+    segment: IPv4Network  # the WAN segment the units share with the transport router
+    vip: IPv4Address
+
+
+@dataclass(frozen=True)
+class Failover:
+    """What the failover suite measures against: the loss budget and the probe's packet interval."""
+
+    loss_budget_ms: int
+    probe_interval_ms: int
 
 
 @dataclass(frozen=True)
@@ -98,10 +138,46 @@ class Design:
     routing: Routing
     hubs: tuple[Site, ...]
     spokes: tuple[Site, ...]
+    headquarters: Headquarters | None = None
+    failover: Failover | None = None
+    cluster: Cluster | None = None
 
     @property
     def sites(self) -> tuple[Site, ...]:
         return self.hubs + self.spokes
+
+    @property
+    def node_names(self) -> tuple[str, ...]:
+        """Every node of the lab: the transport router, hubs, spokes and the HQ core router if any."""
+        core = (self.headquarters.name,) if self.headquarters else ()
+        return (self.transport.name, *(s.name for s in self.sites), *core)
+
+    @property
+    def nhs(self) -> tuple[Site, ...]:
+        """The hubs as spokes see them: one per NBMA address (a cluster's units count once)."""
+        first: dict[IPv4Address, Site] = {}
+        for hub in self.hubs:
+            first.setdefault(hub.nbma, hub)
+        return tuple(first.values())
+
+    @property
+    def hq_lan(self) -> IPv4Interface:
+        """The LAN that stands for headquarters: behind the core router, or else the first hub's."""
+        return self.headquarters.lan if self.headquarters else self.hubs[0].lan
+
+    def bgp_neighbors(self, name: str) -> tuple[tuple[str, IPv4Address], ...]:
+        """(node, address) of each BGP neighbour of a node: spokes peer with every hub over the tunnel;
+        hubs with every spoke, and on the HQ segment with each other and the core router."""
+        hq = self.headquarters
+        if hq and name == hq.name:
+            return tuple((h.name, h.lan.ip) for h in self.hubs)
+        site = self.site(name)
+        if site.role == "spoke":
+            return tuple((h.name, h.tunnel) for h in self.nhs)
+        peers = [(s.name, s.tunnel) for s in self.spokes]
+        if not self.cluster:  # cluster units do not peer with each other
+            peers += [(h.name, h.lan.ip) for h in self.hubs if h != site]
+        return tuple(peers + ([(hq.name, hq.address.ip)] if hq else []))
 
     def site(self, name: str) -> Site:
         for site in self.sites:

@@ -11,30 +11,46 @@ NODE_IMAGE = "ghcr.io/labkit/dmvpn-node:0.1.0"
 MGMT_SUBNET = IPv4Network("172.20.20.0/24")
 MGMT_LARGE = IPv4Network("172.20.0.0/16")
 SITE_BINDS = ("frr:/etc/frr", "swanctl:/etc/swanctl", "labkit:/etc/labkit")
+ROLE_BINDS = {
+    "transport": ("labkit:/etc/labkit",),
+    "hub": SITE_BINDS,
+    "spoke": SITE_BINDS,
+    "core": ("frr:/etc/frr", "labkit:/etc/labkit"),
+}
+HUB_HQ_PORT = "eth2"  # a hub's port on the HQ segment, when the design has an HQ core router
+
+
+def _roles(design: Design) -> list[tuple[str, str]]:
+    """(node, role) of every node: the transport router, hubs, spokes, then the HQ core router if any."""
+    nodes = [(design.transport.name, "transport")] + [(s.name, s.role) for s in design.sites]
+    return nodes + ([(design.headquarters.name, "core")] if design.headquarters else [])
 
 
 def topology(design: Design) -> dict[str, Any]:
     """The `<lab>.clab.yml` document; bind sources are relative to the file, as containerlab expects."""
-    names = [design.transport.name] + [s.name for s in design.sites]
-    mgmt = MGMT_SUBNET if len(names) + 10 < MGMT_SUBNET.num_addresses - 1 else MGMT_LARGE
+    roles = _roles(design)
+    mgmt = MGMT_SUBNET if len(roles) + 10 < MGMT_SUBNET.num_addresses - 1 else MGMT_LARGE
     nodes: dict[str, Any] = {}
-    for i, name in enumerate(names):
-        role = "transport" if i == 0 else design.site(name).role
-        binds = ["labkit:/etc/labkit"] if role == "transport" else list(SITE_BINDS)
+    for i, (name, role) in enumerate(roles):
         labels = {"labkit.role": role}
-        if role != "transport":
+        if role in ("hub", "spoke"):
             labels["labkit.model"] = design.site(name).model.name
         nodes[name] = {
             "kind": "linux",
             "image": NODE_IMAGE,
             "mgmt-ipv4": str(mgmt[10 + i]),
-            "binds": [f"nodes/{name}/{b}" for b in binds],
+            "binds": [f"nodes/{name}/{b}" for b in ROLE_BINDS[role]],
             "labels": labels,
         }
     links = [
         {"endpoints": [f"{design.transport.name}:eth{i}", f"{site.name}:eth1"]}
         for i, site in enumerate(design.sites, start=1)
     ]
+    if design.headquarters:
+        links += [
+            {"endpoints": [f"{hub.name}:{HUB_HQ_PORT}", f"{design.headquarters.name}:eth{i}"]}
+            for i, hub in enumerate(design.hubs, start=1)
+        ]
     return {
         "name": design.lab,
         "prefix": "clab",

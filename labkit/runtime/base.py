@@ -9,7 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
+from labkit.errors import LabkitError
 from labkit.runtime.executor import Completed
+from labkit.runtime.faults import fault_script
 from labkit.runtime.labspec import LabSpec
 
 RECORDS = Path(os.environ.get("LABKIT_RUN_DIR", "/run/labkit"))
@@ -54,6 +56,14 @@ class Runtime(ABC):
     @abstractmethod
     def attach_argv(self, node: str, argv: list[str]) -> list[str]:
         """A local command giving an interactive terminal on `argv` inside the node."""
+
+    def inject(self, node: str, fault: str, **params: object) -> str:
+        """Inject a fault (labkit.runtime.faults) into a running node; returns what the node printed."""
+        done = self.exec(node, ["sh", "-c", fault_script(fault, **params)], timeout=180)
+        if not done.ok:
+            raise LabkitError(f"injecting {fault} into {node} failed (exit {done.rc}): "
+                              f"{(done.stdout + done.stderr).strip()[-2000:]}")
+        return done.stdout + done.stderr
 
     def resources(self) -> dict[str, float]:
         """Memory figures of the running lab (MiB), where the runtime can measure them."""

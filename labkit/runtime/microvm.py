@@ -191,16 +191,26 @@ class MicroVMRuntime(Runtime):
 
     def down(self, say: Say) -> None:
         if self.port and self.pid and _alive(self.pid):
-            with contextlib.suppress(LabkitError):  # a wedged guest is killed below all the same
-                self.lab.down()
-                AgentExecutor(self.port).request({"op": "poweroff"}, timeout=10)
-            end = time.monotonic() + 30
-            while _alive(self.pid) and time.monotonic() < end:
-                time.sleep(0.2)
+            if self._answers():
+                with contextlib.suppress(LabkitError):  # a guest wedged half-way is killed below all the same
+                    self.lab.down()
+                    AgentExecutor(self.port).request({"op": "poweroff"}, timeout=10)
+                end = time.monotonic() + 30
+                while _alive(self.pid) and time.monotonic() < end:
+                    time.sleep(0.2)
+            else:
+                say("the microVM does not answer; killing it")
             self._kill(self.pid)
             say("microVM stopped")
         shutil.rmtree(self.vm_dir, ignore_errors=True)
         self.drop_record()
+
+    def _answers(self) -> bool:
+        try:
+            AgentExecutor(self.port).request({"op": "ping"}, timeout=5)
+            return True
+        except LabkitError:
+            return False
 
     def running(self) -> bool:
         return bool(self.pid and _alive(self.pid))

@@ -18,7 +18,7 @@ from labkit.runtime.labspec import LabSpec, NodeSpec
 STATE_ROOT = "/run/labkit"
 START_SCRIPT = "/etc/labkit/start.sh"
 STATUS_SCRIPT = (
-    'for p in /run/frr/*.pid /run/charon.pid; do [ -f "$p" ] || continue; '
+    'for p in /run/frr/*.pid /run/charon.pid /run/keepalived.pid; do [ -f "$p" ] || continue; '
     'n=$(basename "$p" .pid); if kill -0 "$(cat "$p")" 2>/dev/null; then echo "$n up"; '
     'else echo "$n down"; fi; done'
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from labkit.errors import LabkitError
 from labkit.verify.connect import Sessions
 from labkit.verify.parse import ParseError, parse
 from labkit.verify.state import as_dict, to_models
@@ -74,13 +76,27 @@ class Evidence:
         return str(base.relative_to(self.root.parent)) + ".txt"
 
 
-class Collector:
-    """Gathers facts per node through each node's platform definition."""
+Injector = Callable[..., str]  # (node, fault, **params) -> what the node printed
 
-    def __init__(self, sessions: Sessions, node_platform: dict[str, str], evidence: Evidence):
+
+class Collector:
+    """Gathers facts per node through each node's platform definition; injects faults where a runtime
+    can (a lab), which real devices cannot."""
+
+    def __init__(self, sessions: Sessions, node_platform: dict[str, str], evidence: Evidence,
+                 injector: Injector | None = None):
         self.sessions = sessions
         self.node_platform = node_platform
         self.evidence = evidence
+        self.injector = injector
+
+    def inject(self, node: str, fault: str, sink: list[str], **params: object) -> None:
+        """Inject a fault; the node's sessions are reopened on next use (its daemons may have restarted)."""
+        if self.injector is None:
+            raise LabkitError(f"cannot inject {fault} into {node}: this target has no fault injection")
+        output = self.injector(node, fault, **params)
+        sink.append(self.evidence.save(node, f"fault {fault} {params or ''}".strip(), output, None))
+        self.sessions.reset(node)
 
     def run(self, node: str, fact: str, sink: list[str], timeout: float | None = None, **params: object) -> list:
         """The fact's model objects (evidence file names go to `sink`); ParseError if not understood."""

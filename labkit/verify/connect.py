@@ -66,6 +66,13 @@ class Sessions:
                 self.sessions[key] = Session(node, self.attach(node, [program]), shell=program == "sh")
             return self.sessions[key]
 
+    def reset(self, node: str) -> None:
+        """Close a node's sessions; the next command opens fresh ones."""
+        with self.lock:
+            stale = [self.sessions.pop(key) for key in list(self.sessions) if key[0] == node]
+        for session in stale:
+            session.close()
+
     def close(self) -> None:
         for session in self.sessions.values():
             session.close()

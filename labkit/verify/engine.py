@@ -24,9 +24,14 @@ class Context:
     collector: Collector
     evidence: list[str] = field(default_factory=list)
     memory: dict[str, Any] = field(default_factory=dict)
+    measurements: dict[str, Any] = field(default_factory=dict)  # figures for the report's timings
 
     def fact(self, node: str, name: str, timeout: float | None = None, **params: Any) -> list:
         return self.collector.run(node, name, self.evidence, timeout=timeout, **params)
+
+    def inject(self, node: str, fault: str, **params: Any) -> None:
+        """Have the runtime inject a fault into a node (see labkit.runtime.faults)."""
+        self.collector.inject(node, fault, self.evidence, **params)
 
     def each(self, items: Iterable[Any], probe: Callable[[Any], str | None]) -> list[str]:
         """Run `probe` for every item in parallel; all failures are gathered into one CheckFailed."""
@@ -71,6 +76,7 @@ class Result:
     duration_s: float
     attempts: int
     finished_at: float = 0.0
+    measurements: dict[str, Any] = field(default_factory=dict)
 
 
 def run_check(check: Check, collector: Collector) -> Result:
@@ -98,4 +104,4 @@ def run_check(check: Check, collector: Collector) -> Result:
     if status == "fail" and attempts > 1:
         reason = f"{reason} (still so after {attempts} attempts in {elapsed:.0f}s)"
     return Result(check.id, check.title, check.nodes, status, reason, evidence, round(elapsed, 2), attempts,
-                  finished_at=time.monotonic())
+                  finished_at=time.monotonic(), measurements=ctx.measurements)

@@ -6,6 +6,7 @@ import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from labkit.verify.engine import Result
 
@@ -19,7 +20,7 @@ class Report:
     runtime: str
     started_at: str
     duration_s: float
-    timings: dict[str, float]
+    timings: dict[str, Any]  # seconds per phase; per measured check, its figures
     checks: list[Result]
     resources: dict[str, float] = field(default_factory=dict)
 

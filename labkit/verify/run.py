@@ -26,9 +26,9 @@ def verify_lab(design: Design, runtime: Runtime, console: Console, reports_root:
     folder = reports_root / design.scenario
     shutil.rmtree(folder, ignore_errors=True)
     evidence = Evidence(folder / "evidence", design.secrets)
-    nodes = [design.transport.name] + [s.name for s in design.sites]
+    nodes = design.node_names
     sessions = Sessions(runtime.attach_argv, platform(LAB_PLATFORM).sessions)
-    collector = Collector(sessions, {n: LAB_PLATFORM for n in nodes}, evidence)
+    collector = Collector(sessions, {n: LAB_PLATFORM for n in nodes}, evidence, injector=runtime.inject)
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     started = time.monotonic()
     console.say(f"verifying {design.lab}: {len(checks)} checks (scenario {design.scenario})")
@@ -42,7 +42,7 @@ def verify_lab(design: Design, runtime: Runtime, console: Console, reports_root:
     finally:
         sessions.close()
     converged = [r.finished_at for r, c in zip(results, checks, strict=True) if c.converge and r.status == "pass"]
-    timings = dict(timings)
+    timings = dict(timings) | {r.id: r.measurements for r in results if r.measurements}
     if converged and len(converged) == sum(1 for c in checks if c.converge):
         timings["converge_s"] = round(max(converged) - started, 1)
     timings["verify_s"] = round(time.monotonic() - started, 1)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any
 
 
@@ -72,6 +72,46 @@ class PingResult:
 
 
 @dataclass(frozen=True)
+class ProbeResult:
+    """A continuous probe: how many packets went out, and the sequence numbers that were answered."""
+
+    sent: int
+    answered: tuple[int, ...]  # icmp_seq of each reply, in arrival order
+
+    @property
+    def lost(self) -> int:
+        return self.sent - len(set(self.answered))
+
+    def longest_gap(self) -> int:
+        """The longest run of consecutive unanswered packets."""
+        seen = set(self.answered)
+        longest = run = 0
+        for seq in range(1, self.sent + 1):
+            run = 0 if seq in seen else run + 1
+            longest = max(longest, run)
+        return longest
+
+    def tail_answered(self, packets: int) -> float:
+        """The share of the last `packets` packets that were answered (does traffic flow at the end?)."""
+        seen = set(self.answered)
+        tail = range(max(1, self.sent - packets + 1), self.sent + 1)
+        return sum(1 for s in tail if s in seen) / len(tail) if self.sent else 0.0
+
+
+@dataclass(frozen=True)
+class Address:
+    interface: str
+    address: IPv4Interface
+
+
+@dataclass(frozen=True)
+class BfdPeer:
+    peer: IPv4Address
+    local: IPv4Address | None
+    status: str  # up, down, init...
+
+
+@dataclass(frozen=True)
 class Hop:
     hop: int
     address: IPv4Address | None  # None for a hop that did not answer
@@ -116,8 +156,18 @@ def _packet(r: dict) -> Packet:
     return Packet(src=_ip(r["src"]), dst=_ip(r["dst"]), proto=proto)
 
 
-# How a parsed row (TTP's dict of strings) becomes a model object; rows key is the TTP group holding them.
-CONVERTERS: dict[str, tuple[str, Any]] = {
+def _probe(r: dict) -> ProbeResult:
+    replies = r.get("replies", [])
+    replies = [replies] if isinstance(replies, dict) else replies
+    return ProbeResult(sent=int(r["result"]["sent"]), answered=tuple(int(x["seq"]) for x in replies))
+
+
+# How a parsed row (TTP's dict of strings) becomes a model object; rows key is the TTP group holding them
+# (None: the whole parsed output is one row).
+CONVERTERS: dict[str, tuple[str | None, Any]] = {
+    "ProbeResult": (None, _probe),
+    "Address": ("entries", lambda r: Address(r["interface"], IPv4Interface(r["address"]))),
+    "BfdPeer": ("entries", lambda r: BfdPeer(_ip(r["peer"]), _ip(r.get("local")), r["status"])),
     "NhrpEntry": ("entries", lambda r: NhrpEntry(r["interface"], r["kind"], _ip(r["protocol"]), _ip(r["nbma"]))),
     "NhsEntry": ("entries", lambda r: NhsEntry(r["interface"], _ip(r["nbma"]), _ip(r.get("protocol")))),
     "Shortcut": ("entries", lambda r: Shortcut(IPv4Network(r["prefix"]), _ip(r["via"]))),
@@ -134,7 +184,7 @@ CONVERTERS: dict[str, tuple[str, Any]] = {
 def to_models(model: str, parsed: dict) -> list:
     """Model objects from one parsed output (rows may be one dict or a list, as TTP gives them)."""
     key, convert = CONVERTERS[model]
-    rows = parsed.get(key, [])
+    rows = parsed if key is None else parsed.get(key, [])
     rows = [rows] if isinstance(rows, dict) else rows
     return [convert(row) for row in rows]
 
@@ -145,6 +195,6 @@ def as_dict(obj: Any) -> Any:
         return {f.name: as_dict(getattr(obj, f.name)) for f in fields(obj)}
     if isinstance(obj, (list, tuple)):
         return [as_dict(o) for o in obj]
-    if isinstance(obj, (IPv4Address, IPv4Network)):
+    if isinstance(obj, (IPv4Address, IPv4Interface, IPv4Network)):
         return str(obj)
     return obj

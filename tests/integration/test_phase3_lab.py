@@ -7,67 +7,20 @@ so it does not collide with a lab `make lab-phase3` left running.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, TOPOLOGIES
+from tests.integration.conftest import check_prerequisites, design_copy, leftovers
 
 LAB = "itest-phase3"
 pytestmark = pytest.mark.lab
 
 
-def cannot_run(reason: str) -> None:
-    """Under CI a lab that cannot come up is a failure, never a skip."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"the phase 3 lab cannot run here: {reason}")
-    pytest.skip(reason)
-
-
-def check_prerequisites() -> None:
-    if os.geteuid() != 0:
-        cannot_run("needs root (network namespaces); run `make test` as root")
-    needed = {"/usr/lib/frr/zebra": "frr", "/usr/lib/ipsec/charon": "strongswan-charon",
-              "/usr/sbin/swanctl": "strongswan-swanctl", "/usr/bin/qemu-system-x86_64": "qemu-system-x86"}
-    missing = [pkg for path, pkg in needed.items() if not Path(path).exists()]
-    if missing or not list(Path("/boot").glob("vmlinuz-*")):
-        cannot_run(f"missing Debian packages {missing or ['linux-image-amd64']}; `make deps` installs them")
-
-
-@pytest.fixture
-def labkit(tmp_path: Path):
-    env = os.environ | {"LABKIT_BUILD_DIR": str(tmp_path / "build"), "LABKIT_REPORTS_DIR": str(tmp_path / "reports")}
-
-    def run(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-        done = subprocess.run([sys.executable, "-m", "labkit", *args], capture_output=True, text=True, env=env,
-                              cwd=ROOT, timeout=timeout, check=False)
-        print(f"$ labkit {' '.join(args)} -> {done.returncode}\n{done.stdout}{done.stderr}")
-        return done
-
-    return run
-
-
-def leftovers() -> list[str]:
-    found = [str(p) for p in (Path(f"/run/labkit/{LAB}.json"), Path(f"/run/labkit/vm-{LAB}")) if p.exists()]
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if f"labkit-{LAB}" in cmdline:
-                found.append(f"process {proc.name}: {cmdline[:100]}")
-    return found
-
-
 def test_phase3_lab_end_to_end(tmp_path: Path, labkit):
     check_prerequisites()
-    design = tmp_path / "phase3.yml"
-    design.write_text((TOPOLOGIES / "phase3.yml").read_text().replace("lab: dmvpn-phase3", f"lab: {LAB}"))
+    design = design_copy(tmp_path, "phase3", LAB)
     labkit("down", str(design))
     try:
         up = labkit("up", str(design))
@@ -97,7 +50,7 @@ def test_phase3_lab_end_to_end(tmp_path: Path, labkit):
     finally:
         down = labkit("down", str(design))
         assert down.returncode == 0, down.stderr
-    assert leftovers() == []
+    assert leftovers(LAB) == []
     again = labkit("down", str(design))
     assert again.returncode == 0 and "not running" in again.stderr
     shutil.rmtree(tmp_path / "build", ignore_errors=True)

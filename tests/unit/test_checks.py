@@ -84,3 +84,22 @@ def test_a_refused_command_fails_the_check(tmp_path):
     outputs[("spoke1", "clear_shortcuts")] = "text:% Unknown command: clear ip nhrp shortcut\n"
     status, reason = run(nhrp.shortcut_absent(src, dst, clear_first=True), outputs, tmp_path)
     assert status == "fail" and "spoke1 refused `clear ip nhrp shortcut`: % Unknown command" in reason
+
+
+def test_phase1_check_fails_when_a_spoke_resolved_another(tmp_path):
+    design = load_design(TOPOLOGIES / "phase1.yml")
+    clean_cache = ("text:Iface    Type     Protocol                 NBMA                     Claimed NBMA"
+                   "             Flags  Identity\n"
+                   "gre1     nhs      10.255.0.1               198.51.100.2             198.51.100.2"
+                   "              T     \n")
+    hub_only_sas = "text:labkit-rc=0\n"
+    clean = {(s, f): v for s in ("spoke1", "spoke2", "spoke3")
+             for f, v in (("nhrp_cache", clean_cache), ("ike_sas", hub_only_sas))}
+    assert run(nhrp.no_spoke_peering(design), clean, tmp_path)[0] == "pass"
+    # the phase 3 capture: spoke1 resolved spoke2 (10.255.0.12 -> 198.51.100.10) and has an SA with it
+    dirty = clean | {("spoke1", "nhrp_cache"): "spoke1_show_ip_nhrp_cache.txt",
+                     ("spoke1", "ike_sas"): "spoke1_swanctl_list_sas.txt"}
+    status, reason = run(nhrp.no_spoke_peering(design), dirty, tmp_path)
+    assert status == "fail"
+    assert "spoke2: NHRP dynamic entry 10.255.0.12 -> 198.51.100.10" in reason
+    assert "spoke2: IKE SA (ESTABLISHED) with 198.51.100.10" in reason

@@ -116,3 +116,57 @@ def test_cli_prints_clear_error_without_traceback(write_design):
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert re.search(r"error: .*design\.yml:\d+: hubs\[0\]\.model: unknown ESR model 'ESR-1'", done.stderr)
+
+
+FAILOVER = (TOPOLOGIES / "failover.yml").read_text()
+
+
+def test_failover_design_has_hq_bfd_and_peerings():
+    design = load_design(TOPOLOGIES / "failover.yml")
+    assert design.headquarters.name == "hq" and design.hq_lan == IPv4Interface("10.1.0.1/24")
+    assert design.routing.bfd.detect_ms == 900 and design.failover.loss_budget_ms == 1000
+    assert design.node_names == ("inet", "hub1", "hub2", "spoke1", "spoke2", "spoke3", "hq")
+    assert design.bgp_neighbors("spoke1") == (("hub1", IPv4Address("10.255.0.1")), ("hub2", IPv4Address("10.255.0.2")))
+    assert design.bgp_neighbors("hq") == (("hub1", IPv4Address("10.0.0.1")), ("hub2", IPv4Address("10.0.0.2")))
+    hub1 = dict(design.bgp_neighbors("hub1"))
+    assert hub1 == {"spoke1": IPv4Address("10.255.0.11"), "spoke2": IPv4Address("10.255.0.12"),
+                    "spoke3": IPv4Address("10.255.0.13"), "hub2": IPv4Address("10.0.0.2"),
+                    "hq": IPv4Address("10.0.0.10")}
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ((r"headquarters:\n(  .*\n)+", ""), r"headquarters: 2 hubs need a 'headquarters' core router"),
+        ((r"\{name: hub2, model: ESR-3350, lan: 10.0.0.2/24\}", "{name: hub2, model: ESR-3350, lan: 10.9.0.2/24}"),
+         r"hubs: hub2\.lan: 10\.9\.0\.2/24 is not on the HQ segment 10\.0\.0\.0/24"),
+        ((r"lan: 10.0.0.2/24", "lan: 10.0.0.10/24"), r"hubs: hub2\.lan: 10\.0\.0\.10 is already used by headquarters"),
+        ((r"  - \{name: hub2.*\n", ""), r"failover: hub failover needs at least 2 hubs"),
+        ((r"multiplier: 3", "multiplier: 1"), r"routing\.bfd\.multiplier: must be from 2 to 255"),
+        ((r"lan: 10.1.0.1/24 ", "lan: 172.16.5.1/24 "), r"headquarters\.lan: 172\.16\.5\.0/24 overlaps"),
+    ],
+)
+def test_bad_failover_design(write_design, change, expected):
+    pattern, new = change
+    text = re.sub(pattern, new, FAILOVER, count=1)
+    assert text != FAILOVER, f"test setup: {pattern!r} not in failover.yml"
+    problems = problems_of(write_design, text)
+    assert any(re.search(expected, p) for p in problems), problems
+
+
+def test_cluster_units_share_tunnel_and_nbma_address():
+    design = load_design(TOPOLOGIES / "cluster.yml")
+    hub1, hub2 = design.hubs
+    assert (hub1.tunnel, hub1.nbma) == (hub2.tunnel, hub2.nbma) == (IPv4Address("10.255.0.1"),
+                                                                      IPv4Address("198.51.100.2"))
+    assert (hub1.wan, hub2.wan) == (IPv4Interface("198.51.100.3/29"), IPv4Interface("198.51.100.4/29"))
+    assert design.spokes[0].wan == IPv4Interface("198.51.100.10/30")  # spokes start after the /29
+    assert design.nhs == (hub1,)
+    assert design.bgp_neighbors("spoke1") == (("hub1", IPv4Address("10.255.0.1")),)
+    assert "hub2" not in dict(design.bgp_neighbors("hub1"))  # units do not peer with each other
+
+
+def test_cluster_needs_two_units(write_design):
+    text = (TOPOLOGIES / "cluster.yml").read_text().replace("  - {name: hub2, model: ESR-3350, lan: 10.0.0.2/24}\n", "")
+    assert any("cluster: an Active/Standby cluster has exactly 2 hub units, found 1" in p
+               for p in problems_of(write_design, text))

@@ -79,6 +79,32 @@ def test_ping_traceroute_capture():
     assert len(packets) == 40 and {p.proto for p in packets} == {"ESP"}
 
 
+def test_nhrp_cache_rows_with_an_ike_identity():
+    entries = facts("nhrp_cache", "hub1_show_ip_nhrp_cache_identity.txt")
+    assert sorted(str(e.protocol) for e in entries if e.kind == "dynamic") == ["10.255.0.11", "10.255.0.12",
+                                                                                "10.255.0.13"]
+
+
+def test_addresses_of_a_cluster_unit_holding_the_shared_address():
+    addresses = facts("addresses", "hub2_ip_addr_eth1.txt")
+    assert [str(a.address) for a in addresses] == ["198.51.100.4/29", "198.51.100.2/29"]
+
+
+def test_failover_probe_counts_lost_packets_and_the_longest_gap():
+    (probe,) = facts("probe_result", "spoke1_probe_wan_down.txt")
+    assert (probe.sent, len(probe.answered), probe.lost) == (1000, 970, 30)
+    assert probe.longest_gap() == 30  # one outage: 30 x 20 ms = 600 ms
+    assert probe.tail_answered(50) == 1.0
+
+
+def test_bfd_peers_and_routes_on_a_shared_segment():
+    peers = facts("bfd_peers", "hub1_show_bfd_peers_brief.txt")
+    assert {str(p.peer) for p in peers if p.status == "up"} == {"10.255.0.11", "10.255.0.12", "10.255.0.13",
+                                                               "10.0.0.2", "10.0.0.10"}
+    routes = {str(r.prefix): r for r in facts("routes", "hq_show_ip_route.txt") if r.protocol == "B"}
+    assert routes["172.16.0.0/16"].nexthop == IPv4Address("10.0.0.2") and routes["172.16.0.0/16"].interface == "br0"
+
+
 @pytest.mark.parametrize("fact", sorted(f for f, s in LAB.facts.items() if s.template))
 def test_unknown_layout_is_an_error_not_an_empty_result(fact: str):
     spec = LAB.facts[fact]

@@ -69,3 +69,67 @@ def shortcut_absent(src: Site, dst: Site, clear_first: bool) -> Check:
     return Check(f"phase3.shortcut_purged.{src.name}-{dst.name}",
                  f"after idle time the shortcut {src.name} -> {dst.name} is purged", (src.name,), probe,
                  deadline_s=180, retry_every_s=5)
+
+
+def peering(ctx: Context, spoke: Site, other: Site) -> list[str]:
+    """What `spoke` holds for `other`: NHRP cache entries for its tunnel or NBMA address, IKE SAs with it."""
+    found = [f"NHRP {e.kind} entry {e.protocol} -> {e.nbma}" for e in ctx.fact(spoke.name, "nhrp_cache")
+             if e.nbma == other.nbma or e.protocol == other.tunnel]
+    found += [f"IKE SA ({sa.state}) with {sa.remote}" for sa in ctx.fact(spoke.name, "ike_sas")
+              if sa.remote == other.nbma]
+    return found
+
+
+def no_spoke_peering(design: Design) -> Check:
+    """Phase 1: no spoke knows any other spoke's NBMA address or has an SA with it. Checked once, right
+    after the traffic: retrying could wait for some stray state to expire and hide it."""
+
+    def probe(ctx: Context) -> str:
+        def one(spoke: Site) -> None:
+            found = [f"{other.name}: {item}" for other in design.spokes if other != spoke
+                     for item in peering(ctx, spoke, other)]
+            if found:
+                raise CheckFailed(f"{spoke.name} holds spoke-to-spoke state: {'; '.join(found)}")
+
+        ctx.each(design.spokes, one)
+        return f"none of {len(design.spokes)} spokes holds an NHRP entry or IKE SA for another spoke"
+
+    return Check("phase1.no_spoke_peering", "after spoke-to-spoke traffic, no spoke holds an NHRP entry or "
+                 "IPsec SA for another spoke", tuple(s.name for s in design.spokes), probe, deadline_s=0)
+
+
+def no_tunnel_yet(src: Site, dst: Site) -> Check:
+    """Phase 2, before any traffic between them: no resolution and no SA (checked once, never retried)."""
+
+    def probe(ctx: Context) -> str:
+        found = peering(ctx, src, dst)
+        if found:
+            raise CheckFailed(f"{src.name} already holds state for {dst.name} before traffic: {'; '.join(found)}")
+        return f"{src.name} holds no NHRP entry and no SA for {dst.name} ({dst.tunnel} / {dst.nbma})"
+
+    return Check(f"phase2.no_tunnel_before.{src.name}-{dst.name}",
+                 f"before traffic: no NHRP entry or SA from {src.name} to {dst.name}", (src.name,), probe,
+                 deadline_s=0)
+
+
+def tunnel_on_demand(src: Site, dst: Site) -> Check:
+    """Phase 2: traffic to the remote LAN makes the spoke resolve the BGP next hop (the remote spoke's tunnel
+    address) to its NBMA address and bring up an SA with it."""
+
+    def probe(ctx: Context) -> str:
+        # traffic keeps flowing while resolution runs: the first reply can be lost while IKE comes up,
+        # and FRR 8.4.4 does not retry a resolution by itself
+        ctx.fact(src.name, "ping", count=5, interval=0.2, source=src.lan.ip, target=dst.lan.ip)
+        entries = [e for e in ctx.fact(src.name, "nhrp_cache") if e.protocol == dst.tunnel]
+        if not entries:
+            raise CheckFailed(f"{src.name}: next hop {dst.tunnel} ({dst.name}) not resolved by NHRP yet")
+        if entries[0].nbma != dst.nbma:
+            raise CheckFailed(f"{src.name}: {dst.tunnel} resolved to {entries[0].nbma}, design says {dst.nbma}")
+        sas = [sa for sa in ctx.fact(src.name, "ike_sas") if sa.remote == dst.nbma and sa.state == "ESTABLISHED"]
+        if not sas:
+            raise CheckFailed(f"{src.name}: {dst.tunnel} resolved, but no ESTABLISHED IKE SA with {dst.nbma}")
+        return f"{src.name}: {dst.tunnel} resolved to {dst.nbma} ({entries[0].kind}); IKE SA established"
+
+    return Check(f"phase2.tunnel_on_demand.{src.name}-{dst.name}",
+                 f"traffic makes {src.name} resolve {dst.name}'s tunnel address and build an SA with it",
+                 (src.name,), probe, deadline_s=60, retry_every_s=3)

@@ -28,8 +28,8 @@ def path_via_hub(design: Design, src: Site, dst: Site) -> Check:
             raise CheckFailed(f"{src.name} -> {dst.name} should cross a hub: hops {[str(h.address) for h in hops]}")
         return f"2 overlay hops: {hops[0].address} (hub), {hops[1].address}"
 
-    return Check(f"paths.via_hub.{src.name}-{dst.name}", f"before the shortcut, {src.name} -> {dst.name} crosses "
-                 "the hub", (src.name,), probe, deadline_s=40)
+    return Check(f"paths.via_hub.{src.name}-{dst.name}", f"{src.name} -> {dst.name} crosses the hub",
+                 (src.name,), probe, deadline_s=40)
 
 
 def shortcut_installed(src: Site, dst: Site) -> Check:
@@ -65,12 +65,13 @@ def direct_path(src: Site, dst: Site) -> Check:
 
 def full_mesh(design: Design, count: int = 5) -> Check:
     """Every site's LAN reaches every other's; a new shortcut may lose its first packets."""
-    pairs = list(itertools.permutations(design.sites, 2))
+    ends = design.sites + ((design.headquarters,) if design.headquarters else ())  # each has .name and .lan
+    pairs = list(itertools.permutations(ends, 2))
 
     def probe(ctx: Context) -> str:
         passed: set = ctx.memory.setdefault("passed", set())
 
-        def one(pair: tuple[Site, Site]) -> None:
+        def one(pair: tuple) -> None:
             src, dst = pair
             if (src.name, dst.name) in passed:
                 return
@@ -83,5 +84,20 @@ def full_mesh(design: Design, count: int = 5) -> Check:
         ctx.each(pairs, one)
         return f"{len(pairs)} LAN pairs answer pings ({count} each, first packets of a new shortcut may drop)"
 
-    return Check("paths.full_mesh", "every LAN reaches every other LAN", tuple(s.name for s in design.sites),
+    return Check("paths.full_mesh", "every LAN reaches every other LAN", tuple(e.name for e in ends),
                  probe, deadline_s=120, retry_every_s=3)
+
+
+def sustained_traffic(src: Site, dst: Site, count: int = 100, interval: float = 0.05) -> Check:
+    """A long ping between two LANs; nearly every packet must come back."""
+
+    def probe(ctx: Context) -> str:
+        result = ctx.fact(src.name, "ping", timeout=count * interval + 30, count=count, interval=interval,
+                          source=src.lan.ip, target=dst.lan.ip)
+        received = result[0].received if result else 0
+        if received < count * 0.98:
+            raise CheckFailed(f"{src.name} -> {dst.name}: {received}/{count} answered")
+        return f"{received}/{count} pings every {interval * 1000:.0f} ms answered"
+
+    return Check(f"paths.sustained.{src.name}-{dst.name}", f"sustained traffic {src.name} -> {dst.name} "
+                 f"({count} pings)", (src.name,), probe, deadline_s=60)

@@ -6,52 +6,108 @@ from labkit.design.model import Design, Site
 from labkit.verify.engine import Check, CheckFailed, Context
 
 
+def _peering_nodes(design: Design) -> tuple[str, ...]:
+    return tuple(n for n in design.node_names if n != design.transport.name)
+
+
 def bgp_sessions(design: Design) -> Check:
+    """Every BGP session the design implies (spoke-hub, and hub-hub, hub-HQ core where there are such) is
+    Established on both ends with the design's AS."""
+    nodes = _peering_nodes(design)
+
     def probe(ctx: Context) -> str:
-        def one(node: Site) -> None:
-            peers = {p.neighbor: p for p in ctx.fact(node.name, "bgp_peers")}
-            expected = design.spokes if node.role == "hub" else design.hubs
-            for other in expected:
-                peer = peers.get(other.tunnel)
+        def one(node: str) -> None:
+            peers = {p.neighbor: p for p in ctx.fact(node, "bgp_peers")}
+            for other, address in design.bgp_neighbors(node):
+                peer = peers.get(address)
                 if peer is None:
-                    raise CheckFailed(f"{node.name}: no BGP neighbour {other.tunnel} ({other.name})")
+                    raise CheckFailed(f"{node}: no BGP neighbour {address} ({other})")
                 if peer.state != "Established":
-                    raise CheckFailed(f"{node.name}: BGP with {other.name} is {peer.state}")
+                    raise CheckFailed(f"{node}: BGP with {other} is {peer.state}")
                 if peer.remote_as != design.routing.asn:
-                    raise CheckFailed(f"{node.name}: {other.name} is AS {peer.remote_as}, design says "
-                                      f"{design.routing.asn}")
+                    raise CheckFailed(f"{node}: {other} is AS {peer.remote_as}, design says {design.routing.asn}")
 
-        ctx.each(design.sites, one)
-        return f"{len(design.spokes) * len(design.hubs)} hub-spoke BGP sessions Established on both ends"
+        ctx.each(nodes, one)
+        sessions = sum(len(design.bgp_neighbors(n)) for n in nodes) // 2
+        return f"{sessions} BGP sessions Established on both ends"
 
-    return Check("routing.bgp_sessions", "BGP sessions Established between each hub and each spoke",
-                 tuple(s.name for s in design.sites), probe, deadline_s=120, converge=True)
+    return Check("routing.bgp_sessions", "every BGP session of the design is Established", nodes, probe,
+                 deadline_s=120, converge=True)
+
+
+def bfd_sessions(design: Design) -> Check:
+    """Each BGP neighbour is also a BFD peer that is up (multihop over the tunnel, single-hop on the HQ
+    segment), so a dead neighbour is noticed in {interval x multiplier} ms, not the BGP hold time."""
+    nodes = _peering_nodes(design)
+
+    def probe(ctx: Context) -> str:
+        def one(node: str) -> None:
+            peers = {p.peer: p for p in ctx.fact(node, "bfd_peers")}
+            for other, address in design.bgp_neighbors(node):
+                peer = peers.get(address)
+                if peer is None:
+                    raise CheckFailed(f"{node}: no BFD session with {other} ({address})")
+                if peer.status != "up":
+                    raise CheckFailed(f"{node}: BFD with {other} is {peer.status}")
+
+        ctx.each(nodes, one)
+        bfd = design.routing.bfd
+        return f"BFD up beside every BGP session (detects a dead peer in {bfd.detect_ms} ms)"
+
+    return Check("routing.bfd_sessions", "a BFD session is up beside every BGP session", nodes, probe,
+                 deadline_s=90, converge=True)
 
 
 def spoke_routes(design: Design) -> Check:
-    """Spokes hold the hub's summary (or default) and the HQ LAN via a hub, and, with a summary, no
-    other spoke's specific LAN from BGP: the property that makes the hub summarise."""
-    wanted = {"summary": design.routing.spoke_summary, "default": None, "all": None}[design.routing.hub_advertises]
+    """Spokes hold the HQ LAN via a hub, and the spoke LANs as the hub advertises them: one summary and
+    no specifics (summary), or every other spoke LAN with the phase's next hop (all): a hub in phase 1,
+    the remote spoke itself from phase 2 on (the hub reflects without rewriting next hops)."""
+    mode = design.routing.hub_advertises
+    wanted = design.routing.spoke_summary if mode == "summary" else None
     hub_tunnels = {h.tunnel for h in design.hubs}
+
+    def expected_nexthops(other: Site) -> set:
+        return {other.tunnel} if design.phase >= 2 else hub_tunnels
 
     def probe(ctx: Context) -> str:
         def one(spoke: Site) -> None:
             bgp = {r.prefix: r for r in ctx.fact(spoke.name, "routes") if r.protocol == "B"}
-            required = [h.lan.network for h in design.hubs] + ([wanted] if wanted else [])
+            hq = sorted({h.lan.network for h in design.hubs} | {design.hq_lan.network})
+            required = hq + ([wanted] if wanted else [])
             for prefix in required:
                 route = bgp.get(prefix)
                 if route is None:
                     raise CheckFailed(f"{spoke.name}: no BGP route to {prefix}")
                 if route.nexthop not in hub_tunnels:
                     raise CheckFailed(f"{spoke.name}: BGP route {prefix} via {route.nexthop}, not a hub")
-            if design.routing.hub_advertises == "summary":
-                leaked = [str(p) for p in bgp if any(p == o.lan.network for o in design.spokes)]
+            others = [o for o in design.spokes if o != spoke]
+            if mode == "summary":
+                leaked = [str(p) for p in bgp if any(p == o.lan.network for o in others)]
                 if leaked:
                     raise CheckFailed(f"{spoke.name}: specific spoke LANs leaked past the summary: {leaked}")
+            if mode == "all":
+                for other in others:
+                    route = bgp.get(other.lan.network)
+                    if route is None:
+                        raise CheckFailed(f"{spoke.name}: no BGP route to {other.name}'s LAN {other.lan.network}")
+                    if route.nexthop not in expected_nexthops(other):
+                        want = " or ".join(sorted(str(a) for a in expected_nexthops(other)))
+                        raise CheckFailed(f"{spoke.name}: BGP route {other.lan.network} ({other.name}) via "
+                                          f"{route.nexthop}, phase {design.phase} needs {want}")
 
         ctx.each(design.spokes, one)
-        shown = f"summary {wanted}" if wanted else design.routing.hub_advertises
-        return f"every spoke holds the HQ LAN and the hub's {shown} via a hub, no specific spoke LANs"
+        if mode == "summary":
+            return f"every spoke holds the HQ LAN and the summary {wanted} via a hub, no specific spoke LANs"
+        if mode == "all":
+            via = "the remote spoke's tunnel address" if design.phase >= 2 else "a hub"
+            return f"every spoke holds the HQ LAN via a hub and every other spoke LAN via {via}"
+        return "every spoke holds the HQ LAN via a hub"
 
-    return Check("routing.spoke_routes", "spokes hold the hub's summary and HQ LAN, not each spoke LAN",
-                 tuple(s.name for s in design.spokes), probe, deadline_s=90, converge=True)
+    titles = {
+        "summary": "spokes hold the hub's summary and HQ LAN, not each spoke LAN",
+        "default": "spokes hold the HQ LAN via a hub",
+        "all": "spokes hold every spoke LAN with next hop "
+               + ("the remote spoke (hub keeps next hops)" if design.phase >= 2 else "the hub"),
+    }
+    return Check("routing.spoke_routes", titles[mode], tuple(s.name for s in design.spokes), probe,
+                 deadline_s=90, converge=True)

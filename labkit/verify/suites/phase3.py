@@ -4,19 +4,16 @@ told in order (absent, via hub, installed, direct, own SA), reachability, encryp
 from __future__ import annotations
 
 from labkit.design.model import Design
-from labkit.verify.checks import ipsec, nhrp, paths, routing
+from labkit.verify.checks import ipsec, nhrp, paths
 from labkit.verify.engine import Check
+from labkit.verify.suites import baseline
 
 
 def checks(design: Design) -> list[Check]:
     hub = design.hubs[0]
     src, dst = design.spokes[0], design.spokes[1]
     return [
-        *(nhrp.hub_registrations(design, h) for h in design.hubs),
-        nhrp.spokes_nhs(design),
-        ipsec.hub_spoke_sas(design),
-        routing.bgp_sessions(design),
-        routing.spoke_routes(design),
+        *baseline.established(design),
         nhrp.shortcut_absent(src, dst, clear_first=True),
         paths.path_via_hub(design, src, dst),
         paths.shortcut_installed(src, dst),

@@ -12,8 +12,7 @@ ip link set lo up
 
 # WAN (NBMA) link to the transport router inet
 ip addr add 198.51.100.2/30 dev eth1
-ip link set eth1 up
-ip route add 198.51.100.0/24 via 198.51.100.1
+ip link set eth1 up   # its route to the other sites is an FRR static route: back by itself after a link flap
 
 # LAN: a veth pair kept inside the node, so the LAN is up without any host attached
 ip link add lan0 type veth peer name lan0-end
@@ -31,7 +30,7 @@ iptables -A INPUT -p gre -m policy --dir in --pol none -j DROP
 iptables -A OUTPUT -p gre -m policy --dir out --pol none -j DROP
 iptables -t mangle -A FORWARD -o gre1 -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1360
 iptables -t mangle -A OUTPUT -o gre1 -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1360
-# phase 3: spoke-to-spoke traffic through the hub is shown to nhrpd, which answers with a redirect
+# spoke-to-spoke traffic through the hub is shown to nhrpd, which tells the sender (a traffic indication)
 iptables -A FORWARD -i gre1 -o gre1 -m hashlimit --hashlimit-upto 4/minute --hashlimit-burst 1 \
   --hashlimit-mode srcip,dstip --hashlimit-srcmask 24 --hashlimit-dstmask 24 \
   --hashlimit-name loglimit-0 -j NFLOG --nflog-group 1 --nflog-size 128
@@ -50,7 +49,7 @@ until [ -S /run/frr/zserv.api ]; do
   n=$((n + 1)); [ "$n" -le 300 ] || { say "zebra did not open its socket"; exit 1; }
   sleep 0.1
 done
-for daemon in bgpd nhrpd bfdd ospfd ldpd; do
+for daemon in staticd bgpd nhrpd bfdd ospfd ldpd; do
   eval "enabled=\${$daemon:-no}"
   [ "$enabled" = yes ] && start_daemon "$daemon"
 done

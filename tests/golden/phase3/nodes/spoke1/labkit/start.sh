@@ -12,8 +12,7 @@ ip link set lo up
 
 # WAN (NBMA) link to the transport router inet
 ip addr add 198.51.100.6/30 dev eth1
-ip link set eth1 up
-ip route add 198.51.100.0/24 via 198.51.100.5
+ip link set eth1 up   # its route to the other sites is an FRR static route: back by itself after a link flap
 
 # LAN: a veth pair kept inside the node, so the LAN is up without any host attached
 ip link add lan0 type veth peer name lan0-end
@@ -46,7 +45,7 @@ until [ -S /run/frr/zserv.api ]; do
   n=$((n + 1)); [ "$n" -le 300 ] || { say "zebra did not open its socket"; exit 1; }
   sleep 0.1
 done
-for daemon in bgpd nhrpd bfdd ospfd ldpd; do
+for daemon in staticd bgpd nhrpd bfdd ospfd ldpd; do
   eval "enabled=\${$daemon:-no}"
   [ "$enabled" = yes ] && start_daemon "$daemon"
 done

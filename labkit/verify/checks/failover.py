@@ -1,0 +1,298 @@
+"""Failover cases: inject a fault while continuous probes run, time the control plane's recovery, and hold
+the traffic lost to the design's loss budget.
+
+A case runs once (never retried: a retry would measure a different event). Its figures go to the report's
+`timings` under the check id: `loss_ms` (the worst budgeted probe), per-probe loss and longest outage,
+and `reconverge_s`, from the fault until the case's recovery condition holds. The condition is polled
+about once a second, so `reconverge_s` is as precise as that.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+
+from labkit.design.model import Design, Site
+from labkit.verify.checks.ipsec import installed_child
+from labkit.verify.engine import Check, CheckFailed, Context
+from labkit.verify.state import ProbeResult
+
+Condition = Callable[[Context], str]  # a detail when it holds; CheckFailed while it does not
+TAIL_S = 1.0  # over the probe's last second at least TAIL_SHARE of the packets must be answered:
+TAIL_SHARE = 0.8  # traffic flows again (a straggler or two at the very end is no outage)
+
+
+@dataclass(frozen=True)
+class Probe:
+    name: str
+    src: Site
+    target: IPv4Address
+    budgeted: bool = True  # False for traffic whose loss is the fault itself (a restarting spoke)
+
+
+@dataclass(frozen=True)
+class Fault:
+    node: str
+    kind: str  # a fault of labkit.runtime.faults
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    title: str
+    faults: tuple[Fault, ...]
+    recovered: Condition
+    probes: tuple[Probe, ...]
+    seconds: int  # how long the probes run: long enough to see the recovery
+    before: Condition | None = None  # must hold before the fault (e.g. a shortcut exists)
+    undo: tuple[Fault, ...] = ()  # puts the lab back for the next case
+    restored: Condition | None = None  # holds once the undo took effect
+    during: Condition | None = None  # looked at once, right after the recovery, while the fault still holds
+    timers: dict = field(default_factory=dict)  # the design's timers that bound this case, for the report
+
+
+def _run_probes(ctx: Context, probes: tuple[Probe, ...], seconds: int, interval_ms: int) -> None:
+    for probe in probes:
+        ctx.fact(probe.src.name, "probe_start", probe=probe.name, count=seconds * 1000 // interval_ms,
+                 interval=interval_ms / 1000, source=probe.src.lan.ip, target=probe.target)
+
+
+def _wait(ctx: Context, condition: Condition, limit_s: float) -> tuple[float | None, str]:
+    """Seconds until `condition` held (None if it never did within `limit_s`) and its last word."""
+    started = time.monotonic()
+    while True:
+        try:
+            return time.monotonic() - started, condition(ctx)
+        except CheckFailed as exc:
+            if time.monotonic() - started > limit_s:
+                return None, str(exc)
+            time.sleep(0.5)
+
+
+def _look(ctx: Context, condition: Condition) -> dict:
+    try:
+        return {"held": True, "detail": condition(ctx)}
+    except CheckFailed as exc:
+        return {"held": False, "detail": str(exc)}
+
+
+def failover_case(design: Design, case: Case, shared: dict | None = None) -> Check:
+    failover = design.failover
+    budget, interval = failover.loss_budget_ms, failover.probe_interval_ms
+
+    def probe(ctx: Context) -> str:
+        if case.before:
+            took, word = _wait(ctx, case.before, 60)
+            if took is None:
+                raise CheckFailed(f"precondition not met, no fault injected: {word}")
+        _run_probes(ctx, case.probes, case.seconds, interval)
+        time.sleep(2)  # a baseline before the fault
+        started = time.monotonic()
+        for fault in case.faults:
+            ctx.inject(fault.node, fault.kind, **fault.params)
+        injected = time.monotonic() - started
+        took, word = _wait(ctx, case.recovered, case.seconds - injected)
+        reconverge = None if took is None else round(injected + took, 1)
+        during = _look(ctx, case.during) if case.during and took is not None else None
+        results: dict[str, ProbeResult] = {p.name: ctx.fact(p.src.name, "probe_result", timeout=case.seconds + 60,
+                                                             probe=p.name)[0] for p in case.probes}
+        figures = {name: {"loss_ms": r.lost * interval, "outage_ms": r.longest_gap() * interval,
+                          "sent": r.sent, "answered": len(set(r.answered))} for name, r in results.items()}
+        worst = max((figures[p.name]["loss_ms"] for p in case.probes if p.budgeted), default=0)
+        ctx.measurements.update({"loss_ms": worst, "budget_ms": budget, "reconverge_s": reconverge,
+                                 "probes": figures} | ({"during": during} if during else {})
+                                | ({"bounded_by": case.timers} if case.timers else {}))
+        if shared is not None:
+            shared[case.id] = ctx.measurements
+        problems = []
+        if took is None:
+            problems.append(f"not recovered within {case.seconds}s: {word}")
+        for p in case.probes:
+            if results[p.name].tail_answered(int(TAIL_S * 1000 / interval)) < TAIL_SHARE:
+                problems.append(f"{p.name}: traffic not flowing at the end of the probe")
+            elif p.budgeted and figures[p.name]["loss_ms"] > budget:
+                problems.append(f"{p.name}: lost {figures[p.name]['loss_ms']} ms of traffic, budget {budget} ms")
+        _put_back(ctx, case, problems)
+        lost = ", ".join(f"{n} {f['loss_ms']} ms" for n, f in figures.items())
+        if problems:
+            raise CheckFailed(f"{'; '.join(problems)} (lost: {lost}; reconverged "
+                              f"{'never' if reconverge is None else f'in {reconverge}s'})")
+        return f"lost {lost}; reconverged in {reconverge}s: {word}"
+
+    return Check(case.id, case.title, tuple(sorted({p.src.name for p in case.probes} | {f.node for f in case.faults})),
+                 probe, deadline_s=0)
+
+
+def _put_back(ctx: Context, case: Case, problems: list[str]) -> None:
+    """Undo the fault and wait until the lab is back, so the next case starts from the designed state."""
+    for fault in case.undo:
+        ctx.inject(fault.node, fault.kind, **fault.params)
+    if case.restored:
+        took, word = _wait(ctx, case.restored, 120)
+        if took is None:
+            problems.append(f"lab not back to the designed state after the case: {word}")
+        else:
+            ctx.measurements["restored_s"] = round(took, 1)
+
+
+def _best(ctx: Context, node: str, address: IPv4Address):
+    """The selected BGP route a node would use for `address` (longest match), or None."""
+    routes = [r for r in ctx.fact(node, "routes") if r.protocol == "B" and r.selected and address in r.prefix]
+    return max(routes, key=lambda r: r.prefix.prefixlen, default=None)
+
+
+def served_by(design: Design, hub: Site, hq_too: bool = True) -> Condition:
+    """Traffic between spokes and HQ flows through `hub`: every spoke's best route to the HQ LAN points at
+    it and, with `hq_too`, so does the HQ core router's best route to each spoke LAN. (With only its WAN
+    link down, a hub still takes HQ's traffic and passes it on to the other hub: then `hq_too=False`.)"""
+    hq = design.headquarters if hq_too else None
+
+    def condition(ctx: Context) -> str:
+        def spoke(s: Site) -> None:
+            route = _best(ctx, s.name, design.hq_lan.ip)
+            if route is None or route.nexthop != hub.tunnel:
+                raise CheckFailed(f"{s.name}: HQ LAN via {route.nexthop if route else 'nothing'}, not {hub.name}")
+
+        ctx.each(design.spokes, spoke)
+        if hq:
+            for s in design.spokes:
+                route = _best(ctx, hq.name, s.lan.ip)
+                if route is None or route.nexthop != hub.lan.ip:
+                    raise CheckFailed(f"{hq.name}: {s.name}'s LAN via {route.nexthop if route else 'nothing'}, "
+                                      f"not {hub.name}")
+            return f"spokes and {hq.name} route through {hub.name}"
+        return f"spokes route to HQ through {hub.name}"
+
+    return condition
+
+
+def _bgp_with_spokes(ctx: Context, design: Design, hub: Site) -> None:
+    peers = {p.neighbor: p.state for p in ctx.fact(hub.name, "bgp_peers")}
+    down = [s.name for s in design.spokes if peers.get(s.tunnel) != "Established"]
+    if down:
+        raise CheckFailed(f"{hub.name}: BGP not Established with {', '.join(down)}")
+
+
+def hub_back(design: Design, hub: Site) -> Condition:
+    """The hub serves again: every spoke registered with it and its BGP session Established, traffic via it."""
+    via = served_by(design, hub)
+
+    def condition(ctx: Context) -> str:
+        dynamic = {e.protocol for e in ctx.fact(hub.name, "nhrp_cache") if e.kind == "dynamic"}
+        missing = [s.name for s in design.spokes if s.tunnel not in dynamic]
+        if missing:
+            raise CheckFailed(f"{hub.name}: not registered yet: {', '.join(missing)}")
+        _bgp_with_spokes(ctx, design, hub)
+        return f"{hub.name}: every spoke registered, BGP Established; {via(ctx)}"
+
+    return condition
+
+
+def spoke_back(design: Design, spoke: Site) -> Condition:
+    """A restarted spoke is registered with every hub, peers with each, and its LAN is routed again."""
+
+    def condition(ctx: Context) -> str:
+        def one(hub: Site) -> None:
+            if not any(e.protocol == spoke.tunnel and e.kind == "dynamic" for e in ctx.fact(hub.name, "nhrp_cache")):
+                raise CheckFailed(f"{spoke.name} not registered with {hub.name}")
+            peers = {p.neighbor: p.state for p in ctx.fact(hub.name, "bgp_peers")}
+            if peers.get(spoke.tunnel) != "Established":
+                raise CheckFailed(f"{hub.name}: BGP with {spoke.name} is {peers.get(spoke.tunnel, 'absent')}")
+            if _best(ctx, hub.name, spoke.lan.ip) is None:
+                raise CheckFailed(f"{hub.name}: no route to {spoke.name}'s LAN yet")
+
+        ctx.each(design.hubs, one)
+        return f"{spoke.name} registered and peering with {len(design.hubs)} hubs, its LAN routed"
+
+    return condition
+
+
+def hub_sas_back(design: Design, hub: Site) -> Condition:
+    """After strongSwan restarted on the hub: an SA with every spoke again, and BGP over it."""
+
+    def condition(ctx: Context) -> str:
+        for spoke in design.spokes:
+            installed_child(ctx, hub, spoke.nbma)
+        _bgp_with_spokes(ctx, design, hub)
+        return f"{hub.name}: SAs with {len(design.spokes)} spokes re-established, BGP Established"
+
+    return condition
+
+
+def shortcut_up(src: Site, dst: Site) -> Condition:
+    """Traffic from src to dst's LAN runs over a shortcut (built by sending some)."""
+
+    def condition(ctx: Context) -> str:
+        ctx.fact(src.name, "ping", count=5, interval=0.2, source=src.lan.ip, target=dst.lan.ip)
+        if not [s for s in ctx.fact(src.name, "nhrp_shortcuts") if s.prefix == dst.lan.network]:
+            raise CheckFailed(f"{src.name}: no shortcut to {dst.lan.network}")
+        return f"{src.name} has a shortcut to {dst.name}'s LAN"
+
+    return condition
+
+
+def still_direct(src: Site, dst: Site) -> Condition:
+    """The shortcut is still listed and traffic to dst's LAN still takes one overlay hop."""
+
+    def condition(ctx: Context) -> str:
+        if not [s for s in ctx.fact(src.name, "nhrp_shortcuts") if s.prefix == dst.lan.network]:
+            raise CheckFailed(f"{src.name}: the shortcut to {dst.lan.network} is gone")
+        hops = ctx.fact(src.name, "traceroute", timeout=60, source=src.lan.ip, target=dst.lan.ip)
+        if [h.address for h in hops] != [dst.lan.ip]:
+            raise CheckFailed(f"{src.name} -> {dst.name} is no longer direct: {[str(h.address) for h in hops]}")
+        return f"{src.name} -> {dst.name} still one overlay hop over its shortcut"
+
+    return condition
+
+
+def shortcut_survived(case_id: str, probe: Probe, shared: dict) -> Check:
+    """An established spoke-to-spoke shortcut kept forwarding through a hub failure: the probe that ran
+    across that failure lost (almost) nothing, and once the lab had reconverged, with the hub still down,
+    the shortcut was still there and the path still direct. Same event as the hub failure case, so its
+    `reconverge_s` is that case's."""
+
+    def check(ctx: Context) -> str:
+        measured = shared.get(case_id)
+        if not measured or "during" not in measured:
+            raise CheckFailed(f"{case_id} did not run to its end, nothing was measured")
+        figures = measured["probes"][probe.name]
+        ctx.measurements.update({"loss_ms": figures["loss_ms"], "budget_ms": measured["budget_ms"],
+                                 "reconverge_s": measured["reconverge_s"], "measured_in": case_id,
+                                 "probes": {probe.name: figures}})
+        if not measured["during"]["held"]:
+            raise CheckFailed(f"while the hub was down: {measured['during']['detail']}")
+        if figures["loss_ms"] > measured["budget_ms"]:
+            raise CheckFailed(f"{probe.name} lost {figures['loss_ms']} ms while the hub failed "
+                              f"(budget {measured['budget_ms']} ms)")
+        return f"{probe.name} lost {figures['loss_ms']} ms across the hub failure; {measured['during']['detail']}"
+
+    return Check("failover.shortcut_survives", f"an established shortcut {probe.name} keeps forwarding while "
+                 "the hub is down", (probe.src.name,), check, deadline_s=0)
+
+
+def preferred(design: Design, hub: Site) -> Check:
+    """Before any fault: traffic between spokes and HQ flows through the preferred hub."""
+    condition = served_by(design, hub)
+    return Check(f"failover.preferred.{hub.name}", f"before any fault, traffic flows through {hub.name}",
+                 tuple(s.name for s in design.spokes), condition, deadline_s=60)
+
+
+def holds_shared_address(design: Design, unit: Site, others_alive: bool = True) -> Condition:
+    """A cluster unit holds the shared WAN (NBMA) address; while the other units run, none of them does.
+    (A unit that failed hard may keep the address on its dead, downed port: nobody reaches it there.)"""
+    vip = design.cluster.vip
+    units = [h for h in design.hubs if others_alive or h == unit]
+
+    def condition(ctx: Context) -> str:
+        def one(hub: Site) -> None:
+            has = any(a.address.ip == vip for a in ctx.fact(hub.name, "addresses", interface="eth1"))
+            if has != (hub == unit):
+                raise CheckFailed(f"{hub.name} {'holds' if has else 'does not hold'} the shared address {vip}")
+
+        ctx.each(units, one)
+        return f"{unit.name} holds the shared address {vip}"
+
+    return condition

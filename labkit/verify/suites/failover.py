@@ -1,0 +1,50 @@
+"""Hub failover: the dual-hub lab in its designed state first, then one fault after another, each measured
+with two continuous probes (a spoke LAN to the HQ LAN, a spoke LAN to another spoke's LAN):
+hub1's WAN link down and up; hub1 down hard; a shortcut riding through that; hub1 back; a spoke restart;
+strongSwan restart on hub1. Every case ends with the lab back in its designed state."""
+
+from __future__ import annotations
+
+from labkit.design.model import Design
+from labkit.verify.checks import failover, paths
+from labkit.verify.checks.failover import Case, Fault, Probe
+from labkit.verify.engine import Check
+from labkit.verify.suites import baseline
+
+
+def checks(design: Design) -> list[Check]:
+    hub, backup = design.hubs[0], design.hubs[1]
+    s1, s2, s3 = design.spokes[0], design.spokes[1], design.spokes[2]
+    to_hq = Probe(f"{s1.name}-hq", s1, design.hq_lan.ip)
+    across = Probe(f"{s2.name}-{s3.name}", s2, s3.lan.ip)
+    to_restarted = Probe(f"{s2.name}-{s3.name}", s2, s3.lan.ip, budgeted=False)
+    on_backup = failover.served_by(design, backup)
+    hub_back = failover.hub_back(design, hub)
+    shared: dict = {}
+    cases = [
+        Case("failover.wan_down", f"{hub.name}'s WAN link goes down, the node stays up",
+             (Fault(hub.name, "link_down", {"interface": "eth1"}),), failover.served_by(design, backup, hq_too=False),
+             (to_hq, across), seconds=20,
+             undo=(Fault(hub.name, "link_up", {"interface": "eth1"}),), restored=hub_back),
+        Case("failover.hub_fail", f"{hub.name} fails hard: its processes stop, its links go down",
+             (Fault(hub.name, "node_fail"),), on_backup, (to_hq, across), seconds=20,
+             before=failover.shortcut_up(s2, s3), during=failover.still_direct(s2, s3)),
+        Case("failover.hub_return", f"{hub.name} comes back: spokes re-register and traffic returns to it",
+             (Fault(hub.name, "node_start"),), hub_back, (to_hq, across), seconds=180),
+        Case("failover.spoke_restart", f"{s3.name} restarts: it re-registers with both hubs, its routes return",
+             (Fault(s3.name, "node_fail"), Fault(s3.name, "node_start")), failover.spoke_back(design, s3),
+             (to_hq, to_restarted), seconds=120),
+        Case("failover.ipsec_restart", f"strongSwan restarts on {hub.name}: its SAs are re-established",
+             (Fault(hub.name, "ipsec_restart"),), failover.hub_sas_back(design, hub), (to_hq, across), seconds=120,
+             restored=hub_back),
+    ]
+    measured = [failover.failover_case(design, case, shared) for case in cases]
+    return [
+        *baseline.established(design),
+        paths.full_mesh(design),
+        failover.preferred(design, hub),
+        measured[0],
+        measured[1],
+        failover.shortcut_survived("failover.hub_fail", across, shared),
+        *measured[2:],
+    ]

@@ -1,0 +1,66 @@
+"""What every lab test shares: prerequisites (fail, never skip, under CI), the `labkit` command as a user
+runs it, with build and reports in the test's own directory, and a search for anything left behind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, TOPOLOGIES
+
+
+def cannot_run(reason: str) -> None:
+    """Under CI a lab that cannot come up is a failure, never a skip."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"the lab cannot run here: {reason}")
+    pytest.skip(reason)
+
+
+def check_prerequisites() -> None:
+    if os.geteuid() != 0:
+        cannot_run("needs root (network namespaces); run `make test` as root")
+    needed = {"/usr/lib/frr/zebra": "frr", "/usr/lib/ipsec/charon": "strongswan-charon",
+              "/usr/sbin/swanctl": "strongswan-swanctl", "/usr/bin/qemu-system-x86_64": "qemu-system-x86"}
+    missing = [pkg for path, pkg in needed.items() if not Path(path).exists()]
+    if missing or not list(Path("/boot").glob("vmlinuz-*")):
+        cannot_run(f"missing Debian packages {missing or ['linux-image-amd64']}; `make deps` installs them")
+
+
+def design_copy(tmp_path: Path, scenario: str, lab: str) -> Path:
+    """topologies/<scenario>.yml under another lab name, so it never collides with a lab `make` left running."""
+    text = (TOPOLOGIES / f"{scenario}.yml").read_text()
+    original = next(line for line in text.splitlines() if line.startswith("lab: "))
+    design = tmp_path / f"{scenario}.yml"
+    design.write_text(text.replace(original, f"lab: {lab}", 1))
+    return design
+
+
+@pytest.fixture
+def labkit(tmp_path: Path):
+    env = os.environ | {"LABKIT_BUILD_DIR": str(tmp_path / "build"), "LABKIT_REPORTS_DIR": str(tmp_path / "reports")}
+
+    def run(*args: str, timeout: float = 1500) -> subprocess.CompletedProcess:
+        done = subprocess.run([sys.executable, "-m", "labkit", *args], capture_output=True, text=True, env=env,
+                              cwd=ROOT, timeout=timeout, check=False)
+        print(f"$ labkit {' '.join(args)} -> {done.returncode}\n{done.stdout}{done.stderr}")
+        return done
+
+    return run
+
+
+def leftovers(lab: str) -> list[str]:
+    """Records, VM directories and processes of the lab that are still there."""
+    found = [str(p) for p in (Path(f"/run/labkit/{lab}.json"), Path(f"/run/labkit/vm-{lab}")) if p.exists()]
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if f"labkit-{lab}" in cmdline:
+                found.append(f"process {proc.name}: {cmdline[:100]}")
+    return found

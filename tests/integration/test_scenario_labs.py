@@ -1,0 +1,41 @@
+"""Every other scenario for real, as `make lab-<scenario> KEEP=0` runs it: generate, up, the scenario's whole
+suite (each check must pass), down, nothing left behind. The phase 3 test covers the rest of the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import check_prerequisites, design_copy, leftovers
+
+pytestmark = pytest.mark.lab
+
+SCENARIOS = ["phase1", "phase2", "failover", "cluster"]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_scenario_lab_passes_its_suite(scenario: str, tmp_path: Path, labkit):
+    check_prerequisites()
+    lab = f"itest-{scenario}"
+    design = design_copy(tmp_path, scenario, lab)
+    labkit("down", str(design))
+    try:
+        run = labkit("run", str(design), "--no-keep")
+        report_file = tmp_path / "reports" / scenario / "report.json"
+        assert report_file.exists(), f"no report:\n{run.stderr[-3000:]}"
+        report = json.loads(report_file.read_text())
+        failed = [f"{c['id']}: {c['reason']}" for c in report["checks"] if c["status"] != "pass"]
+        assert run.returncode == 0 and not failed, "\n".join(failed) or run.stderr[-3000:]
+        assert report["summary"]["passed"] == len(report["checks"]) >= 10
+        if scenario == "failover":
+            cases = {k: v for k, v in report["timings"].items() if k.startswith("failover.") and "loss_ms" in v}
+            assert len(cases) == 6, report["timings"]
+            assert all(v["reconverge_s"] is not None and v["loss_ms"] <= v["budget_ms"] for v in cases.values())
+        if scenario == "cluster":
+            takeover = report["timings"]["cluster.active_fails"]
+            assert takeover["reconverge_s"] is not None and takeover["loss_ms"] <= takeover["budget_ms"]
+    finally:
+        labkit("down", str(design))
+    assert leftovers(lab) == []
