@@ -90,6 +90,9 @@ def run(argv: list[str], timeout: float, stdin: str | None) -> dict:
 class Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     daemon_threads = True
+    # the host opens a connection per node at once (start scripts, sessions): the default backlog of 5
+    # dropped the rest behind QEMU's user networking, and a 7-node lab's bring-up hung
+    request_queue_size = 128
 
 
 def main() -> None:
