@@ -4,6 +4,7 @@
 #   make lab-all         every scenario in turn, each torn down after its report
 #   make test            unit tests and the real labs in the embedded runtime
 #   make down            stop every lab this checkout started
+#   make image           build the containerlab node image (docker/node) that <lab>.clab.yml refers to
 # Variables: RUNTIME=auto|microvm|netns|clab   KEEP=1 (leave the lab running) | KEEP=0 (tear it down)
 
 SHELL := /bin/bash
@@ -23,7 +24,7 @@ DEBIAN_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static frr strongsw
 	strongswan-charon libstrongswan-standard-plugins iptables iproute2 kmod tcpdump iputils-ping \
 	traceroute procps keepalived python3-venv
 
-.PHONY: deps debian-packages lab-all down generate test unit lint clean
+.PHONY: deps debian-packages lab-all down generate image test unit lint clean
 
 deps: debian-packages $(VENV)/.installed
 
@@ -60,6 +61,11 @@ generate: deps
 
 down: deps
 	@for t in $(TOPOLOGIES); do $(LABKIT) down $$t; done
+
+# the containerlab node image, tagged as every generated <lab>.clab.yml refers to it
+image: deps
+	@command -v docker >/dev/null || { echo "error: \`make image\` needs the docker CLI and a Docker engine"; exit 2; }
+	docker build -t "$$($(BIN)/python -c 'from labkit.render.clab import NODE_IMAGE; print(NODE_IMAGE)')" docker/node
 
 test: deps
 	$(BIN)/pytest -q

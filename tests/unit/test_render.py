@@ -13,7 +13,7 @@ import yaml
 from labkit.design import load_design
 from labkit.render.generate import generate, node_files
 from labkit.runtime.labspec import read_lab
-from tests.conftest import GOLDEN, SCHEMA_DIR, TOPOLOGIES
+from tests.conftest import GOLDEN, ROOT, SCHEMA_DIR, TOPOLOGIES
 
 DESIGNS = sorted(TOPOLOGIES.glob("*.yml"))
 UPDATE = os.environ.get("LABKIT_UPDATE_GOLDEN") == "1"
@@ -107,3 +107,14 @@ def test_secret_stays_out_of_esr_configs_and_topology():
     assert design.ipsec.psk in files["nodes/hub1/swanctl/swanctl.conf"][0]
     leaking = [rel for rel, (text, _) in files.items() if design.ipsec.psk in text and not rel.endswith("swanctl.conf")]
     assert leaking == []
+
+
+def test_node_image_has_every_package_the_nodes_use():
+    """The containerlab image installs what the embedded runtime's nodes use (the VM-only packages aside)."""
+    makefile = (ROOT / "Makefile").read_text()
+    listed = makefile.split("DEBIAN_PACKAGES :=", 1)[1].split("\n\n", 1)[0].replace("\\\n", " ").split()
+    vm_only = {"qemu-system-x86", "linux-image-amd64", "busybox-static", "python3-venv"}
+    dockerfile = (ROOT / "docker" / "node" / "Dockerfile").read_text()
+    missing = [p for p in listed if p not in vm_only and p not in dockerfile.split()]
+    assert missing == [], f"docker/node/Dockerfile lacks {missing}"
+    assert 'ENTRYPOINT ["/usr/local/bin/labkit-node"]' in dockerfile
