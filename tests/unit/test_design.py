@@ -124,7 +124,7 @@ FAILOVER = (TOPOLOGIES / "failover.yml").read_text()
 def test_failover_design_has_hq_bfd_and_peerings():
     design = load_design(TOPOLOGIES / "failover.yml")
     assert design.headquarters.name == "hq" and design.hq_lan == IPv4Interface("10.1.0.1/24")
-    assert design.routing.bfd.detect_ms == 900 and design.failover.loss_budget_ms == 1000
+    assert design.routing.bfd.detect_ms == 900 and design.failover.loss_budget_ms == 1500
     assert design.node_names == ("inet", "hub1", "hub2", "spoke1", "spoke2", "spoke3", "hq")
     assert design.bgp_neighbors("spoke1") == (("hub1", IPv4Address("10.255.0.1")), ("hub2", IPv4Address("10.255.0.2")))
     assert design.bgp_neighbors("hq") == (("hub1", IPv4Address("10.0.0.1")), ("hub2", IPv4Address("10.0.0.2")))
