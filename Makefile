@@ -4,6 +4,7 @@
 #   make lab-all         every scenario in turn, each torn down after its report
 #   make test            unit tests and the real labs in the embedded runtime
 #   make down            stop every lab this checkout started
+#   make configs         regenerate the reference ESR configurations in configs/ from topologies/
 #   make image           build the containerlab node image (docker/node) that <lab>.clab.yml refers to
 # Variables: RUNTIME=auto|microvm|netns|clab   KEEP=1 (leave the lab running) | KEEP=0 (tear it down)
 
@@ -24,9 +25,10 @@ DEBIAN_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static frr strongsw
 	strongswan-charon libstrongswan-standard-plugins iptables iproute2 kmod tcpdump iputils-ping \
 	traceroute procps keepalived python3-venv
 
-.PHONY: deps debian-packages lab-all down generate image test unit lint clean
+.PHONY: deps debian-packages lab-all down generate configs image test unit lint clean
 
-deps: debian-packages $(VENV)/.installed
+# containerlab brings its own nodes (the image): only the embedded runtimes need the Debian packages
+deps: $(if $(filter clab,$(RUNTIME)),,debian-packages) $(VENV)/.installed
 
 debian-packages:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
@@ -58,6 +60,10 @@ lab-all: deps
 
 generate: deps
 	@for t in $(TOPOLOGIES); do $(LABKIT) -q generate $$t; done
+
+# the reference ESR configurations, configs/<scenario>/<node>.cfg, regenerated from topologies/
+configs: $(VENV)/.installed
+	$(LABKIT) configs $(TOPOLOGIES)
 
 down: deps
 	@for t in $(TOPOLOGIES); do $(LABKIT) down $$t; done

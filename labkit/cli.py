@@ -1,4 +1,4 @@
-"""The `labkit` command: generate, up, verify, run, status, exec, shell, down."""
+"""The `labkit` command: generate, configs, lint, graph, up, verify, run, status, exec, shell, down."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from labkit.runtime.labspec import read_lab
 
 BUILD_ROOT = Path(os.environ.get("LABKIT_BUILD_DIR", "build"))
 REPORTS_ROOT = Path(os.environ.get("LABKIT_REPORTS_DIR", "reports"))
+CONFIGS_ROOT = Path(os.environ.get("LABKIT_CONFIGS_DIR", "configs"))
+TOPOLOGIES_ROOT = Path(os.environ.get("LABKIT_TOPOLOGIES_DIR", "topologies"))
 
 
 def _design_and_build(args: argparse.Namespace, console: Console) -> tuple[Design, BuildDir]:
@@ -38,6 +40,70 @@ def _running(design: Design) -> Runtime:
 def cmd_generate(args: argparse.Namespace, console: Console) -> int:
     _, build = _design_and_build(args, console)
     print(build.path)
+    return 0
+
+
+def cmd_configs(args: argparse.Namespace, console: Console) -> int:
+    from labkit.render.configs import out_of_sync, write_configs
+
+    designs = [load_design(path) for path in args.designs]
+    if args.check:
+        problems = out_of_sync(designs, CONFIGS_ROOT)
+        for line in problems:
+            print(f"error: {line}", file=sys.stderr)
+        if problems:
+            print("error: the reference ESR configs are out of date; regenerate them with `make configs`",
+                  file=sys.stderr)
+            return 1
+        console.say(f"{CONFIGS_ROOT}/ matches {len(designs)} designs")
+        return 0
+    written = write_configs(designs, CONFIGS_ROOT)
+    console.say(f"wrote {len(written)} ESR configurations under {CONFIGS_ROOT}/")
+    return 0
+
+
+def cmd_lint(args: argparse.Namespace, console: Console) -> int:
+    from labkit.lint.esr_config import load_esr_config
+    from labkit.lint.rules import lint
+
+    groups = _config_groups([Path(p) for p in args.paths])
+    findings = []
+    for folder, files in groups.items():
+        findings += lint([load_esr_config(f) for f in files])
+        console.say(f"{folder}: {len(files)} configurations checked")
+    for finding in findings:
+        print(finding)
+    console.say(f"{len(findings)} problems" if findings else "no problems found")
+    return 1 if findings else 0
+
+
+def _config_groups(paths: list[Path]) -> dict[Path, list[Path]]:
+    """Configurations grouped by folder (one folder = one scenario's devices): files as given, a folder's
+    *.cfg, or each sub-folder's *.cfg (e.g. configs/)."""
+    groups: dict[Path, list[Path]] = {}
+    for path in paths:
+        if path.is_file():
+            groups.setdefault(path.parent, []).append(path)
+        elif path.is_dir():
+            folders = [path] if any(path.glob("*.cfg")) else sorted(p for p in path.iterdir() if p.is_dir())
+            for folder in folders:
+                groups.setdefault(folder, []).extend(sorted(folder.glob("*.cfg")))
+        else:
+            raise LabkitError(f"{path}: no such file or folder")
+    groups = {folder: files for folder, files in groups.items() if files}
+    if not groups:
+        raise LabkitError(f"no ESR configurations (*.cfg) under {', '.join(map(str, paths))}")
+    return groups
+
+
+def cmd_graph(args: argparse.Namespace, console: Console) -> int:
+    from labkit.render.graph import render_graph
+
+    design = load_design(args.design)
+    svg, mermaid = render_graph(design, BUILD_ROOT / design.lab)
+    console.say(f"topology picture of {design.lab}: {svg} (SVG), {mermaid} (mermaid)")
+    print(svg)
+    print(mermaid)
     return 0
 
 
@@ -71,12 +137,31 @@ def cmd_up(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_verify(args: argparse.Namespace, console: Console) -> int:
-    from labkit.verify.run import verify_lab
+    from labkit.verify.run import verify_devices, verify_lab
 
+    if args.inventory:
+        from labkit.verify.inventory import load_inventory
+
+        design = load_design(args.design or _scenario_design(args.scenario))
+        report = verify_devices(design, load_inventory(Path(args.inventory)), console, REPORTS_ROOT)
+        return 0 if report.all_passed else 1
+    if not args.design:
+        raise LabkitError("give the design file of the running lab, or --inventory FILE --scenario NAME for "
+                          "real routers")
     design = load_design(args.design)
     runtime = _running(design)
     report = verify_lab(design, runtime, console, REPORTS_ROOT, timings={})
     return 0 if report.all_passed else 1
+
+
+def _scenario_design(scenario: str | None) -> Path:
+    if not scenario:
+        raise LabkitError("--inventory needs --scenario NAME (or a design file): which suite to run")
+    path = TOPOLOGIES_ROOT / f"{scenario}.yml"
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in TOPOLOGIES_ROOT.glob("*.yml")))
+        raise LabkitError(f"no design {path} for scenario {scenario!r}; scenarios: {known}")
+    return path
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
@@ -156,6 +241,18 @@ def parser() -> argparse.ArgumentParser:
         return p
 
     add("generate", cmd_generate, "write build/<lab>/: containerlab topology, node files, ESR configs")
+    p = sub.add_parser("configs", help="write the reference ESR configs configs/<scenario>/<node>.cfg",
+                       description="write (or --check) the reference ESR configs configs/<scenario>/<node>.cfg")
+    p.add_argument("designs", nargs="+", help="design files, e.g. topologies/*.yml")
+    p.add_argument("--check", action="store_true", help="only report files that differ from their designs")
+    p.set_defaults(func=cmd_configs)
+    p = sub.add_parser("lint", help="check ESR configurations for cross-device consistency",
+                       description="check ESR configurations (one folder per scenario) for cross-device "
+                       "consistency: NHS/NBMA mappings, proposals, tunnel addresses, BGP, phase commands, "
+                       "advertised LANs, VRF route targets")
+    p.add_argument("paths", nargs="+", help="config files or folders, e.g. configs/ or configs/phase3")
+    p.set_defaults(func=cmd_lint)
+    add("graph", cmd_graph, "draw the lab: build/<lab>/<lab>.svg and a containerlab-style mermaid graph")
     for name, func, text in (("up", cmd_up, "generate and start the lab; it stays up"),
                              ("run", cmd_run, "generate, start and verify the lab")):
         p = add(name, func, text)
@@ -163,9 +260,15 @@ def parser() -> argparse.ArgumentParser:
         if name == "run":
             p.add_argument("--keep", action=argparse.BooleanOptionalAction, default=True,
                            help="leave the lab running afterwards (default) or tear it down")
-    add("verify", cmd_verify, "run the scenario's verification suite against the running lab")
     add("status", cmd_status, "show each node's daemons")
     add("down", cmd_down, "stop the lab and remove everything it made (idempotent)")
+    p = sub.add_parser("verify", help="run the scenario's suite against the running lab or real routers",
+                       description="run the scenario's suite against the running lab (DESIGN), or against real "
+                       "routers: --inventory FILE --scenario NAME (credentials from the environment)")
+    p.add_argument("design", nargs="?", help="design file of the running lab, e.g. topologies/phase3.yml")
+    p.add_argument("--inventory", help="YAML inventory of real routers (hosts, platform eltex_esr)")
+    p.add_argument("--scenario", help="with --inventory: the scenario whose suite runs (topologies/NAME.yml)")
+    p.set_defaults(func=cmd_verify)
     p = add("exec", cmd_exec, "run a command in a node")
     p.add_argument("node")
     p.add_argument("--timeout", type=float, default=120)

@@ -27,11 +27,13 @@ from labkit.design.model import (
     Failover,
     Headquarters,
     Ipsec,
+    Mpls,
     Overlay,
     Proposal,
     Routing,
     Site,
     Transport,
+    Vrf,
 )
 from labkit.errors import DesignError
 
@@ -43,6 +45,7 @@ INTEGRITIES = ("sha1", "sha256", "sha384", "sha512")
 DH_GROUPS = (14, 15, 16, 19, 20, 21)
 SPOKE_TUNNEL_OFFSET = 10  # spoke N gets host number 10+N of the tunnel network; hubs get 1..9
 DEFAULT_ADVERTISE = {1: "all", 2: "all", 3: "summary"}
+VRF_NAME = r"[A-Za-z][A-Za-z0-9_-]{0,14}"  # a Linux interface name: the VRF device is named after it
 
 
 def load_design(path: str | Path) -> Design:
@@ -113,6 +116,7 @@ def _build(problems: Problems, raw: Any) -> Design | None:
     headquarters = _headquarters(top.fields("headquarters", required=False)) if top.has("headquarters") else None
     failover = _failover(top.fields("failover", required=False)) if top.has("failover") else None
     cluster_fields = top.fields("cluster", required=False) if top.has("cluster") else None
+    mpls = _mpls(top.fields("mpls", required=False)) if top.has("mpls") else None
     spokes_fields = top.fields("spokes")
     lan_pool = spokes_fields.take("lan_pool", network)
     routing = _routing(routing_fields, phase, lan_pool)
@@ -138,6 +142,7 @@ def _build(problems: Problems, raw: Any) -> Design | None:
         source=problems.source, lab=lab, scenario=scenario, description=description, phase=phase,
         transport=transport, overlay=overlay, ipsec=ipsec, routing=routing,
         hubs=tuple(hubs), spokes=tuple(spokes), headquarters=headquarters, failover=failover, cluster=cluster,
+        mpls=mpls,
     )
     _cross_checks(problems, design, top, lan_pool)
     return design
@@ -190,6 +195,35 @@ def _place_units(entries: list[dict], cluster: Cluster, overlay: Overlay) -> lis
              wan_gateway=cluster.segment[1], tunnel=tunnel, lan=e["lan"], vip=cluster.vip)
         for n, e in enumerate(entries, start=1) if None not in (e["name"], e["model"], e["lan"])
     ]
+
+
+def _mpls(fields: Fields) -> Mpls:
+    mpls = Mpls(
+        label_distribution=fields.take("label_distribution", choice("bgp"), default="bgp"),
+        spoke_to_spoke=fields.take("spoke_to_spoke", choice("via-hub"), default="via-hub"),
+        lan_prefixlen=fields.take("lan_prefixlen", integer(8, 30), default=24),
+        vrfs=tuple(v for v in (_vrf(Fields(fields.problems, item, path, line))
+                               for path, line, item in fields.items("vrfs")) if v),
+    )
+    if not mpls.vrfs and not fields.problems.lines:
+        fields.problems.add(fields.key_line("vrfs") or fields.line, fields.sub("vrfs"),
+                            "needs at least one VRF, e.g. {name: CORP, id: 10, hq_lan: 10.10.0.1/24, "
+                            "lan_pool: 172.20.0.0/16}")
+    fields.finish()
+    return mpls
+
+
+def _vrf(fields: Fields) -> Vrf | None:
+    if not fields.ok:
+        return None
+    vrf = Vrf(
+        name=fields.take("name", text(VRF_NAME, "; use 1-15 letters, digits, '_' or '-', starting with a letter")),
+        id=fields.take("id", integer(1, 252)),  # kernel tables 253-255 are default, main and local
+        hq_lan=fields.take("hq_lan", interface),
+        lan_pool=fields.take("lan_pool", network),
+    )
+    fields.finish()
+    return vrf if None not in (vrf.name, vrf.id, vrf.hq_lan, vrf.lan_pool) else None
 
 
 def _failover(fields: Fields) -> Failover:
@@ -381,6 +415,8 @@ def _cross_checks(problems: Problems, design: Design, top: Fields, lan_pool: IPv
                 problems.add(top.key_line("hubs"), f"hubs: {hub.name}.lan",
                              f"{hub.lan.ip} is already used by {used[hub.lan.ip]}")
             used[hub.lan.ip] = f"hub {hub.name}"
+    if design.mpls:
+        named += _mpls_checks(problems, design, top)
     if design.failover and len(design.hubs) < 2:
         problems.add(top.key_line("failover"), "failover", "hub failover needs at least 2 hubs")
     for (name_a, net_a, _), (name_b, net_b, line_b) in itertools.combinations(named, 2):
@@ -400,3 +436,28 @@ def _cross_checks(problems: Problems, design: Design, top: Fields, lan_pool: IPv
     if design.phase in (2, 3) and len(design.spokes) < 2:
         problems.add(top.key_line("spokes"), "spokes", f"phase {design.phase} needs at least 2 spokes "
                      "(spoke-to-spoke tunnels are what it is about)")
+
+
+def _mpls_checks(problems: Problems, design: Design, top: Fields) -> list[tuple[str, IPv4Network, int | None]]:
+    """MPLS needs one hub (the VPN relay), distinct VRF names and ids, and pools with room for the spokes;
+    returns the VRF networks for the overlap check (distinct networks keep the isolation checks exact)."""
+    line = top.key_line("mpls")
+    if len(design.hubs) != 1:
+        problems.add(line, "mpls", f"MPLS over DMVPN relays spoke-to-spoke VPN traffic through one hub; "
+                     f"found {len(design.hubs)} hubs, use one")
+    named = []
+    for key in ("name", "id"):
+        values = [getattr(v, key) for v in design.mpls.vrfs]
+        for value in {v for v in values if values.count(v) > 1}:
+            problems.add(line, f"mpls.vrfs.{key}",
+                         f"{value} is used by more than one VRF; make each VRF's {key} unique")
+    blocks_needed = len(design.spokes) + 1  # block 0 stays unused, as in spokes.lan_pool
+    for vrf in design.mpls.vrfs:
+        prefixlen = design.mpls.lan_prefixlen
+        room = 2 ** max(prefixlen - vrf.lan_pool.prefixlen, 0) if prefixlen >= vrf.lan_pool.prefixlen else 0
+        if room < blocks_needed:
+            problems.add(line, f"mpls.vrfs: {vrf.name}.lan_pool", f"{vrf.lan_pool} has room for {max(room - 1, 0)} "
+                         f"spoke LANs of /{prefixlen}, {len(design.spokes)} needed; use a larger pool")
+        named += [(f"mpls.vrfs: {vrf.name}.hq_lan", vrf.hq_lan.network, line),
+                  (f"mpls.vrfs: {vrf.name}.lan_pool", vrf.lan_pool, line)]
+    return named

@@ -118,6 +118,30 @@ class Failover:
 
 
 @dataclass(frozen=True)
+class Vrf:
+    """One L3VPN service (e.g. CORP, ATM): kernel table / ESR VRF number, which also numbers its route
+    target (ASN:id) and route distinguishers (tunnel address:id); its LAN at HQ (on the hub) and the pool
+    the spokes' LANs in it are carved from (spoke N gets block N, as in spokes.lan_pool)."""
+
+    name: str
+    id: int
+    hq_lan: IPv4Interface
+    lan_pool: IPv4Network
+
+
+@dataclass(frozen=True)
+class Mpls:
+    """MPLS L3VPN over the DMVPN cloud. VPN labels are BGP-signalled (VPNv4 over the tunnel, next hop
+    reached over GRE); there is no LDP. Spoke-to-spoke VPN traffic goes through the hub, which holds
+    every VRF and answers the spokes with a per-VRF summary of the spoke LANs under its own label."""
+
+    label_distribution: Literal["bgp"]
+    spoke_to_spoke: Literal["via-hub"]
+    lan_prefixlen: int
+    vrfs: tuple[Vrf, ...]
+
+
+@dataclass(frozen=True)
 class Transport:
     """The 'internet' router joining every site's WAN link."""
 
@@ -141,6 +165,7 @@ class Design:
     headquarters: Headquarters | None = None
     failover: Failover | None = None
     cluster: Cluster | None = None
+    mpls: Mpls | None = None
 
     @property
     def sites(self) -> tuple[Site, ...]:
@@ -178,6 +203,20 @@ class Design:
         if not self.cluster:  # cluster units do not peer with each other
             peers += [(h.name, h.lan.ip) for h in self.hubs if h != site]
         return tuple(peers + ([(hq.name, hq.address.ip)] if hq else []))
+
+    def vrf_lans(self, name: str) -> tuple[tuple[Vrf, IPv4Interface], ...]:
+        """A site's LAN (gateway address) in each VRF: the hub has the HQ LANs, spoke N block N of each pool."""
+        if not self.mpls:
+            return ()
+        site = self.site(name)
+        if site.role == "hub":
+            return tuple((vrf, vrf.hq_lan) for vrf in self.mpls.vrfs)
+        number = self.spokes.index(site) + 1
+        lans = []
+        for vrf in self.mpls.vrfs:
+            block = vrf.lan_pool.network_address + number * 2 ** (32 - self.mpls.lan_prefixlen)
+            lans.append((vrf, IPv4Interface(f"{block + 1}/{self.mpls.lan_prefixlen}")))
+        return tuple(lans)
 
     def site(self, name: str) -> Site:
         for site in self.sites:

@@ -18,9 +18,17 @@ ROLE_BINDS = {
     "core": ("frr:/etc/frr", "labkit:/etc/labkit"),
 }
 HUB_HQ_PORT = "eth2"  # a hub's port on the HQ segment, when the design has an HQ core router
+# what the nodes need from the host kernel they share: GRE, ESP and the netfilter targets of the start
+# scripts; MPLS forwarding, MPLS encapsulation routes and VRF devices for an L3VPN design
+KERNEL_MODULES = ("ip_gre", "esp4", "xfrm_user", "nfnetlink_log", "xt_NFLOG")
+MPLS_KERNEL_MODULES = ("mpls_router", "mpls_iptunnel", "vrf")
 
 
-def _roles(design: Design) -> list[tuple[str, str]]:
+def kernel_modules(design: Design) -> tuple[str, ...]:
+    return KERNEL_MODULES + (MPLS_KERNEL_MODULES if design.mpls else ())
+
+
+def node_roles(design: Design) -> list[tuple[str, str]]:
     """(node, role) of every node: the transport router, hubs, spokes, then the HQ core router if any."""
     nodes = [(design.transport.name, "transport")] + [(s.name, s.role) for s in design.sites]
     return nodes + ([(design.headquarters.name, "core")] if design.headquarters else [])
@@ -28,7 +36,7 @@ def _roles(design: Design) -> list[tuple[str, str]]:
 
 def topology(design: Design) -> dict[str, Any]:
     """The `<lab>.clab.yml` document; bind sources are relative to the file, as containerlab expects."""
-    roles = _roles(design)
+    roles = node_roles(design)
     mgmt = MGMT_SUBNET if len(roles) + 10 < MGMT_SUBNET.num_addresses - 1 else MGMT_LARGE
     nodes: dict[str, Any] = {}
     for i, (name, role) in enumerate(roles):
@@ -56,7 +64,8 @@ def topology(design: Design) -> dict[str, Any]:
         "prefix": "clab",
         "mgmt": {"network": f"labkit-{design.lab}", "ipv4-subnet": str(mgmt)},
         "topology": {
-            "defaults": {"env": {"LABKIT_LAB": design.lab}},
+            "defaults": {"env": {"LABKIT_LAB": design.lab},
+                         "labels": {"labkit.kernel-modules": " ".join(kernel_modules(design))}},
             "nodes": nodes,
             "links": links,
         },

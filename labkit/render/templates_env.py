@@ -9,6 +9,9 @@ import jinja2
 from labkit.design.model import Proposal
 
 SWAN_DH = {14: "modp2048", 15: "modp3072", 16: "modp4096", 19: "ecp256", 20: "ecp384", 21: "ecp521"}
+# the design's algorithm names as ESR spells them (and the lint's way back)
+ESR_HASH = {"sha1": "sha1", "sha256": "sha2-256", "sha384": "sha2-384", "sha512": "sha2-512"}
+ESR_CIPHER = {"aes128": "aes128", "aes256": "aes256", "aes128gcm16": "aes128gcm", "aes256gcm16": "aes256gcm"}
 
 
 def swan_proposal(proposal: Proposal) -> str:
@@ -32,4 +35,5 @@ def environment() -> jinja2.Environment:
         autoescape=False,  # device configs, not HTML
     )
     env.filters["swan_proposal"] = swan_proposal
+    env.globals.update(esr_hash=ESR_HASH, esr_cipher=ESR_CIPHER)
     return env

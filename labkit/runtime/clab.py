@@ -12,8 +12,6 @@ from labkit.runtime.executor import Completed, LocalExecutor
 from labkit.runtime.labspec import LabSpec
 from labkit.runtime.netns import STATUS_SCRIPT
 
-# the modules a DMVPN lab needs from the host kernel that the containers share
-REQUIRED_MODULES = ("ip_gre", "esp4", "xfrm_user", "nfnetlink_log", "xt_NFLOG")
 READY_DEADLINE_S = 180
 
 
@@ -24,7 +22,7 @@ def clab_available() -> bool:
     return LocalExecutor().run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=10).ok
 
 
-def missing_modules(modules: tuple[str, ...] = REQUIRED_MODULES, proc_modules: Path = Path("/proc/modules"),
+def missing_modules(modules: tuple[str, ...], proc_modules: Path = Path("/proc/modules"),
                     builtin: Path | None = None) -> list[str]:
     """Modules neither loaded nor built into the running kernel."""
     try:
@@ -58,7 +56,7 @@ class ClabRuntime(Runtime):
         return ["containerlab", "destroy", "--cleanup", "-t", str(self.spec.clab_file)]
 
     def up(self, say: Say) -> None:
-        missing = missing_modules()
+        missing = missing_modules(self.spec.kernel_modules)
         if missing:
             raise LabkitError("the host kernel lacks modules the lab needs: " + ", ".join(missing)
                               + f"; load them with `sudo modprobe -a {' '.join(missing)}`")

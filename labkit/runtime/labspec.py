@@ -31,6 +31,7 @@ class LabSpec:
     clab_file: Path
     nodes: tuple[NodeSpec, ...]
     links: tuple[LinkSpec, ...]
+    kernel_modules: tuple[str, ...] = ()  # what the lab needs from a host kernel its nodes share
 
     def node(self, name: str) -> NodeSpec:
         for node in self.nodes:
@@ -59,4 +60,6 @@ def read_lab(clab_file: Path) -> LabSpec:
     for link in doc["topology"].get("links", []):
         (a, a_if), (b, b_if) = (ep.split(":") for ep in link["endpoints"])
         links.append(LinkSpec(a, a_if, b, b_if))
-    return LabSpec(name=doc["name"], clab_file=clab_file.resolve(), nodes=tuple(nodes), links=tuple(links))
+    modules = doc["topology"].get("defaults", {}).get("labels", {}).get("labkit.kernel-modules", "")
+    return LabSpec(name=doc["name"], clab_file=clab_file.resolve(), nodes=tuple(nodes), links=tuple(links),
+                   kernel_modules=tuple(modules.split()))

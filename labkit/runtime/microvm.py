@@ -35,6 +35,7 @@ CPUS = os.environ.get("LABKIT_VM_CPUS", str(min(os.cpu_count() or 2, 4)))
 # loaded in the guest: its NIC, GRE, ESP and the netfilter matches the start scripts use
 GUEST_MODULES = (
     "virtio_net ip_gre esp4 xfrm_user nfnetlink_log xt_NFLOG xt_hashlimit xt_TCPMSS xt_policy nft_compat veth"
+    " mpls_router mpls_iptunnel vrf"  # MPLS L3VPN labs
 )
 
 

@@ -49,6 +49,10 @@ def platform(name: str) -> Platform:
     return Platform(name=name, sessions=raw["sessions"], facts=specs, rejections=rejections)
 
 
+class Unsupported(Exception):
+    """The node's platform cannot provide a fact the check needs (a router has no lab-only tools)."""
+
+
 class Evidence:
     """Raw outputs and parsed data, one numbered pair of files per command, secrets redacted."""
 
@@ -101,7 +105,10 @@ class Collector:
     def run(self, node: str, fact: str, sink: list[str], timeout: float | None = None, **params: object) -> list:
         """The fact's model objects (evidence file names go to `sink`); ParseError if not understood."""
         node_platform = platform(self.node_platform[node])
-        spec = node_platform.facts[fact]
+        spec = node_platform.facts.get(fact)
+        if spec is None:
+            raise Unsupported(f"{node} ({node_platform.name}) has no `{fact}` fact: this check needs what "
+                              "only the lab provides")
         command = spec.command.format(**params)
         raw = self.sessions.get(node, spec.session).send(command, timeout=timeout)
         refusal = node_platform.rejected(spec.session, raw)

@@ -1,27 +1,43 @@
-"""scrapli sessions to nodes: lab nodes through the runtime's attach command, the same driver API
-that talks to real routers over SSH."""
+"""scrapli sessions to nodes: lab nodes through the runtime's attach command, real routers over SSH
+with their scrapli platform driver; both behind the same `send`."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
 
+from scrapli import Scrapli
 from scrapli.driver.generic import GenericDriver
 
 PROMPT = r"^[\w.-]{1,63}[#>$]\s*$"
 SHELL_SUFFIX = '; echo "labkit-rc=$?"'
 
 
-class Session:
+class _Opened:
+    """A scrapli driver opened on first use, behind a lock; `close` is safe to repeat."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.driver = None
+
+    def close(self) -> None:
+        with self.lock:
+            if self.driver is not None:
+                try:
+                    self.driver.close()
+                finally:
+                    self.driver = None
+
+
+class Session(_Opened):
     """One interactive session (vtysh or shell) on one node, opened on first use."""
 
     def __init__(self, node: str, open_cmd: list[str], shell: bool, timeout: float = 60):
+        super().__init__()
         self.node = node
         self.shell = shell
         self.open_cmd = open_cmd
         self.timeout = timeout
-        self.lock = threading.Lock()
-        self.driver: GenericDriver | None = None
 
     def _open(self) -> GenericDriver:
         driver = GenericDriver(host=self.node, transport="system", auth_bypass=True, comms_prompt_pattern=PROMPT,
@@ -40,30 +56,43 @@ class Session:
             response = self.driver.send_command(full, timeout_ops=timeout or self.timeout)
             return response.result
 
-    def close(self) -> None:
+
+
+class DeviceSession(_Opened):
+    """One SSH session to a real router through its scrapli platform driver, opened on first use."""
+
+    def __init__(self, node: str, connection: dict, timeout: float = 60):
+        super().__init__()
+        self.node = node
+        self.connection = connection  # Scrapli(**connection): host, port, platform, credentials
+        self.timeout = timeout
+
+    def send(self, command: str, timeout: float | None = None) -> str:
         with self.lock:
-            if self.driver is not None:
-                try:
-                    self.driver.close()
-                finally:
-                    self.driver = None
+            if self.driver is None:
+                driver = Scrapli(**self.connection, timeout_ops=self.timeout)
+                driver.open()
+                self.driver = driver
+            return self.driver.send_command(command, timeout_ops=timeout or self.timeout).result
+
+
+
+SessionLike = Session | DeviceSession
 
 
 class Sessions:
-    """Every node's sessions, by (node, session name); `attach` maps (node, program) to an open_cmd."""
+    """Every node's sessions, by (node, session name), made on first use by `factory(node, name)`."""
 
-    def __init__(self, attach: Callable[[str, list[str]], list[str]], programs: dict[str, str]):
-        self.attach = attach
-        self.programs = programs
-        self.sessions: dict[tuple[str, str], Session] = {}
+    def __init__(self, factory: Callable[[str, str], SessionLike]):
+        self.factory = factory
+        self.sessions: dict[tuple[str, str], SessionLike] = {}
         self.lock = threading.Lock()
 
-    def get(self, node: str, name: str) -> Session:
+    def get(self, node: str, name: str) -> SessionLike:
         with self.lock:
             key = (node, name)
             if key not in self.sessions:
-                program = self.programs[name]
-                self.sessions[key] = Session(node, self.attach(node, [program]), shell=program == "sh")
+                self.sessions[key] = self.factory(node, name)
             return self.sessions[key]
 
     def reset(self, node: str) -> None:
@@ -76,3 +105,8 @@ class Sessions:
     def close(self) -> None:
         for session in self.sessions.values():
             session.close()
+
+
+def lab_sessions(attach: Callable[[str, list[str]], list[str]], programs: dict[str, str]) -> Sessions:
+    """Lab nodes: each session name runs a program (vtysh, sh) through the runtime's attach command."""
+    return Sessions(lambda node, name: Session(node, attach(node, [programs[name]]), shell=programs[name] == "sh"))

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from labkit.verify.collect import Collector
+from labkit.verify.collect import Collector, Unsupported
 from labkit.verify.parse import ParseError
 
 
@@ -93,6 +93,8 @@ def run_check(check: Check, collector: Collector) -> Result:
             status, reason = "pass", detail or ""
         except (CheckFailed, ParseError) as exc:
             status, reason = "fail", str(exc)
+        except Unsupported as exc:  # no retry can help
+            status, reason = "error", str(exc)
         except Exception as exc:  # a bug or a broken session: report it, never hide it
             status = "error"
             reason = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"

@@ -1,7 +1,9 @@
-"""`labkit verify`: connect to every node, run the scenario's suite, write the report."""
+"""`labkit verify`: connect to every node (a lab's, or real routers from an inventory), run the
+scenario's suite, write the report."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import shutil
 import time
@@ -11,8 +13,9 @@ from labkit.console import Console
 from labkit.design.model import Design
 from labkit.runtime.base import Runtime
 from labkit.verify.collect import Collector, Evidence, platform
-from labkit.verify.connect import Sessions
-from labkit.verify.engine import run_check
+from labkit.verify.connect import DeviceSession, Sessions, lab_sessions
+from labkit.verify.engine import Check, run_check
+from labkit.verify.inventory import Inventory
 from labkit.verify.report import Report
 from labkit.verify.suites import suite_for
 
@@ -22,16 +25,48 @@ LAB_PLATFORM = "frr-lab"
 def verify_lab(design: Design, runtime: Runtime, console: Console, reports_root: Path,
                timings: dict[str, float]) -> Report:
     """Run the design's suite against the running lab; print progress and the table; write the report."""
-    checks = suite_for(design)
     folder = reports_root / design.scenario
     shutil.rmtree(folder, ignore_errors=True)
     evidence = Evidence(folder / "evidence", design.secrets)
-    nodes = design.node_names
-    sessions = Sessions(runtime.attach_argv, platform(LAB_PLATFORM).sessions)
-    collector = Collector(sessions, {n: LAB_PLATFORM for n in nodes}, evidence, injector=runtime.inject)
+    sessions = lab_sessions(runtime.attach_argv, platform(LAB_PLATFORM).sessions)
+    collector = Collector(sessions, {n: LAB_PLATFORM for n in design.node_names}, evidence, injector=runtime.inject)
+    return _run_suite(design, suite_for(design), collector, console, folder, runtime.name, timings,
+                      resources=runtime.resources)
+
+
+def verify_devices(design: Design, inventory: Inventory, console: Console, reports_root: Path) -> Report:
+    """Run the design's suite against real routers: the checks whose nodes are all in the inventory.
+    Credentials come from the environment and appear in no report or evidence."""
+    username, password = inventory.credentials()
+    folder = reports_root / design.scenario
+    shutil.rmtree(folder, ignore_errors=True)
+    evidence = Evidence(folder / "evidence", (*design.secrets, password))
+
+    def connect(node: str, name: str) -> DeviceSession:
+        host = inventory.hosts[node]
+        driver = platform(host.labkit_platform).sessions[name]
+        return DeviceSession(node, {"host": host.host, "port": host.port, "platform": driver,
+                                    "auth_username": username, "auth_password": password,
+                                    "auth_strict_key": False, "transport": "system",
+                                    "timeout_socket": host.timeout, "timeout_transport": host.timeout})
+
+    known = set(inventory.hosts)
+    # routers are checked as they stand, one attempt per check: no waiting for a lab to converge
+    checks = [dataclasses.replace(c, deadline_s=0) for c in suite_for(design) if set(c.nodes) <= known]
+    left_out = [c.id for c in suite_for(design) if not set(c.nodes) <= known]
+    if left_out:
+        console.say(f"{len(left_out)} checks need nodes that are not in {inventory.path} (lab-only nodes such as "
+                    f"the transport router), not run: {', '.join(left_out)}")
+    collector = Collector(Sessions(connect), {n: h.labkit_platform for n, h in inventory.hosts.items()}, evidence)
+    return _run_suite(design, checks, collector, console, folder, f"devices ({inventory.path})", {})
+
+
+def _run_suite(design: Design, checks: list[Check], collector: Collector, console: Console, folder: Path,
+               target: str, timings: dict, resources=dict) -> Report:
+    evidence = collector.evidence
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     started = time.monotonic()
-    console.say(f"verifying {design.lab}: {len(checks)} checks (scenario {design.scenario})")
+    console.say(f"verifying {design.lab}: {len(checks)} checks (scenario {design.scenario}) on {target}")
     results = []
     try:
         for check in checks:
@@ -40,15 +75,14 @@ def verify_lab(design: Design, runtime: Runtime, console: Console, reports_root:
             detail = evidence.redact(result.reason.splitlines()[0] if result.reason else "")
             console.say(f"{result.status.upper():<5} {check.id} ({result.duration_s:.1f}s) {detail}")
     finally:
-        sessions.close()
+        collector.sessions.close()
     converged = [r.finished_at for r, c in zip(results, checks, strict=True) if c.converge and r.status == "pass"]
     timings = dict(timings) | {r.id: r.measurements for r in results if r.measurements}
     if converged and len(converged) == sum(1 for c in checks if c.converge):
         timings["converge_s"] = round(max(converged) - started, 1)
     timings["verify_s"] = round(time.monotonic() - started, 1)
-    report = Report(lab=design.lab, scenario=design.scenario, runtime=runtime.name, started_at=started_at,
-                    duration_s=time.monotonic() - started, timings=timings, checks=results,
-                    resources=runtime.resources())
+    report = Report(lab=design.lab, scenario=design.scenario, runtime=target, started_at=started_at,
+                    duration_s=time.monotonic() - started, timings=timings, checks=results, resources=resources())
     report.write(folder, evidence.redact)
     print(evidence.redact(report.table()))
     console.say(f"report: {folder}/report.json, junit.xml, evidence/ ({evidence.count} command outputs)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, fields
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any
@@ -43,6 +44,7 @@ class Route:
     selected: bool
     nexthop: IPv4Address | None
     interface: str | None
+    labels: tuple[int, ...] = ()  # the MPLS label stack the route pushes (VPN routes)
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,16 @@ class Packet:
     proto: str  # ESP or GRE
 
 
+@dataclass(frozen=True)
+class LabelledPacket:
+    """A packet seen on a tunnel interface: its MPLS label stack (empty for plain IP) and inner addresses."""
+
+    direction: str  # In or Out
+    labels: tuple[int, ...]
+    src: IPv4Address
+    dst: IPv4Address
+
+
 def _ip(value: Any) -> IPv4Address | None:
     return IPv4Address(value.lstrip("*")) if value and value != "*" else None
 
@@ -148,7 +160,16 @@ def _bgp_peer(r: dict) -> BgpPeer:
 def _route(r: dict) -> Route:
     codes = r["codes"]
     return Route(prefix=IPv4Network(r["prefix"]), protocol=codes[0], selected=">" in codes,
-                 nexthop=_ip(r.get("nexthop")), interface=r.get("interface"))
+                 nexthop=_ip(r.get("nexthop")), interface=r.get("interface"), labels=_labels(r.get("labels")))
+
+
+def _labels(value: str | None) -> tuple[int, ...]:
+    return tuple(int(label) for label in value.split("/")) if value else ()
+
+
+def _labelled(r: dict) -> LabelledPacket:
+    labels = tuple(int(label) for label in re.findall(r"label (\d+)", r.get("stack", "")))
+    return LabelledPacket(direction=r["direction"], labels=labels, src=_ip(r["src"]), dst=_ip(r["dst"]))
 
 
 def _packet(r: dict) -> Packet:
@@ -162,6 +183,17 @@ def _probe(r: dict) -> ProbeResult:
     return ProbeResult(sent=int(r["result"]["sent"]), answered=tuple(int(x["seq"]) for x in replies))
 
 
+ESR_ROUTE_CODES = {"H": "N"}  # ESR marks NHRP routes H, FRR (the model's letters) N
+
+
+def _esr_vpn(r: dict) -> IkeSa:
+    """An ESR IPsec VPN row: the IKE SA and its one CHILD SA in one line (no counters in this output)."""
+    up = r["state"].lower() == "established"
+    child = ChildSa(name=r["name"], state="INSTALLED" if up else r["state"].upper(), mode=r["mode"].upper(),
+                    packets_in=0, packets_out=0, bytes_in=0, bytes_out=0)
+    return IkeSa(r["name"], r["state"].upper(), _ip(r["local"]), _ip(r["remote"]), (child,))
+
+
 # How a parsed row (TTP's dict of strings) becomes a model object; rows key is the TTP group holding them
 # (None: the whole parsed output is one row).
 CONVERTERS: dict[str, tuple[str | None, Any]] = {
@@ -173,11 +205,18 @@ CONVERTERS: dict[str, tuple[str | None, Any]] = {
     "Shortcut": ("entries", lambda r: Shortcut(IPv4Network(r["prefix"]), _ip(r["via"]))),
     "BgpPeer": ("entries", _bgp_peer),
     "Route": ("entries", _route),
+    "EsrRoute": ("entries", lambda r: Route(IPv4Network(r["prefix"]), ESR_ROUTE_CODES.get(r["codes"], r["codes"]),
+                                            bool(r.get("fib")),
+                                            _ip(r.get("nexthop")), r.get("interface"))),
+    "EsrNhs": ("entries", lambda r: NhsEntry(r["interface"], _ip(r["nbma"]),
+                                             _ip(r["protocol"]) if r["state"] == "registered" else None)),
+    "EsrVpn": ("ike_sas", _esr_vpn),
     "IkeSa": ("ike_sas", lambda r: IkeSa(r["name"], r["state"], _ip(r["local"]), _ip(r["remote"]),
                                          _children(r.get("children", [])))),
     "PingResult": ("result", lambda r: PingResult(int(r["sent"]), int(r["received"]))),
     "Hop": ("hops", lambda r: Hop(int(r["hop"]), _ip(r["address"]))),
     "Packet": ("packets", _packet),
+    "LabelledPacket": ("packets", _labelled),
 }
 
 

@@ -12,7 +12,7 @@ from tests.integration.conftest import check_prerequisites, design_copy, leftove
 
 pytestmark = pytest.mark.lab
 
-SCENARIOS = ["phase1", "phase2", "failover", "cluster"]
+SCENARIOS = ["phase1", "phase2", "mpls", "failover", "cluster"]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
@@ -33,6 +33,9 @@ def test_scenario_lab_passes_its_suite(scenario: str, tmp_path: Path, labkit):
             cases = {k: v for k, v in report["timings"].items() if k.startswith("failover.") and "loss_ms" in v}
             assert len(cases) == 6, report["timings"]
             assert all(v["reconverge_s"] is not None and v["loss_ms"] <= v["budget_ms"] for v in cases.values())
+        if scenario == "mpls":
+            ids = {c["id"] for c in report["checks"]}
+            assert {"mpls.isolation", "mpls.labels_on_the_wire.CORP", "mpls.labels_on_the_wire.ATM"} <= ids
         if scenario == "cluster":
             takeover = report["timings"]["cluster.active_fails"]
             assert takeover["reconverge_s"] is not None and takeover["loss_ms"] <= takeover["budget_ms"]

@@ -170,3 +170,39 @@ def test_cluster_needs_two_units(write_design):
     text = (TOPOLOGIES / "cluster.yml").read_text().replace("  - {name: hub2, model: ESR-3350, lan: 10.0.0.2/24}\n", "")
     assert any("cluster: an Active/Standby cluster has exactly 2 hub units, found 1" in p
                for p in problems_of(write_design, text))
+
+
+MPLS = (TOPOLOGIES / "mpls.yml").read_text()
+
+
+def test_mpls_design_derives_each_site_lan_in_each_vrf():
+    design = load_design(TOPOLOGIES / "mpls.yml")
+    assert [v.name for v in design.mpls.vrfs] == ["CORP", "ATM"]
+    lans = {(v.name, str(lan)) for v, lan in design.vrf_lans("spoke2")}
+    assert lans == {("CORP", "10.11.2.1/24"), ("ATM", "10.21.2.1/24")}
+    assert {(v.name, str(lan)) for v, lan in design.vrf_lans("hub1")} == {("CORP", "10.10.0.1/24"),
+                                                                        ("ATM", "10.20.0.1/24")}
+    assert load_design(TOPOLOGIES / "phase3.yml").vrf_lans("spoke1") == ()
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("name: ATM, id: 20", "name: ATM, id: 10"), r"mpls\.vrfs\.id: 10 is used by more than one VRF"),
+        (("name: ATM, id: 20", "name: CORP, id: 20"), r"mpls\.vrfs\.name: CORP is used by more than one VRF"),
+        (("lan_pool: 10.21.0.0/16", "lan_pool: 10.21.0.0/23"), r"ATM\.lan_pool: 10\.21\.0\.0/23 has room for 1 spoke"),
+        (("lan_pool: 10.21.0.0/16", "lan_pool: 172.16.0.0/16"), r"ATM\.lan_pool: 172\.16\.0\.0/16 overlaps"),
+        (("id: 20,", "id: 254,"), r"mpls\.vrfs\[1\]\.id: must be from 1 to 252"),
+        (("label_distribution: bgp", "label_distribution: ldp"),
+         r"mpls\.label_distribution: unknown value 'ldp'; use one of: bgp"),
+        (("hubs:\n  - {name: hub1, model: ESR-3250, lan: 10.0.0.1/24}\n",
+          "hubs:\n  - {name: hub1, model: ESR-3250, lan: 10.0.0.1/24}\n  - {name: hub2, model: ESR-3250, "
+          "lan: 10.0.0.2/24}\nheadquarters: {name: hq, address: 10.0.0.10/24, lan: 10.1.0.1/24}\n"),
+         r"mpls: MPLS over DMVPN relays spoke-to-spoke VPN traffic through one hub; found 2 hubs"),
+    ],
+)
+def test_bad_mpls_design(write_design, change, expected):
+    old, new = change
+    assert old in MPLS, f"test setup: {old!r} not in mpls.yml"
+    problems = problems_of(write_design, MPLS.replace(old, new, 1))
+    assert any(re.search(expected, p) for p in problems), problems

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import jsonschema
@@ -12,6 +13,7 @@ import yaml
 
 from labkit.design import load_design
 from labkit.render.generate import generate, node_files
+from labkit.render.graph import render_graph
 from labkit.runtime.labspec import read_lab
 from tests.conftest import GOLDEN, ROOT, SCHEMA_DIR, TOPOLOGIES
 
@@ -118,3 +120,19 @@ def test_node_image_has_every_package_the_nodes_use():
     missing = [p for p in listed if p not in vm_only and p not in dockerfile.split()]
     assert missing == [], f"docker/node/Dockerfile lacks {missing}"
     assert 'ENTRYPOINT ["/usr/local/bin/labkit-node"]' in dockerfile
+
+
+@pytest.mark.parametrize("design_file", DESIGNS, ids=lambda p: p.stem)
+def test_graph_draws_every_node_link_and_tunnel(design_file: Path, tmp_path: Path):
+    design = load_design(design_file)
+    svg, mermaid = render_graph(design, tmp_path)
+    root = ElementTree.parse(svg).getroot()
+    texts = {t.text for t in root.iter("{http://www.w3.org/2000/svg}text")}
+    assert set(design.node_names) <= texts
+    lines = root.findall("{http://www.w3.org/2000/svg}line")
+    tunnels = len(design.spokes) * len(design.nhs)
+    assert sum(1 for line in lines if line.get("stroke-dasharray")) == tunnels
+    text = mermaid.read_text()
+    assert text.count("-. mGRE + IPsec .-") == tunnels
+    for site in design.sites:
+        assert f"{site.name} --- {design.transport.name}" in text

@@ -40,6 +40,25 @@ def test_missing_kernel_modules(tmp_path: Path):
     assert missing_modules(("ip_gre", "esp4", "xfrm_user", "mpls_router"), proc, builtin) == ["mpls_router"]
 
 
+def test_clab_up_names_missing_modules_before_deploying(tmp_path: Path, monkeypatch):
+    """An MPLS lab needs MPLS and VRF modules on the host: `up` says which are missing and how to load
+    them, and deploys nothing."""
+    spec = read_lab(generate(load_design(TOPOLOGIES / "mpls.yml"), tmp_path).clab_file)
+    assert {"ip_gre", "esp4", "mpls_router", "mpls_iptunnel", "vrf"} <= set(spec.kernel_modules)
+    monkeypatch.setattr("labkit.runtime.clab.missing_modules", lambda modules: [m for m in modules if "mpls" in m])
+    clab = ClabRuntime(spec)
+    ran: list = []
+    monkeypatch.setattr(clab.local, "run", lambda argv, timeout=60: ran.append(argv) or Completed(0, "", ""))
+    with pytest.raises(LabkitError, match=r"mpls_router, mpls_iptunnel; load them with `sudo modprobe -a "
+                                          r"mpls_router mpls_iptunnel`"):
+        clab.up(lambda line: None)
+    assert ran == []
+
+
+def test_labs_without_mpls_need_no_mpls_modules(spec):
+    assert "ip_gre" in spec.kernel_modules and "mpls_router" not in spec.kernel_modules
+
+
 def test_node_commands_enter_netns_with_private_binds(spec):
     lab = NetnsLab(spec, LocalExecutor())
     argv = lab.node_argv(spec.node("spoke1"), ["vtysh"])

@@ -112,3 +112,23 @@ def test_unknown_layout_is_an_error_not_an_empty_result(fact: str):
         parse(spec.template, "% Unknown command: show ip nhrp\nsomething else entirely\n")
     with pytest.raises(ParseError, match="empty output"):
         parse(spec.template, "")
+
+
+def test_vrf_routes_carry_their_labels():
+    """Captured from the MPLS lab (topologies/mpls.yml): VPN routes leaked into VRF CORP."""
+    hub = {str(r.prefix): r for r in facts("vrf_routes", "hub1_show_ip_route_vrf_corp.txt")}
+    assert hub["10.11.2.0/24"].labels == (16,) and hub["10.11.2.0/24"].nexthop == IPv4Address("10.255.0.12")
+    assert hub["10.11.0.0/16"].protocol == "S" and hub["10.10.0.0/24"].labels == ()
+    spoke = {str(r.prefix): r for r in facts("vrf_routes", "spoke2_show_ip_route_vrf_corp.txt")}
+    assert set(spoke) == {"10.10.0.0/24", "10.11.0.0/16", "10.11.2.0/24"}
+    assert spoke["10.11.0.0/16"].labels == (16,) and spoke["10.11.0.0/16"].selected
+
+
+def test_vpn_summary_and_labelled_tunnel_capture():
+    peers = facts("vpn_peers", "hub1_show_bgp_ipv4_vpn_summary.txt")
+    assert {(str(p.neighbor), p.state, p.prefixes_received) for p in peers} == {
+        ("10.255.0.11", "Established", 1), ("10.255.0.12", "Established", 1), ("10.255.0.13", "Established", 1)}
+    packets = facts("tunnel_capture", "hub1_tcpdump_gre1_mpls.txt")  # BGP packets in the capture are left out
+    assert len(packets) == 8 and {p.labels for p in packets} == {(16,)}
+    assert [p.direction for p in packets[:2]] == ["In", "Out"]
+    assert {(str(p.src), str(p.dst)) for p in packets} == {("10.11.2.1", "10.11.3.1"), ("10.11.3.1", "10.11.2.1")}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Address
 
@@ -71,23 +72,36 @@ def esp_counters_grow(spoke: Site, hub: Site, packets: int = 10) -> Check:
                  "under traffic", (spoke.name,), probe, deadline_s=60)
 
 
+def captured_during(ctx: Context, captures: list[tuple[str, str, dict]], traffic: Callable[[], None]) -> list[list]:
+    """Start captures (node, fact, params) together, let tcpdump start, send the traffic, collect them all."""
+    with ThreadPoolExecutor(max_workers=len(captures)) as pool:
+        running = [pool.submit(ctx.fact, node, fact, timeout=30, **params) for node, fact, params in captures]
+        time.sleep(1.5)  # let tcpdump start before the traffic
+        traffic()
+        return [capture.result() for capture in running]
+
+
+def esp_only(packets: list, transport: str, traffic: str) -> str:
+    """CheckFailed unless a transport capture holds ESP (the positive control) and no cleartext GRE."""
+    esp = sum(1 for p in packets if p.proto == "ESP")
+    gre = sum(1 for p in packets if p.proto == "GRE")
+    if esp == 0:
+        raise CheckFailed(f"capture on {transport} saw no ESP during {traffic} "
+                          "(positive control failed: no evidence either way)")
+    if gre:
+        raise CheckFailed(f"capture on {transport} saw {gre} cleartext GRE packets during {traffic}")
+    return f"{len(packets)} packets captured on {transport}: {esp} ESP, 0 cleartext GRE"
+
+
 def transport_sees_only_esp(design: Design, spoke: Site, hub: Site) -> Check:
     transport = design.transport.name
 
     def probe(ctx: Context) -> str:
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            capture = pool.submit(ctx.fact, transport, "capture", timeout=30, seconds=8, count=40)
-            time.sleep(1.5)  # let tcpdump start before the traffic
+        def traffic() -> None:
             ctx.fact(spoke.name, "ping", count=20, interval=0.2, source=spoke.lan.ip, target=hub.lan.ip)
-            packets = capture.result()
-        esp = sum(1 for p in packets if p.proto == "ESP")
-        gre = sum(1 for p in packets if p.proto == "GRE")
-        if esp == 0:
-            raise CheckFailed(f"capture on {transport} saw no ESP while {spoke.name} pinged {hub.name} "
-                              "(positive control failed: no evidence either way)")
-        if gre:
-            raise CheckFailed(f"capture on {transport} saw {gre} cleartext GRE packets")
-        return f"{len(packets)} packets captured on {transport}: {esp} ESP, 0 cleartext GRE"
+
+        [packets] = captured_during(ctx, [(transport, "capture", {"seconds": 8, "count": 40})], traffic)
+        return esp_only(packets, transport, f"{spoke.name} pinging {hub.name}")
 
     return Check("ipsec.transport_capture", f"the transport router {transport} sees ESP and no cleartext GRE",
                  (transport, spoke.name), probe, deadline_s=60)

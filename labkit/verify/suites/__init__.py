@@ -7,7 +7,7 @@ from collections.abc import Callable
 from labkit.design.model import Design
 from labkit.errors import LabkitError
 from labkit.verify.engine import Check
-from labkit.verify.suites import cluster, failover, phase1, phase2, phase3
+from labkit.verify.suites import cluster, failover, mpls, phase1, phase2, phase3
 
 SUITES: dict[str, Callable[[Design], list[Check]]] = {
     "phase1": phase1.checks,
@@ -15,6 +15,7 @@ SUITES: dict[str, Callable[[Design], list[Check]]] = {
     "phase3": phase3.checks,
     "failover": failover.checks,
     "cluster": cluster.checks,
+    "mpls": mpls.checks,
 }
 
 

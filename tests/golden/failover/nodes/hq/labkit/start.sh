@@ -17,7 +17,7 @@ ip link set eth2 up
 ip addr add 10.0.0.10/24 dev br0
 ip link set br0 up
 
-# LAN: a veth pair kept inside the node, so the LAN is up without any host attached
+# LAN lan0: a veth pair kept inside the node, so the LAN is up without any host attached
 ip link add lan0 type veth peer name lan0-end
 ip addr add 10.1.0.1/24 dev lan0
 ip link set lan0-end up

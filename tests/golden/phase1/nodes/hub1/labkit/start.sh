@@ -14,7 +14,7 @@ ip link set lo up
 ip addr add 198.51.100.2/30 dev eth1
 ip link set eth1 up   # its route to the other sites is an FRR static route: back by itself after a link flap
 
-# LAN: a veth pair kept inside the node, so the LAN is up without any host attached
+# LAN lan0: a veth pair kept inside the node, so the LAN is up without any host attached
 ip link add lan0 type veth peer name lan0-end
 ip addr add 10.0.0.1/24 dev lan0
 ip link set lan0-end up

@@ -1,0 +1,24 @@
+"""MPLS L3VPN over DMVPN: the DMVPN cloud in its designed state, then VPNv4 sessions, labelled routes in
+each VRF, same-VRF reachability between every pair of sites, isolation between the VRFs and from the
+global table, and spoke-to-spoke VPN traffic through the hub, labelled in the tunnel and ESP outside."""
+
+from __future__ import annotations
+
+from labkit.design.model import Design
+from labkit.verify.checks import mpls, paths
+from labkit.verify.engine import Check
+from labkit.verify.suites import baseline
+
+
+def checks(design: Design) -> list[Check]:
+    src, dst = design.spokes[0], design.spokes[1]
+    return [
+        *baseline.established(design),
+        paths.full_mesh(design),
+        mpls.vpn_sessions(design),
+        mpls.vrf_routes(design),
+        mpls.no_leaks(design),
+        *(mpls.vrf_reachability(design, vrf) for vrf in design.mpls.vrfs),
+        mpls.isolation(design),
+        *(mpls.labels_on_the_wire(design, vrf, src, dst) for vrf in design.mpls.vrfs),
+    ]
