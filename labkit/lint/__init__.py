@@ -1,0 +1,1 @@
+"""Checks on ESR configurations: round trip against the design, consistency across devices."""

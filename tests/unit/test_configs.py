@@ -1,0 +1,36 @@
+"""The committed reference ESR configurations: in sync with topologies/, and a drift is named."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from labkit.design import load_design
+from labkit.render.configs import out_of_sync, write_configs
+from tests.conftest import ROOT, TOPOLOGIES
+
+
+def _designs():
+    return [load_design(p.relative_to(ROOT)) for p in sorted(TOPOLOGIES.glob("*.yml"))]
+
+
+def test_committed_configs_match_their_designs(monkeypatch):
+    monkeypatch.chdir(ROOT)  # design paths in the headers are relative, as `make configs` writes them
+    problems = out_of_sync(_designs(), Path("configs"))
+    assert not problems, "\n".join(problems) + "\nregenerate with `make configs`"
+
+
+def test_a_design_change_without_regenerated_configs_names_the_files(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    configs = tmp_path / "configs"
+    shutil.copytree(ROOT / "configs", configs)
+    design_file = tmp_path / "phase1.yml"
+    design_file.write_text((TOPOLOGIES / "phase1.yml").read_text().replace("gre_key: 42", "gre_key: 43")
+                           .replace("holdtime: 30", "holdtime: 60"))
+    changed = load_design(design_file)
+    problems = out_of_sync([changed], configs)
+    assert problems and all("configs/phase1/" in p and "differs" in p for p in problems)
+    write_configs([changed], configs)
+    assert out_of_sync([changed], configs) == []
+    (configs / "phase1" / "spoke9.cfg").write_text("hostname spoke9\n")
+    assert out_of_sync([changed], configs) == [f"{configs}/phase1/spoke9.cfg: no node of {design_file} has this name"]
