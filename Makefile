@@ -20,10 +20,10 @@ SCENARIOS := $(patsubst topologies/%.yml,%,$(TOPOLOGIES))
 
 # Debian packages the lab needs: the microVM (QEMU, Debian's kernel, busybox for its initramfs), the
 # routers' stand-ins (FRR, strongSwan with its standard plugins: openssl for ECP DH groups, gcm) and the
-# tools the checks use; keepalived for the hub cluster's VRRP. Installed with their recommends, as verified.
+# tools the checks use; keepalived for the hub cluster's VRRP; ssh for scrapli towards real routers.
 DEBIAN_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static frr strongswan-swanctl \
 	strongswan-charon libstrongswan-standard-plugins iptables iproute2 kmod tcpdump iputils-ping \
-	traceroute procps keepalived python3-venv
+	traceroute procps keepalived openssh-client python3-venv
 
 .PHONY: deps debian-packages lab-all down generate configs image test unit lint clean
 

@@ -112,10 +112,11 @@ def test_secret_stays_out_of_esr_configs_and_topology():
 
 
 def test_node_image_has_every_package_the_nodes_use():
-    """The containerlab image installs what the embedded runtime's nodes use (the VM-only packages aside)."""
+    """The containerlab image installs what the embedded runtime's nodes use (the packages only the host
+    side needs aside: the microVM, the virtualenv, ssh towards real routers)."""
     makefile = (ROOT / "Makefile").read_text()
     listed = makefile.split("DEBIAN_PACKAGES :=", 1)[1].split("\n\n", 1)[0].replace("\\\n", " ").split()
-    vm_only = {"qemu-system-x86", "linux-image-amd64", "busybox-static", "python3-venv"}
+    vm_only = {"qemu-system-x86", "linux-image-amd64", "busybox-static", "python3-venv", "openssh-client"}
     dockerfile = (ROOT / "docker" / "node" / "Dockerfile").read_text()
     missing = [p for p in listed if p not in vm_only and p not in dockerfile.split()]
     assert missing == [], f"docker/node/Dockerfile lacks {missing}"
