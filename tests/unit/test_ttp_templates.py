@@ -132,3 +132,10 @@ def test_vpn_summary_and_labelled_tunnel_capture():
     assert len(packets) == 8 and {p.labels for p in packets} == {(16,)}
     assert [p.direction for p in packets[:2]] == ["In", "Out"]
     assert {(str(p.src), str(p.dst)) for p in packets} == {("10.11.2.1", "10.11.3.1"), ("10.11.3.1", "10.11.2.1")}
+
+
+@pytest.mark.parametrize("fact", sorted(platform("eltex-esr").facts))
+def test_esr_templates_fail_loudly_on_an_unknown_layout(fact: str):
+    spec = platform("eltex-esr").facts[fact]
+    with pytest.raises(ParseError, match="not recognised"):
+        parse(spec.template, "Syntax error: Unrecognized command\nsomething else entirely\n")
