@@ -20,6 +20,7 @@ SITE_FILES = (
     ("strongswan/swanctl.conf.j2", "swanctl/swanctl.conf", 0o600),
     ("strongswan/strongswan.conf.j2", "labkit/strongswan.conf", 0o644),
     ("linux/site-start.sh.j2", "labkit/start.sh", 0o755),
+    ("linux/ipsec-start.sh.j2", "labkit/ipsec-start.sh", 0o755),
 )
 TRANSPORT_FILES = (("linux/transport-start.sh.j2", "labkit/start.sh", 0o755),)
 CORE_FILES = (

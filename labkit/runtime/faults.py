@@ -29,10 +29,7 @@ FAULTS: dict[str, str] = {
     # charon stops (its SAs leave the kernel with it) and starts again with the node's connections
     "ipsec_restart": (
         'pid=$(cat /run/charon.pid); kill "$pid"; n=0; while kill -0 "$pid" 2>/dev/null && [ $n -lt 100 ]; do '
-        "n=$((n + 1)); sleep 0.1; done; rm -f /run/charon.vici /run/charon.pid; "
-        "STRONGSWAN_CONF=/etc/labkit/strongswan.conf nohup /usr/lib/ipsec/charon >/run/charon.out 2>&1 & "
-        "n=0; until [ -S /run/charon.vici ] || [ $n -ge 300 ]; do n=$((n + 1)); sleep 0.1; done; "
-        "swanctl --load-all --file /etc/swanctl/swanctl.conf"
+        "n=$((n + 1)); sleep 0.1; done; rm -f /run/charon.vici /run/charon.pid; sh /etc/labkit/ipsec-start.sh"
     ),
 }
 

@@ -72,12 +72,5 @@ done
 vtysh -b >/run/frr/vtysh-boot.log 2>&1 || { say "vtysh -b failed"; cat /run/frr/vtysh-boot.log; exit 1; }
 
 # strongSwan: charon with this node's settings, then the swanctl connections and secrets
-STRONGSWAN_CONF=/etc/labkit/strongswan.conf nohup /usr/lib/ipsec/charon >/run/charon.out 2>&1 &
-n=0
-until [ -S /run/charon.vici ]; do
-  n=$((n + 1)); [ "$n" -le 300 ] || { say "charon did not open its vici socket"; exit 1; }
-  sleep 0.1
-done
-swanctl --load-all --file /etc/swanctl/swanctl.conf >/run/swanctl-load.log 2>&1 \
-  || { say "swanctl --load-all failed"; cat /run/swanctl-load.log; exit 1; }
+sh /etc/labkit/ipsec-start.sh
 say "ready"
