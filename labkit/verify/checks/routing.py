@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from labkit.design.model import Design, Site
 from labkit.verify.engine import Check, CheckFailed, Context
 
@@ -10,24 +13,43 @@ def _peering_nodes(design: Design) -> tuple[str, ...]:
     return tuple(n for n in design.node_names if n != design.transport.name)
 
 
+def _every_neighbour(design: Design, fact: str, key: str,
+                     judge: Callable[[Any], str | None]) -> Callable[[Context], None]:
+    """A probe body: on every peering node, `judge(row or None)` for each BGP neighbour of the design, with
+    the rows of `fact` keyed by their `key` address; judge returns a problem or None."""
+    nodes = _peering_nodes(design)
+
+    def probe(ctx: Context) -> None:
+        def one(node: str) -> None:
+            rows = {getattr(row, key): row for row in ctx.fact(node, fact)}
+            for other, address in design.bgp_neighbors(node):
+                problem = judge(rows.get(address))
+                if problem:
+                    raise CheckFailed(f"{node}: {problem} ({other}, {address})")
+
+        ctx.each(nodes, one)
+
+    return probe
+
+
 def bgp_sessions(design: Design) -> Check:
     """Every BGP session the design implies (spoke-hub, and hub-hub, hub-HQ core where there are such) is
     Established on both ends with the design's AS."""
     nodes = _peering_nodes(design)
 
-    def probe(ctx: Context) -> str:
-        def one(node: str) -> None:
-            peers = {p.neighbor: p for p in ctx.fact(node, "bgp_peers")}
-            for other, address in design.bgp_neighbors(node):
-                peer = peers.get(address)
-                if peer is None:
-                    raise CheckFailed(f"{node}: no BGP neighbour {address} ({other})")
-                if peer.state != "Established":
-                    raise CheckFailed(f"{node}: BGP with {other} is {peer.state}")
-                if peer.remote_as != design.routing.asn:
-                    raise CheckFailed(f"{node}: {other} is AS {peer.remote_as}, design says {design.routing.asn}")
+    def judge(peer: Any) -> str | None:
+        if peer is None:
+            return "no BGP neighbour"
+        if peer.state != "Established":
+            return f"BGP is {peer.state}"
+        if peer.remote_as != design.routing.asn:
+            return f"neighbour is AS {peer.remote_as}, design says {design.routing.asn}"
+        return None
 
-        ctx.each(nodes, one)
+    check = _every_neighbour(design, "bgp_peers", "neighbor", judge)
+
+    def probe(ctx: Context) -> str:
+        check(ctx)
         sessions = sum(len(design.bgp_neighbors(n)) for n in nodes) // 2
         return f"{sessions} BGP sessions Established on both ends"
 
@@ -38,24 +60,20 @@ def bgp_sessions(design: Design) -> Check:
 def bfd_sessions(design: Design) -> Check:
     """Each BGP neighbour is also a BFD peer that is up (multihop over the tunnel, single-hop on the HQ
     segment), so a dead neighbour is noticed in {interval x multiplier} ms, not the BGP hold time."""
-    nodes = _peering_nodes(design)
+
+    def judge(peer: Any) -> str | None:
+        if peer is None:
+            return "no BFD session"
+        return None if peer.status == "up" else f"BFD is {peer.status}"
+
+    check = _every_neighbour(design, "bfd_peers", "peer", judge)
 
     def probe(ctx: Context) -> str:
-        def one(node: str) -> None:
-            peers = {p.peer: p for p in ctx.fact(node, "bfd_peers")}
-            for other, address in design.bgp_neighbors(node):
-                peer = peers.get(address)
-                if peer is None:
-                    raise CheckFailed(f"{node}: no BFD session with {other} ({address})")
-                if peer.status != "up":
-                    raise CheckFailed(f"{node}: BFD with {other} is {peer.status}")
+        check(ctx)
+        return f"BFD up beside every BGP session (detects a dead peer in {design.routing.bfd.detect_ms} ms)"
 
-        ctx.each(nodes, one)
-        bfd = design.routing.bfd
-        return f"BFD up beside every BGP session (detects a dead peer in {bfd.detect_ms} ms)"
-
-    return Check("routing.bfd_sessions", "a BFD session is up beside every BGP session", nodes, probe,
-                 deadline_s=90, converge=True)
+    return Check("routing.bfd_sessions", "a BFD session is up beside every BGP session", _peering_nodes(design),
+                 probe, deadline_s=90, converge=True)
 
 
 def spoke_routes(design: Design) -> Check:
