@@ -13,7 +13,6 @@ from pathlib import Path
 
 import yaml
 
-from labkit.errors import LabkitError
 from labkit.verify.connect import Sessions
 from labkit.verify.parse import ParseError, parse
 from labkit.verify.state import as_dict, to_models
@@ -97,7 +96,7 @@ class Collector:
     def inject(self, node: str, fault: str, sink: list[str], **params: object) -> None:
         """Inject a fault; the node's sessions are reopened on next use (its daemons may have restarted)."""
         if self.injector is None:
-            raise LabkitError(f"cannot inject {fault} into {node}: this target has no fault injection")
+            raise Unsupported(f"cannot inject {fault} into {node}: only a lab runtime injects faults")
         output = self.injector(node, fault, **params)
         sink.append(self.evidence.save(node, f"fault {fault} {params or ''}".strip(), output, None))
         self.sessions.reset(node)

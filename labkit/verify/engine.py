@@ -70,7 +70,7 @@ class Result:
     id: str
     title: str
     nodes: tuple[str, ...]
-    status: str  # pass, fail, error
+    status: str  # pass, fail, error, skip (the target cannot provide a fact the check needs)
     reason: str
     evidence: list[str]
     duration_s: float
@@ -93,8 +93,8 @@ def run_check(check: Check, collector: Collector) -> Result:
             status, reason = "pass", detail or ""
         except (CheckFailed, ParseError) as exc:
             status, reason = "fail", str(exc)
-        except Unsupported as exc:  # no retry can help
-            status, reason = "error", str(exc)
+        except Unsupported as exc:  # not applicable on this target (a router lacks lab-only tools)
+            status, reason = "skip", str(exc)
         except Exception as exc:  # a bug or a broken session: report it, never hide it
             status = "error"
             reason = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"

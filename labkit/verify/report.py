@@ -10,7 +10,7 @@ from typing import Any
 
 from labkit.verify.engine import Result
 
-MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}
+MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "skip": "SKIP"}
 
 
 @dataclass
@@ -26,11 +26,12 @@ class Report:
 
     @property
     def summary(self) -> dict[str, int]:
-        return {s: sum(1 for c in self.checks if c.status == s) for s in ("pass", "fail", "error")}
+        return {s: sum(1 for c in self.checks if c.status == s) for s in MARK}
 
     @property
     def all_passed(self) -> bool:
-        return bool(self.checks) and all(c.status == "pass" for c in self.checks)
+        """Something passed and nothing failed; skipped checks (not applicable to the target) are listed."""
+        return self.summary["pass"] > 0 and all(c.status in ("pass", "skip") for c in self.checks)
 
     def as_json(self) -> dict:
         counts = self.summary
@@ -48,19 +49,21 @@ class Report:
                 for c in self.checks
             ],
             "summary": {"passed": counts["pass"], "failed": counts["fail"], "errors": counts["error"],
-                        "total": len(self.checks)},
+                        "skipped": counts["skip"], "total": len(self.checks)},
         }
 
     def junit(self) -> str:
         counts = self.summary
         root = ET.Element("testsuites")
         suite = ET.SubElement(root, "testsuite", name=f"labkit.{self.scenario}", tests=str(len(self.checks)),
-                           failures=str(counts["fail"]), errors=str(counts["error"]), time=f"{self.duration_s:.1f}",
-                           timestamp=self.started_at)
+                           failures=str(counts["fail"]), errors=str(counts["error"]), skipped=str(counts["skip"]),
+                           time=f"{self.duration_s:.1f}", timestamp=self.started_at)
         for check in self.checks:
             case = ET.SubElement(suite, "testcase", classname=f"labkit.{self.scenario}", name=check.id,
                                  time=f"{check.duration_s:.2f}")
-            if check.status != "pass":
+            if check.status == "skip":
+                ET.SubElement(case, "skipped", message=check.reason)
+            elif check.status != "pass":
                 tag = "failure" if check.status == "fail" else "error"
                 ET.SubElement(case, tag, message=check.reason.splitlines()[0] if check.reason else check.status)\
                     .text = check.reason + "\nevidence:\n" + "\n".join(check.evidence)
@@ -77,7 +80,8 @@ class Report:
             lines.append(f"{c.id:<{width}}  {MARK[c.status]:<6}  {c.duration_s:5.1f}s  {detail}")
         counts = self.summary
         lines.append("-" * (width + 40))
-        lines.append(f"{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors "
+        skipped = f", {counts['skip']} skipped (not applicable here)" if counts["skip"] else ""
+        lines.append(f"{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors{skipped} "
                      f"in {self.duration_s:.1f}s ({self.lab}, runtime {self.runtime})")
         return "\n".join(lines)
 
