@@ -55,6 +55,7 @@ class EsrConfig:
     ike: EsrProposal | None
     esp: EsrProposal | None
     ike_version: str | None
+    psk: str | None = field(repr=False)  # compared between devices, never printed
     ipsec_mode: str | None
     asn: int | None
     networks: tuple[IPv4Network, ...]
@@ -140,6 +141,7 @@ def load_esr_config(path: Path, text: str | None = None) -> EsrConfig:
         ike=_proposal(_list(parsed.get("ike_proposals"))),
         esp=_proposal(_list(parsed.get("ipsec_proposals"))),
         ike_version=gateway.get("version"),
+        psk=(_list(parsed.get("ike_policies")) or [{}])[0].get("psk"),
         ipsec_mode=(_list(parsed.get("ipsec_vpns")) or [{}])[0].get("mode"),
         asn=int(bgp["asn"]) if bgp.get("asn") else None,
         networks=tuple(IPv4Network(n["prefix"]) for n in _list(bgp.get("networks"))),

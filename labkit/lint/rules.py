@@ -58,8 +58,8 @@ def nhs_mappings(configs: list[EsrConfig]) -> list[Finding]:
 
 
 def proposals_agree(configs: list[EsrConfig]) -> list[Finding]:
-    """IKE and IPsec proposals, IKE version and IPsec mode are the same on every device (pairwise with
-    the first hub, which is the reference every spoke negotiates with)."""
+    """IKE and IPsec proposals, IKE version, IPsec mode and the pre-shared key are the same on every device
+    (pairwise with the first hub, which is the reference every spoke negotiates with)."""
     hubs = _hubs(configs)
     if not hubs:
         return []
@@ -77,6 +77,9 @@ def proposals_agree(configs: list[EsrConfig]) -> list[Finding]:
             if mine != theirs:
                 findings.append(Finding(other, other.line(anchor),
                                         f"{what} {_show(mine)} differs from {ref.name}'s {_show(theirs)}"))
+        if other.psk != ref.psk:
+            findings.append(Finding(other, other.line("pre-shared-key"),
+                                    f"IKE pre-shared key differs from {ref.name}'s (values not shown)"))
     return findings
 
 

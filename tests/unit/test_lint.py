@@ -48,6 +48,8 @@ SEEDS = [
     ("phase3", "spoke1", "ip nhrp map 10.255.0.1 198.51.100.2", "ip nhrp map 10.255.0.1 198.51.100.99",
      "maps NHS 10.255.0.1 (hub1) to NBMA 198.51.100.99, but hub1's tunnel leaves from 198.51.100.2"),
     ("phase3", "spoke3", "dh-group 19", "dh-group 14", "IKE proposal aes256/sha2-256/DH 14 differs from hub1's"),
+    ("phase3", "spoke1", "ascii-text <DMVPN-PRE-SHARED-KEY>", "ascii-text typo-key-1",
+     "IKE pre-shared key differs from hub1's (values not shown)"),
     ("phase3", "spoke3", "  mode transport\n", "  mode tunnel\n", "IPsec mode tunnel differs from hub1's transport"),
     ("phase3", "spoke2", "ip address 10.255.0.12/24", "ip address 10.254.0.12/24", "is not a host of the overlay"),
     ("phase3", "spoke2", "ip address 10.255.0.12/24", "ip address 10.255.0.11/24",
@@ -90,3 +92,8 @@ def test_lint_command_names_device_and_line(tmp_path: Path, capsys):
                 if "ip nhrp nhs 10.255.0.9" in t)
     assert f"spoke2.cfg:{line}: spoke2: NHS 10.255.0.9 is no hub's tunnel address" in out
     assert main(["-q", "lint", str(CONFIGS)]) == 0
+
+
+def test_a_differing_key_is_reported_without_showing_it(tmp_path: Path):
+    findings = _seeded(tmp_path, "phase3", "spoke1", "ascii-text <DMVPN-PRE-SHARED-KEY>", "ascii-text typo-key-1")
+    assert any("pre-shared key differs" in f for f in findings) and "typo-key-1" not in "\n".join(findings)
