@@ -3,30 +3,59 @@ with their scrapli platform driver; both behind the same `send`."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 
 from scrapli import Scrapli
 from scrapli.driver.generic import GenericDriver
+from scrapli.exceptions import ScrapliException
 
 PROMPT = r"^[\w.-]{1,63}[#>$]\s*$"
 SHELL_SUFFIX = '; echo "labkit-rc=$?"'
 
 
+class SessionLost(Exception):
+    """A session broke or timed out in the middle of a command; it is closed and the next command opens a
+    new one, so a check that retries gets a fresh session."""
+
+
 class _Opened:
-    """A scrapli driver opened on first use, behind a lock; `close` is safe to repeat."""
+    """A scrapli driver opened on first use, behind a lock; a broken one is dropped; `close` is idempotent."""
+
+    node: str
+    timeout: float
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.driver = None
 
+    def _open(self):
+        raise NotImplementedError
+
+    def _command(self, command: str) -> str:
+        return command
+
+    def send(self, command: str, timeout: float | None = None) -> str:
+        with self.lock:
+            try:
+                if self.driver is None:
+                    self.driver = self._open()
+                return self.driver.send_command(self._command(command), timeout_ops=timeout or self.timeout).result
+            except ScrapliException as exc:
+                self._drop()
+                raise SessionLost(f"{self.node}: session lost during `{command}` ({type(exc).__name__}: {exc}); "
+                                  "a new one opens on the next command") from exc
+
+    def _drop(self) -> None:
+        driver, self.driver = self.driver, None
+        if driver is not None:
+            with contextlib.suppress(ScrapliException, OSError):  # already broken: nothing more to close
+                driver.close()
+
     def close(self) -> None:
         with self.lock:
-            if self.driver is not None:
-                try:
-                    self.driver.close()
-                finally:
-                    self.driver = None
+            self._drop()
 
 
 class Session(_Opened):
@@ -48,14 +77,8 @@ class Session(_Opened):
             driver.send_command("terminal length 0")
         return driver
 
-    def send(self, command: str, timeout: float | None = None) -> str:
-        with self.lock:
-            if self.driver is None:
-                self.driver = self._open()
-            full = command + SHELL_SUFFIX if self.shell else command
-            response = self.driver.send_command(full, timeout_ops=timeout or self.timeout)
-            return response.result
-
+    def _command(self, command: str) -> str:
+        return command + SHELL_SUFFIX if self.shell else command
 
 
 class DeviceSession(_Opened):
@@ -67,14 +90,10 @@ class DeviceSession(_Opened):
         self.connection = connection  # Scrapli(**connection): host, port, platform, credentials
         self.timeout = timeout
 
-    def send(self, command: str, timeout: float | None = None) -> str:
-        with self.lock:
-            if self.driver is None:
-                driver = Scrapli(**self.connection, timeout_ops=self.timeout)
-                driver.open()
-                self.driver = driver
-            return self.driver.send_command(command, timeout_ops=timeout or self.timeout).result
-
+    def _open(self):
+        driver = Scrapli(**self.connection, timeout_ops=self.timeout)
+        driver.open()
+        return driver
 
 
 SessionLike = Session | DeviceSession

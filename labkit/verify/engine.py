@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from labkit.verify.collect import Collector, Unsupported
+from labkit.verify.connect import SessionLost
 from labkit.verify.parse import ParseError
 
 
@@ -44,7 +45,7 @@ class Context:
                 note = probe(item)
                 if note:
                     notes.append(note)
-            except (CheckFailed, ParseError) as exc:
+            except (CheckFailed, ParseError, SessionLost) as exc:
                 failures.append(str(exc))
 
         with ThreadPoolExecutor(max_workers=max(1, min(8, len(items)))) as pool:
@@ -91,7 +92,7 @@ def run_check(check: Check, collector: Collector) -> Result:
         try:
             detail = check.probe(ctx)
             status, reason = "pass", detail or ""
-        except (CheckFailed, ParseError) as exc:
+        except (CheckFailed, ParseError, SessionLost) as exc:
             status, reason = "fail", str(exc)
         except Unsupported as exc:  # not applicable on this target (a router lacks lab-only tools)
             status, reason = "skip", str(exc)

@@ -4,10 +4,11 @@ disagrees with the design. A collector that replays captured outputs stands in f
 from __future__ import annotations
 
 import dataclasses
+import re
 from ipaddress import IPv4Interface
 
 from labkit.design import load_design
-from labkit.verify.checks import ipsec, nhrp, routing
+from labkit.verify.checks import ipsec, mpls, nhrp, routing
 from labkit.verify.collect import Collector, Evidence, platform
 from labkit.verify.engine import Check, run_check
 from tests.conftest import FIXTURES, TOPOLOGIES
@@ -24,7 +25,8 @@ class Replay:
         return self
 
     def send(self, command: str, timeout: float | None = None) -> str:
-        fact = next(k for k, s in platform("frr-lab").facts.items() if s.command.split("{")[0] == command.split("{")[0])
+        fact = next(k for k, s in platform("frr-lab").facts.items() if re.fullmatch(
+            re.sub(r"\\\{\w+\\\}", ".+?", re.escape(s.command)), command))
         answer = self.outputs[(self.node, fact)]
         return answer.removeprefix("text:") if answer.startswith("text:") else (FIXTURES / "frr" / answer).read_text()
 
@@ -103,3 +105,17 @@ def test_phase1_check_fails_when_a_spoke_resolved_another(tmp_path):
     assert status == "fail"
     assert "spoke2: NHRP dynamic entry 10.255.0.12 -> 198.51.100.10" in reason
     assert "spoke2: IKE SA (ESTABLISHED) with 198.51.100.10" in reason
+
+
+def test_vrf_routes_check_passes_then_fails_on_a_wrong_next_hop(tmp_path):
+    """Replayed from the MPLS lab's VRF CORP tables (the design narrowed to CORP, which was captured)."""
+    full = load_design(TOPOLOGIES / "mpls.yml")
+    design = dataclasses.replace(full, mpls=dataclasses.replace(full.mpls, vrfs=full.mpls.vrfs[:1]))
+    outputs = {("hub1", "vrf_routes"): "hub1_show_ip_route_vrf_corp.txt"}
+    outputs |= {(s.name, "vrf_routes"): "spoke2_show_ip_route_vrf_corp.txt" for s in design.spokes}
+    status, reason = run(mpls.vrf_routes(design), outputs, tmp_path)
+    assert status == "pass", reason
+    moved = dataclasses.replace(design.spokes[1], tunnel=design.spokes[2].tunnel)
+    wrong = dataclasses.replace(design, spokes=(design.spokes[0], moved, design.spokes[2]))
+    status, reason = run(mpls.vrf_routes(wrong), outputs, tmp_path)
+    assert status == "fail" and "hub1 vrf CORP: 10.11.2.0/24 via 10.255.0.12, expected spoke2 (10.255.0.13)" in reason

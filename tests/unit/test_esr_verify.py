@@ -59,5 +59,5 @@ def test_a_refused_login_is_an_error_that_names_it(endpoint, tmp_path: Path, mon
     assert cli.main(["-q", "verify", "--inventory", str(inventory), "--scenario", "phase3"]) == 1
     report = json.loads((tmp_path / "reports" / "phase3" / "report.json").read_text())
     [check] = report["checks"]  # only hub1 is in the inventory: its registrations check
-    assert check["status"] == "error" and "auth" in check["reason"].lower()
+    assert check["status"] == "fail" and "session lost" in check["reason"] and "auth" in check["reason"].lower()
     assert "wrong-password-1" not in json.dumps(report)

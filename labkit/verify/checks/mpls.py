@@ -133,11 +133,14 @@ def vrf_reachability(design: Design, vrf: Vrf, count: int = 3) -> Check:
 
 
 def isolation(design: Design, count: int = 2) -> Check:
-    """Nothing in one VRF reaches anything in another, on any site (its own included). A broken VRF
-    would make this pass vacuously, so each source first proves it reaches its own VRF at the hub."""
+    """Nothing in one VRF reaches anything in another VRF or in the global table, on any site (its own
+    included). A broken VRF would make this pass vacuously, so each source first proves it reaches its
+    own VRF at the hub."""
     hub = design.hubs[0]
-    crossings = [(src, a, dst, b) for src in design.sites for a in design.mpls.vrfs
-                 for dst in design.sites for b in design.mpls.vrfs if a != b]
+    targets = [(dst, name, lan) for dst in design.sites
+               for name, lan in [*((v.name, lan) for v, lan in design.vrf_lans(dst.name)), ("global", dst.lan)]]
+    crossings = [(src, vrf, dst, name, lan) for src in design.sites for vrf in design.mpls.vrfs
+                 for dst, name, lan in targets if name != vrf.name]
     controls = [(src, vrf) for src in design.spokes for vrf in design.mpls.vrfs]
 
     def probe(ctx: Context) -> str:
@@ -147,21 +150,21 @@ def isolation(design: Design, count: int = 2) -> Check:
                 raise CheckFailed(f"positive control: {src.name} vrf {vrf.name} cannot reach {hub.name}'s "
                                   f"{vrf.name} LAN, so isolation cannot be judged")
 
-        def crossing(item: tuple[Site, Vrf, Site, Vrf]) -> None:
-            src, a, dst, b = item
-            target = _lan(design, dst, b)
-            received = _vrf_ping(ctx, design, src, a, target, count)
+        def crossing(item: tuple[Site, Vrf, Site, str, IPv4Interface]) -> None:
+            src, vrf, dst, name, target = item
+            received = _vrf_ping(ctx, design, src, vrf, target, count)
             if received:
-                raise CheckFailed(f"ISOLATION BROKEN: {src.name} vrf {a.name} reached {dst.name}'s {b.name} LAN "
+                raise CheckFailed(f"ISOLATION BROKEN: {src.name} vrf {vrf.name} reached {dst.name}'s {name} LAN "
                                   f"{target.ip} ({received}/{count} answered)")
 
         ctx.each(controls, control)
         ctx.each(crossings, crossing)
-        return f"{len(crossings)} cross-VRF pings all unanswered; {len(controls)} same-VRF controls answered"
+        return (f"{len(crossings)} pings from each VRF to the other VRF's and the global LANs all unanswered; "
+                f"{len(controls)} same-VRF controls answered")
 
     names = " and ".join(v.name for v in design.mpls.vrfs)
-    return Check("mpls.isolation", f"{names} cannot reach each other on any site", tuple(s.name for s in design.sites),
-                 probe, deadline_s=60)
+    return Check("mpls.isolation", f"{names} reach neither each other nor the global table, on any site",
+                 tuple(s.name for s in design.sites), probe, deadline_s=90)
 
 
 def labels_on_the_wire(design: Design, vrf: Vrf, src: Site, dst: Site) -> Check:
