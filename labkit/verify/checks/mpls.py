@@ -152,10 +152,9 @@ def isolation(design: Design, count: int = 2) -> Check:
 
         def crossing(item: tuple[Site, Vrf, Site, str, IPv4Interface]) -> None:
             src, vrf, dst, name, target = item
-            received = _vrf_ping(ctx, design, src, vrf, target, count)
-            if received:
+            if _vrf_ping(ctx, design, src, vrf, target, 1):  # one answer is a leak; a leak answers every time
                 raise CheckFailed(f"ISOLATION BROKEN: {src.name} vrf {vrf.name} reached {dst.name}'s {name} LAN "
-                                  f"{target.ip} ({received}/{count} answered)")
+                                  f"{target.ip}")
 
         ctx.each(controls, control)
         ctx.each(crossings, crossing)
@@ -164,7 +163,7 @@ def isolation(design: Design, count: int = 2) -> Check:
 
     names = " and ".join(v.name for v in design.mpls.vrfs)
     return Check("mpls.isolation", f"{names} reach neither each other nor the global table, on any site",
-                 tuple(s.name for s in design.sites), probe, deadline_s=90)
+                 tuple(s.name for s in design.sites), probe, deadline_s=150)
 
 
 def labels_on_the_wire(design: Design, vrf: Vrf, src: Site, dst: Site) -> Check:
