@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import threading
 from functools import cache
 from importlib import resources
 
 from ttp import ttp
 
 logging.getLogger("ttp").setLevel(logging.ERROR)
+# TTP is not thread-safe (its lazy function imports and template compilation race: seen as KeyError
+# 'utils' and "AST constructor recursion depth mismatch" when checks parse from several threads)
+_TTP_LOCK = threading.Lock()
 
 
 class ParseError(Exception):
@@ -22,9 +26,10 @@ def template_text(name: str) -> str:
 
 def parse(template: str, text: str) -> dict:
     """Parse `text`; the result must contain the template's `layout` group, or ParseError."""
-    parser = ttp(data=text, template=template_text(template))
-    parser.parse()
-    result = parser.result()
+    with _TTP_LOCK:
+        parser = ttp(data=text, template=template_text(template))
+        parser.parse()
+        result = parser.result()
     parsed = result[0][0] if result and result[0] else {}
     if isinstance(parsed, list):  # several matches at the top level: merge them
         merged: dict = {}

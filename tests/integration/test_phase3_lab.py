@@ -38,7 +38,7 @@ def test_phase3_lab_end_to_end(tmp_path: Path, labkit):
         report = json.loads((reports / "report.json").read_text())
         failed = [f"{c['id']}: {c['reason']}" for c in report["checks"] if c["status"] != "pass"]
         assert verify.returncode == 0 and not failed, "\n".join(failed)
-        assert report["summary"] == {"passed": len(report["checks"]), "failed": 0, "errors": 0,
+        assert report["summary"] == {"passed": len(report["checks"]), "failed": 0, "errors": 0, "skipped": 0,
                                      "total": len(report["checks"])}
         assert len(report["checks"]) >= 14
         assert {"lab", "scenario", "runtime", "started_at", "duration_s", "timings", "checks"} <= set(report)
