@@ -52,8 +52,9 @@ def verify_devices(design: Design, inventory: Inventory, console: Console, repor
 
     known = set(inventory.hosts)
     # routers are checked as they stand, one attempt per check: no waiting for a lab to converge
-    checks = [dataclasses.replace(c, deadline_s=0) for c in suite_for(design) if set(c.nodes) <= known]
-    left_out = [c.id for c in suite_for(design) if not set(c.nodes) <= known]
+    suite = suite_for(design)
+    checks = [dataclasses.replace(c, deadline_s=0) for c in suite if set(c.nodes) <= known]
+    left_out = [c.id for c in suite if not set(c.nodes) <= known]
     if left_out:
         console.say(f"{len(left_out)} checks need nodes that are not in {inventory.path} (lab-only nodes such as "
                     f"the transport router), not run: {', '.join(left_out)}")

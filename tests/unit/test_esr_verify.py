@@ -18,6 +18,15 @@ PASSWORD = "replay-only-password-77"  # the stand-in endpoint's: must never reac
 
 
 @pytest.fixture
+def reports(tmp_path: Path, monkeypatch) -> Path:
+    """Run from the checkout (topologies/), reports under tmp_path, the replay's username set."""
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(cli, "REPORTS_ROOT", tmp_path / "reports")
+    monkeypatch.setenv("LABKIT_ESR_USERNAME", "labkit")
+    return tmp_path / "reports" / "phase3"
+
+
+@pytest.fixture
 def endpoint():
     server = ReplayServer({p.stem: Replay.load(p) for p in FIXTURES.glob("*.yml")}, "labkit", PASSWORD)
     ports = server.start()
@@ -25,16 +34,13 @@ def endpoint():
     server.stop()
 
 
-def test_verify_runs_the_suite_against_esr_routers(endpoint, tmp_path: Path, monkeypatch):
-    monkeypatch.chdir(ROOT)
-    monkeypatch.setattr(cli, "REPORTS_ROOT", tmp_path / "reports")
-    monkeypatch.setenv("LABKIT_ESR_USERNAME", "labkit")
+def test_verify_runs_the_suite_against_esr_routers(endpoint, reports: Path, tmp_path: Path, monkeypatch):
     monkeypatch.setenv("LABKIT_ESR_PASSWORD", PASSWORD)
     inventory = tmp_path / "inventory.yml"
     inventory.write_text("defaults: {platform: eltex_esr}\nhosts:\n" + "".join(
         f"  {name}: {{host: 127.0.0.1, port: {port}}}\n" for name, port in sorted(endpoint.items())))
     cli.main(["-q", "verify", "--inventory", str(inventory), "--scenario", "phase3"])
-    folder = tmp_path / "reports" / "phase3"
+    folder = reports
     checks = {c["id"]: c for c in json.loads((folder / "report.json").read_text())["checks"]}
     for passing in ("nhrp.registrations.hub1", "nhrp.nhs", "ipsec.hub_spoke_sas", "routing.bgp_sessions",
                     "routing.spoke_routes", "paths.full_mesh"):
@@ -49,15 +55,12 @@ def test_verify_runs_the_suite_against_esr_routers(endpoint, tmp_path: Path, mon
     assert PASSWORD not in written and "show ip nhrp" in written
 
 
-def test_a_refused_login_is_an_error_that_names_it(endpoint, tmp_path: Path, monkeypatch):
-    monkeypatch.chdir(ROOT)
-    monkeypatch.setattr(cli, "REPORTS_ROOT", tmp_path / "reports")
-    monkeypatch.setenv("LABKIT_ESR_USERNAME", "labkit")
+def test_a_refused_login_is_an_error_that_names_it(endpoint, reports: Path, tmp_path: Path, monkeypatch):
     monkeypatch.setenv("LABKIT_ESR_PASSWORD", "wrong-password-1")
     inventory = tmp_path / "inventory.yml"
     inventory.write_text(f"hosts:\n  hub1: {{host: 127.0.0.1, port: {endpoint['hub1']}, timeout: 5}}\n")
     assert cli.main(["-q", "verify", "--inventory", str(inventory), "--scenario", "phase3"]) == 1
-    report = json.loads((tmp_path / "reports" / "phase3" / "report.json").read_text())
+    report = json.loads((reports / "report.json").read_text())
     [check] = report["checks"]  # only hub1 is in the inventory: its registrations check
     assert check["status"] == "fail" and "session lost" in check["reason"] and "auth" in check["reason"].lower()
     assert "wrong-password-1" not in json.dumps(report)
