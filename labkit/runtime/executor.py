@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -51,23 +54,45 @@ class AgentExecutor:
 
     def __init__(self, port: int, host: str = "127.0.0.1"):
         self.host, self.port = host, port
+        self.open: set[socket.socket] = set()
+        self.lock = threading.Lock()
+        self.abandoned: str | None = None
 
     def request(self, message: dict, timeout: float) -> dict:
+        """Send one request and wait for its reply line, `timeout` seconds at most in all."""
+        if self.abandoned:
+            raise LabkitError(self.abandoned)
+        end = time.monotonic() + timeout
         try:
             with socket.create_connection((self.host, self.port), timeout=timeout) as conn:
-                conn.settimeout(timeout)
-                conn.sendall(json.dumps(message).encode() + b"\n")
-                reply = b""
-                while not reply.endswith(b"\n"):
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        break
-                    reply += chunk
+                with self.lock:
+                    self.open.add(conn)
+                try:
+                    conn.sendall(json.dumps(message).encode() + b"\n")
+                    reply = b""
+                    while not reply.endswith(b"\n"):
+                        conn.settimeout(max(0.01, end - time.monotonic()))
+                        chunk = conn.recv(65536)
+                        if not chunk:
+                            break
+                        reply += chunk
+                finally:
+                    with self.lock:
+                        self.open.discard(conn)
         except OSError as exc:
-            raise LabkitError(f"the lab's microVM does not answer on 127.0.0.1:{self.port} ({exc})") from None
-        if not reply:
-            raise LabkitError(f"the lab's microVM closed the connection on 127.0.0.1:{self.port}")
+            raise LabkitError(self.abandoned or
+                              f"the lab's microVM does not answer on 127.0.0.1:{self.port} ({exc})") from None
+        if not reply.endswith(b"\n"):
+            raise LabkitError(self.abandoned or f"the lab's microVM closed the connection on 127.0.0.1:{self.port}")
         return json.loads(reply)
+
+    def abandon(self, reason: str) -> None:
+        """End every request in flight and refuse new ones with `reason` (the VM stopped answering)."""
+        self.abandoned = reason
+        with self.lock:
+            for conn in self.open:
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
 
     def run(self, argv: list[str], timeout: float = 60, stdin: str | None = None) -> Completed:
         reply = self.request({"op": "run", "argv": argv, "timeout": timeout, "stdin": stdin}, timeout + 15)

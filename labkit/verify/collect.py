@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from labkit.verify.connect import Sessions
+from labkit.verify.connect import Sessions, TargetDown
 from labkit.verify.parse import ParseError, parse
 from labkit.verify.state import as_dict, to_models
 
@@ -92,9 +92,17 @@ class Collector:
         self.node_platform = node_platform
         self.evidence = evidence
         self.injector = injector
+        self.down: str | None = None  # why the whole target stopped answering, once it did
+
+    def mark_down(self, reason: str) -> None:
+        """The target stopped answering: running commands end and every later fact fails with `reason`."""
+        self.down = reason
+        self.sessions.abort(reason)
 
     def inject(self, node: str, fault: str, sink: list[str], **params: object) -> None:
         """Inject a fault; the node's sessions are reopened on next use (its daemons may have restarted)."""
+        if self.down:
+            raise TargetDown(self.down)
         if self.injector is None:
             raise Unsupported(f"cannot inject {fault} into {node}: only a lab runtime injects faults")
         output = self.injector(node, fault, **params)
@@ -103,6 +111,8 @@ class Collector:
 
     def run(self, node: str, fact: str, sink: list[str], timeout: float | None = None, **params: object) -> list:
         """The fact's model objects (evidence file names go to `sink`); ParseError if not understood."""
+        if self.down:
+            raise TargetDown(self.down)
         node_platform = platform(self.node_platform[node])
         spec = node_platform.facts.get(fact)
         if spec is None:

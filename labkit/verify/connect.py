@@ -4,7 +4,10 @@ with their scrapli platform driver; both behind the same `send`."""
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import threading
+import time
 from collections.abc import Callable
 
 from scrapli import Scrapli
@@ -15,13 +18,26 @@ PROMPT = r"^[\w.-]{1,63}[#>$]\s*$"
 SHELL_SUFFIX = '; echo "labkit-rc=$?"'
 
 
+# past its own timeout a command's session process is killed and the caller released after this margin
+KILL_MARGIN_S = 5.0
+
+
 class SessionLost(Exception):
     """A session broke or timed out in the middle of a command; it is closed and the next command opens a
     new one, so a check that retries gets a fresh session."""
 
 
+class TargetDown(Exception):
+    """The target as a whole stopped answering (the lab's VM hung or died): no retry can help."""
+
+
 class _Opened:
-    """A scrapli driver opened on first use, behind a lock; a broken one is dropped; `close` is idempotent."""
+    """A scrapli driver opened on first use, behind a lock; a broken one is dropped; `close` is idempotent.
+
+    Every command is bounded: it runs in a worker thread, and when it outlives its timeout by
+    KILL_MARGIN_S the session's process (the attach command or ssh) is killed and the caller gets
+    SessionLost, whatever the other end does. `abort` ends a command at once with TargetDown.
+    """
 
     node: str
     timeout: float
@@ -29,23 +45,78 @@ class _Opened:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.driver = None
+        self.aborted: str | None = None
 
-    def _open(self):
+    def _new_driver(self):
         raise NotImplementedError
+
+    def _after_open(self, driver) -> None:
+        """Commands that prepare a newly opened session (paging off...)."""
 
     def _command(self, command: str) -> str:
         return command
 
     def send(self, command: str, timeout: float | None = None) -> str:
-        with self.lock:
+        limit = timeout or self.timeout
+        if not self.lock.acquire(timeout=limit + KILL_MARGIN_S):
+            raise SessionLost(f"{self.node}: the session stayed busy for {limit + KILL_MARGIN_S:.0f}s; "
+                              f"`{command}` was not sent")
+        try:
+            return self._bounded(command, limit)
+        finally:
+            self.lock.release()
+
+    def _bounded(self, command: str, limit: float) -> str:
+        if self.aborted:
+            raise TargetDown(self.aborted)
+        outcome: dict[str, object] = {}
+
+        def work() -> None:
             try:
                 if self.driver is None:
-                    self.driver = self._open()
-                return self.driver.send_command(self._command(command), timeout_ops=timeout or self.timeout).result
-            except ScrapliException as exc:
-                self._drop()
-                raise SessionLost(f"{self.node}: session lost during `{command}` ({type(exc).__name__}: {exc}); "
-                                  "a new one opens on the next command") from exc
+                    self.driver = self._new_driver()
+                    self.driver.open()
+                    self._after_open(self.driver)
+                outcome["output"] = self.driver.send_command(self._command(command), timeout_ops=limit).result
+            except BaseException as exc:
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=work, name=f"session {self.node}", daemon=True)
+        worker.start()
+        end = time.monotonic() + limit + KILL_MARGIN_S
+        while worker.is_alive() and time.monotonic() < end and not self.aborted:
+            worker.join(0.25)
+        if worker.is_alive():  # hung: kill its process so the thread ends, and abandon the driver
+            self._kill()
+            self.driver = None
+            if self.aborted:
+                raise TargetDown(self.aborted)
+            raise SessionLost(f"{self.node}: no answer to `{command}` within {limit:.0f}s; the session was "
+                              "killed and a new one opens on the next command")
+        error = outcome.get("error")
+        if self.aborted:
+            self._drop()
+            raise TargetDown(self.aborted)
+        if isinstance(error, ScrapliException):
+            self._drop()
+            raise SessionLost(f"{self.node}: session lost during `{command}` ({type(error).__name__}: {error}); "
+                              "a new one opens on the next command") from error
+        if isinstance(error, BaseException):
+            self._drop()
+            raise error
+        return str(outcome["output"])
+
+    def _kill(self) -> None:
+        """Kill the session's local process (attach command or ssh): a blocked read then ends."""
+        pid = getattr(getattr(getattr(self.driver, "transport", None), "session", None), "pid", None)
+        if pid:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+    def abort(self, reason: str) -> None:
+        """End the running command and every later one with TargetDown(reason)."""
+        self.aborted = reason
+        self._kill()
 
     def _drop(self) -> None:
         driver, self.driver = self.driver, None
@@ -54,8 +125,13 @@ class _Opened:
                 driver.close()
 
     def close(self) -> None:
-        with self.lock:
-            self._drop()
+        if self.lock.acquire(timeout=KILL_MARGIN_S):
+            try:
+                self._drop()
+            finally:
+                self.lock.release()
+        else:  # a command is still running: end its process instead of waiting for it
+            self._kill()
 
 
 class Session(_Opened):
@@ -68,14 +144,15 @@ class Session(_Opened):
         self.open_cmd = open_cmd
         self.timeout = timeout
 
-    def _open(self) -> GenericDriver:
+    def _new_driver(self) -> GenericDriver:
         driver = GenericDriver(host=self.node, transport="system", auth_bypass=True, comms_prompt_pattern=PROMPT,
                                timeout_ops=self.timeout, timeout_transport=0, timeout_socket=30)
         driver.transport.open_cmd = self.open_cmd  # the system transport runs this instead of ssh
-        driver.open()
+        return driver
+
+    def _after_open(self, driver: GenericDriver) -> None:
         if not self.shell:
             driver.send_command("terminal length 0")
-        return driver
 
     def _command(self, command: str) -> str:
         return command + SHELL_SUFFIX if self.shell else command
@@ -90,10 +167,8 @@ class DeviceSession(_Opened):
         self.connection = connection  # Scrapli(**connection): host, port, platform, credentials
         self.timeout = timeout
 
-    def _open(self):
-        driver = Scrapli(**self.connection, timeout_ops=self.timeout)
-        driver.open()
-        return driver
+    def _new_driver(self):
+        return Scrapli(**self.connection, timeout_ops=self.timeout)
 
 
 SessionLike = Session | DeviceSession
@@ -106,9 +181,12 @@ class Sessions:
         self.factory = factory
         self.sessions: dict[tuple[str, str], SessionLike] = {}
         self.lock = threading.Lock()
+        self.aborted: str | None = None
 
     def get(self, node: str, name: str) -> SessionLike:
         with self.lock:
+            if self.aborted:
+                raise TargetDown(self.aborted)
             key = (node, name)
             if key not in self.sessions:
                 self.sessions[key] = self.factory(node, name)
@@ -121,8 +199,18 @@ class Sessions:
         for session in stale:
             session.close()
 
+    def abort(self, reason: str) -> None:
+        """The target stopped answering: end every running command and refuse new ones with `reason`."""
+        with self.lock:
+            self.aborted = reason
+            sessions = list(self.sessions.values())
+        for session in sessions:
+            session.abort(reason)
+
     def close(self) -> None:
-        for session in self.sessions.values():
+        with self.lock:
+            sessions = list(self.sessions.values())
+        for session in sessions:
             session.close()
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
 from labkit.verify.collect import Collector, Unsupported
-from labkit.verify.connect import SessionLost
+from labkit.verify.connect import KILL_MARGIN_S, SessionLost, TargetDown
 from labkit.verify.parse import ParseError
+
+DEFAULT_COMMAND_S = 60.0  # a command's timeout unless its check asks for another
 
 
 class CheckFailed(Exception):
@@ -26,9 +29,20 @@ class Context:
     evidence: list[str] = field(default_factory=list)
     memory: dict[str, Any] = field(default_factory=dict)
     measurements: dict[str, Any] = field(default_factory=dict)  # figures for the report's timings
+    until: float = float("inf")  # time.monotonic() by which the attempt must end
+
+    def remaining(self) -> float:
+        """Seconds left for this attempt; CheckFailed when none are."""
+        left = self.until - time.monotonic()
+        if left <= 0:
+            raise CheckFailed("the check ran out of time before it could finish")
+        return left
 
     def fact(self, node: str, name: str, timeout: float | None = None, **params: Any) -> list:
-        return self.collector.run(node, name, self.evidence, timeout=timeout, **params)
+        """A fact from a node; its command may take `timeout` (the session's default if None), never longer
+        than the attempt has left."""
+        limit = min(timeout or DEFAULT_COMMAND_S, self.remaining())
+        return self.collector.run(node, name, self.evidence, timeout=limit, **params)
 
     def inject(self, node: str, fault: str, **params: Any) -> None:
         """Have the runtime inject a fault into a node (see labkit.runtime.faults)."""
@@ -40,6 +54,8 @@ class Context:
         failures: list[str] = []
         notes: list[str] = []
 
+        down: list[TargetDown] = []
+
         def one(item: Any) -> None:
             try:
                 note = probe(item)
@@ -47,9 +63,19 @@ class Context:
                     notes.append(note)
             except (CheckFailed, ParseError, SessionLost) as exc:
                 failures.append(str(exc))
+            except TargetDown as exc:
+                down.append(exc)
 
-        with ThreadPoolExecutor(max_workers=max(1, min(8, len(items)))) as pool:
-            list(pool.map(one, items))
+        pool = ThreadPoolExecutor(max_workers=max(1, min(8, len(items))))
+        try:
+            futures = [pool.submit(one, item) for item in items]
+            _, late = wait(futures, timeout=self.until - time.monotonic() + KILL_MARGIN_S + 1)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)  # never wait on a worker past the deadline
+        if down:
+            raise down[0]
+        if late:
+            failures.append(f"{len(late)} of {len(items)} probes had not answered when the check's time ran out")
         if failures:
             raise CheckFailed("; ".join(sorted(failures)))
         return sorted(notes)
@@ -64,6 +90,11 @@ class Check:
     deadline_s: float = 60
     retry_every_s: float = 2
     converge: bool = False  # part of "the lab has converged" (timed as converge_s)
+    attempt_s: float = 0  # the longest one attempt may run, if longer than the deadline (a fault case)
+
+    def ends_by(self, started: float) -> float:
+        """When an attempt started at `started` must end: the deadline (or attempt_s) plus one command."""
+        return started + max(self.deadline_s, self.attempt_s) + DEFAULT_COMMAND_S
 
 
 @dataclass
@@ -81,30 +112,51 @@ class Result:
 
 
 def run_check(check: Check, collector: Collector) -> Result:
-    """Probe until it passes or the deadline passes; a ParseError is a failure with its reason."""
+    """Probe until it passes or the deadline passes; a ParseError is a failure with its reason. An attempt
+    never outlives `check.ends_by`; a target that stopped answering fails the check at once."""
     started = time.monotonic()
     attempts = 0
     evidence: list[str] = []
     memory: dict[str, Any] = {}
+    until = check.ends_by(started)
     while True:
         attempts += 1
-        ctx = Context(collector, memory=memory)
-        try:
-            detail = check.probe(ctx)
-            status, reason = "pass", detail or ""
-        except (CheckFailed, ParseError, SessionLost) as exc:
-            status, reason = "fail", str(exc)
-        except Unsupported as exc:  # not applicable on this target (a router lacks lab-only tools)
-            status, reason = "skip", str(exc)
-        except Exception as exc:  # a bug or a broken session: report it, never hide it
-            status = "error"
-            reason = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
+        ctx = Context(collector, memory=memory, until=until)
+        status, reason = _attempt(check, ctx)
         evidence = ctx.evidence
         elapsed = time.monotonic() - started
-        if status != "fail" or elapsed + check.retry_every_s > check.deadline_s:
+        if status != "fail" or collector.down or elapsed + check.retry_every_s > check.deadline_s:
             break
         time.sleep(check.retry_every_s)
     if status == "fail" and attempts > 1:
         reason = f"{reason} (still so after {attempts} attempts in {elapsed:.0f}s)"
     return Result(check.id, check.title, check.nodes, status, reason, evidence, round(elapsed, 2), attempts,
                   finished_at=time.monotonic(), measurements=ctx.measurements)
+
+
+def _attempt(check: Check, ctx: Context) -> tuple[str, str]:
+    """One run of the probe in a worker thread, abandoned if it outlives the attempt's end."""
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["detail"] = check.probe(ctx)
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=work, name=f"check {check.id}", daemon=True)
+    worker.start()
+    worker.join(max(0.0, ctx.until - time.monotonic()) + KILL_MARGIN_S + 1)
+    if worker.is_alive():
+        return "fail", "no result by the end of the check's time (its deadline plus one command): abandoned"
+    error = outcome.get("error")
+    if error is None:
+        return "pass", outcome.get("detail") or ""
+    if isinstance(error, (CheckFailed, ParseError, SessionLost, TargetDown)):
+        return "fail", str(error)
+    if isinstance(error, Unsupported):  # not applicable on this target (a router lacks lab-only tools)
+        return "skip", str(error)
+    if isinstance(error, Exception):  # a bug or a broken session: report it, never hide it
+        trace = "".join(traceback.format_exception(error, limit=3))
+        return "error", f"{type(error).__name__}: {error}\n{trace}"
+    raise error  # KeyboardInterrupt and the like belong to the caller

@@ -22,6 +22,9 @@ from labkit.verify.state import ProbeResult
 Condition = Callable[[Context], str]  # a detail when it holds; CheckFailed while it does not
 TAIL_S = 1.0  # over the probe's last second at least TAIL_SHARE of the packets must be answered:
 TAIL_SHARE = 0.8  # traffic flows again (a straggler or two at the very end is no outage)
+BEFORE_S = 60  # how long a case waits for its precondition
+RESTORE_S = 120  # how long a case waits for the lab to be back after its undo
+INJECT_S = 60  # what one injection may take, for the case's time bound
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ def failover_case(design: Design, case: Case, shared: dict | None = None) -> Che
 
     def probe(ctx: Context) -> str:
         if case.before:
-            took, word = _wait(ctx, case.before, 60)
+            took, word = _wait(ctx, case.before, BEFORE_S)
             if took is None:
                 raise CheckFailed(f"precondition not met, no fault injected: {word}")
         _run_probes(ctx, case.probes, case.seconds, interval)
@@ -123,7 +126,8 @@ def failover_case(design: Design, case: Case, shared: dict | None = None) -> Che
         return f"lost {lost}; reconverged in {reconverge}s: {word}"
 
     return Check(case.id, case.title, tuple(sorted({p.src.name for p in case.probes} | {f.node for f in case.faults})),
-                 probe, deadline_s=0)
+                 probe, deadline_s=0,
+                 attempt_s=BEFORE_S + case.seconds + RESTORE_S + INJECT_S * (len(case.faults) + len(case.undo)))
 
 
 def _put_back(ctx: Context, case: Case, problems: list[str]) -> None:
@@ -131,7 +135,7 @@ def _put_back(ctx: Context, case: Case, problems: list[str]) -> None:
     for fault in case.undo:
         ctx.inject(fault.node, fault.kind, **fault.params)
     if case.restored:
-        took, word = _wait(ctx, case.restored, 120)
+        took, word = _wait(ctx, case.restored, RESTORE_S)
         if took is None:
             problems.append(f"lab not back to the designed state after the case: {word}")
         else:

@@ -1,0 +1,165 @@
+"""Nothing waits forever: session commands, agent requests, checks and a hung target are all bounded.
+
+The "nodes" here are real processes on a real pty driven by scrapli, as lab nodes are: one that prints a
+prompt and then never answers again (a node inside a frozen VM looks exactly like that from the host).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from labkit.errors import LabkitError
+from labkit.runtime.executor import AgentExecutor
+from labkit.runtime.watchdog import Watchdog
+from labkit.verify import engine
+from labkit.verify.collect import Collector, Evidence
+from labkit.verify.connect import KILL_MARGIN_S, Session, SessionLost, Sessions, TargetDown
+from labkit.verify.engine import Check, Context, run_check
+
+# prints a shell-like prompt, then ignores everything it is sent and every polite signal
+STUCK_NODE = ["sh", "-c", "trap '' HUP INT TERM; printf 'stuck# '; exec sleep 600"]
+
+
+def stuck_sessions() -> Sessions:
+    return Sessions(lambda node, name: Session(node, STUCK_NODE, shell=True))
+
+
+def test_a_command_on_an_unresponsive_node_ends_by_its_timeout():
+    session = Session("stuck", STUCK_NODE, shell=True)
+    started = time.monotonic()
+    with pytest.raises(SessionLost, match=r"stuck: no answer to `ip route` within 2s|session lost"):
+        session.send("ip route", timeout=2)
+    assert time.monotonic() - started < 2 + KILL_MARGIN_S + 3
+    session.close()
+
+
+def test_abort_ends_a_command_in_flight_at_once():
+    sessions = stuck_sessions()
+    session = sessions.get("stuck", "shell")
+    threading.Timer(1.5, sessions.abort, ("the lab's VM stopped responding: test",)).start()
+    started = time.monotonic()
+    with pytest.raises(TargetDown, match="stopped responding"):
+        session.send("ip route", timeout=60)
+    assert time.monotonic() - started < 5
+    with pytest.raises(TargetDown):  # and every later session
+        sessions.get("other", "shell")
+
+
+def _collector(tmp_path: Path) -> Collector:
+    return Collector(stuck_sessions(), {"stuck": "frr-lab"}, Evidence(tmp_path / "evidence", ()))
+
+
+def test_a_check_on_an_unresponsive_node_fails_within_its_deadline(tmp_path: Path):
+    check = Check("t.stuck", "a fact from a stuck node", ("stuck",),
+                  lambda ctx: str(ctx.fact("stuck", "nhrp_cache", timeout=1)), deadline_s=3, retry_every_s=1)
+    started = time.monotonic()
+    result = run_check(check, _collector(tmp_path))
+    assert result.status == "fail" and "`show ip nhrp cache`" in result.reason
+    assert time.monotonic() - started < check.deadline_s + 1 + KILL_MARGIN_S + 3
+
+
+def test_a_probe_that_never_returns_is_abandoned(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(engine, "DEFAULT_COMMAND_S", 1.0)
+    never = threading.Event()
+    check = Check("t.forever", "a probe that never returns", ("stuck",), lambda ctx: never.wait(), deadline_s=1)
+    started = time.monotonic()
+    result = run_check(check, _collector(tmp_path))
+    assert result.status == "fail" and "abandoned" in result.reason
+    assert time.monotonic() - started < 1 + 1 + KILL_MARGIN_S + 2
+    never.set()
+
+
+def test_each_gives_up_on_probes_past_the_attempts_end(tmp_path: Path):
+    ctx = Context(_collector(tmp_path), until=time.monotonic() + 1)
+    release = threading.Event()
+    started = time.monotonic()
+    with pytest.raises(engine.CheckFailed, match="1 of 2 probes had not answered"):
+        ctx.each([0.0, 600.0], lambda seconds: release.wait(seconds) and None)
+    assert time.monotonic() - started < 1 + KILL_MARGIN_S + 2
+    release.set()
+
+
+class FlakyRuntime:
+    """Stands in for a runtime whose VM answers, then stops answering."""
+
+    def __init__(self, answers: int):
+        self.answers = answers
+
+    def heartbeat(self) -> str | None:
+        self.answers -= 1
+        return None if self.answers >= 0 else "its agent did not answer a ping within 5s"
+
+
+def test_watchdog_declares_a_hang_once_after_the_grace_time():
+    calls: list[str] = []
+    started = time.monotonic()
+    with Watchdog(FlakyRuntime(answers=2), calls.append, every_s=0.05, hung_after_s=0.3) as dog:
+        while not calls and time.monotonic() - started < 5:
+            time.sleep(0.05)
+        time.sleep(0.3)
+    assert len(calls) == 1 and calls[0] == dog.reason
+    assert calls[0].startswith("the lab's VM stopped responding: its agent did not answer")
+    assert 0.3 <= time.monotonic() - started < 5
+
+
+def test_a_hung_target_fails_the_running_check_with_that_reason(tmp_path: Path):
+    collector = _collector(tmp_path)
+    check = Check("t.vm", "a fact while the VM hangs", ("stuck",),
+                  lambda ctx: str(ctx.fact("stuck", "nhrp_cache", timeout=50)), deadline_s=50)
+    started = time.monotonic()
+    with Watchdog(FlakyRuntime(answers=1), collector.mark_down, every_s=0.1, hung_after_s=0.5):
+        result = run_check(check, collector)
+    assert result.status == "fail" and result.reason.startswith("the lab's VM stopped responding")
+    assert result.attempts == 1 and time.monotonic() - started < 10
+    later = run_check(check, collector)  # every later check fails at once with the same reason
+    assert later.status == "fail" and later.duration_s < 1 and "stopped responding" in later.reason
+
+
+@pytest.fixture
+def silent_server():
+    """A TCP server that accepts and then drips a byte now and then, never a whole reply line."""
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        server.settimeout(0.2)
+        conns = []
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                conns.append(server.accept()[0])
+            for conn in conns:
+                with contextlib.suppress(OSError):
+                    conn.send(b"x")
+        for conn in conns:
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join(5)
+    server.close()
+
+
+def test_an_agent_request_is_bounded_in_all(silent_server: int):
+    started = time.monotonic()
+    with pytest.raises(LabkitError, match=r"closed the connection|does not answer"):
+        AgentExecutor(silent_server).request({"op": "ping"}, timeout=1.5)
+    assert time.monotonic() - started < 3
+
+
+def test_abandon_ends_an_agent_request_in_flight(silent_server: int):
+    agent = AgentExecutor(silent_server)
+    threading.Timer(0.5, agent.abandon, ("the lab's VM stopped responding: test",)).start()
+    started = time.monotonic()
+    with pytest.raises(LabkitError, match="stopped responding"):
+        agent.request({"op": "ping"}, timeout=60)
+    assert time.monotonic() - started < 3
+    with pytest.raises(LabkitError, match="stopped responding"):
+        agent.request({"op": "ping"}, timeout=60)
