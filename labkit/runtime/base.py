@@ -69,6 +69,18 @@ class Runtime(ABC):
         """Memory figures of the running lab (MiB), where the runtime can measure them."""
         return {}
 
+    def heartbeat(self) -> str | None:
+        """None while what runs the lab answers; otherwise what is wrong (a VM that hung or exited)."""
+        return None
+
+    def abandon(self, reason: str) -> None:
+        """Stop waiting on the lab: commands in flight end, and later ones fail, with `reason`."""
+        return None
+
+    def console_log(self) -> Path | None:
+        """What the machine running the lab printed (a VM's kernel console), where there is one."""
+        return None
+
     def write_record(self, extra: dict | None = None) -> None:
         RECORDS.mkdir(parents=True, exist_ok=True)
         data = {"runtime": self.name, "lab": self.spec.name, "clab_file": str(self.spec.clab_file)}

@@ -30,9 +30,12 @@ GUEST_PORT = 7000
 ACCEL_CACHE = Path(os.environ.get("LABKIT_CACHE_DIR", "/var/cache/labkit")) / "accel.json"
 KVM_PROBE_S = 25
 BOOT_DEADLINE_S = float(os.environ.get("LABKIT_BOOT_TIMEOUT", "240"))
+HEARTBEAT_TIMEOUT_S = 5.0  # an agent that takes longer to answer a ping is not answering
 MEMORY = os.environ.get("LABKIT_VM_MEMORY", "2G")
 CPUS = os.environ.get("LABKIT_VM_CPUS", str(min(os.cpu_count() or 2, 4)))
 # loaded in the guest: its NIC, GRE, ESP and the netfilter matches the start scripts use
+# kernel messages of level warning and worse reach the console (vm.log); a soft lockup dumps every CPU
+KERNEL_CONSOLE = "loglevel=5 softlockup_all_cpu_backtrace=1 hung_task_timeout_secs=60"
 GUEST_MODULES = (
     "virtio_net ip_gre esp4 xfrm_user nfnetlink_log xt_NFLOG xt_hashlimit xt_TCPMSS xt_policy nft_compat veth"
     " mpls_router mpls_iptunnel vrf"  # MPLS L3VPN labs
@@ -78,7 +81,8 @@ def vng_argv(kernel: Path, port: int, accel: str, lab: str) -> list[str]:
         f"exec {sys.executable} -m labkit.runtime.agent --port {GUEST_PORT}"
     )
     argv = [find_vng(), "-r", str(kernel), "--name", f"labkit-{lab}", "--memory", MEMORY, "--cpus", CPUS,
-            f"--qemu-opts={qemu_opts}", "--exec", guest]
+            # the kernel console goes to vm.log: warnings and worse, with every CPU's backtrace on a lockup
+            "--verbose", "--append", KERNEL_CONSOLE, f"--qemu-opts={qemu_opts}", "--exec", guest]
     if accel == "tcg":
         argv.insert(1, "--disable-kvm")
     return argv
@@ -93,12 +97,15 @@ class MicroVMRuntime(Runtime):
         record = read_record(spec.name) or {}
         self.port = record.get("port")
         self.pid = record.get("pid")
+        self._executor: AgentExecutor | None = None
 
     @property
     def lab(self) -> NetnsLab:
         if not self.port:
             raise LabkitError(f"lab {self.spec.name} is not running; `labkit up` starts it")
-        return NetnsLab(self.spec, AgentExecutor(self.port))
+        if self._executor is None or self._executor.port != self.port:
+            self._executor = AgentExecutor(self.port)
+        return NetnsLab(self.spec, self._executor)
 
     # -- VM lifecycle -------------------------------------------------------------------------
     def _launch(self, kernel: Path, accel: str) -> tuple[subprocess.Popen, int]:
@@ -216,9 +223,30 @@ class MicroVMRuntime(Runtime):
     def running(self) -> bool:
         return bool(self.pid and _alive(self.pid))
 
+    def heartbeat(self) -> str | None:
+        if not self.running():
+            return "its QEMU process has exited"
+        try:
+            AgentExecutor(self.port).request({"op": "ping"}, timeout=HEARTBEAT_TIMEOUT_S)
+        except LabkitError:
+            return f"its agent did not answer a ping within {HEARTBEAT_TIMEOUT_S:.0f}s"
+        return None
+
+    def abandon(self, reason: str) -> None:
+        if self._executor is not None:
+            self._executor.abandon(reason)
+
+    def console_log(self) -> Path | None:
+        log = self.vm_dir / "vm.log"
+        return log if log.exists() else None
+
     def status(self) -> dict[str, dict[str, str]]:
         if not self.running():
             return {node.name: {} for node in self.spec.nodes}
+        problem = self.heartbeat()
+        if problem:
+            raise LabkitError(f"the lab's VM stopped responding ({problem}); its console is in "
+                              f"{self.vm_dir / 'vm.log'}; `labkit down` removes it")
         return self.lab.status()
 
     def exec(self, node: str, argv: list[str], timeout: float = 60) -> Completed:

@@ -12,6 +12,7 @@ from pathlib import Path
 from labkit.console import Console
 from labkit.design.model import Design
 from labkit.runtime.base import Runtime
+from labkit.runtime.watchdog import Watchdog
 from labkit.verify.collect import Collector, Evidence, platform
 from labkit.verify.connect import DeviceSession, Sessions, lab_sessions
 from labkit.verify.engine import Check, run_check
@@ -30,8 +31,27 @@ def verify_lab(design: Design, runtime: Runtime, console: Console, reports_root:
     evidence = Evidence(folder / "evidence", design.secrets)
     sessions = lab_sessions(runtime.attach_argv, platform(LAB_PLATFORM).sessions)
     collector = Collector(sessions, {n: LAB_PLATFORM for n in design.node_names}, evidence, injector=runtime.inject)
-    return _run_suite(design, suite_for(design), collector, console, folder, runtime.name, timings,
-                      resources=runtime.resources)
+
+    def lab_down(reason: str) -> None:
+        console.say(f"{reason}: failing the running checks")
+        collector.mark_down(reason)
+        runtime.abandon(reason)
+
+    try:
+        with Watchdog(runtime, lab_down):
+            return _run_suite(design, suite_for(design), collector, console, folder, runtime.name, timings,
+                              resources=runtime.resources)
+    finally:
+        _keep_console(runtime, folder, console)
+
+
+def _keep_console(runtime: Runtime, folder: Path, console: Console) -> None:
+    """The VM's kernel console beside the report, so that a hang can be diagnosed from the report alone."""
+    log = runtime.console_log()
+    if log is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(log, folder / "vm-console.log")
+        console.say(f"the VM's console: {folder / 'vm-console.log'}")
 
 
 def verify_devices(design: Design, inventory: Inventory, console: Console, reports_root: Path) -> Report:
