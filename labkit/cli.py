@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -174,10 +175,13 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     timings = {"bringup_s": round(time.monotonic() - started, 1)}
     try:
         report = verify_lab(design, runtime, console, REPORTS_ROOT, timings=timings)
-    finally:
-        if not args.keep:
-            console.say(f"tearing lab {design.lab} down (--no-keep)")
-            runtime.down(console.say)
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP: a run cut short leaves nothing behind, --keep or not
+        console.say(f"interrupted: tearing lab {design.lab} down")
+        runtime.down(console.say)
+        raise
+    if not args.keep:
+        console.say(f"tearing lab {design.lab} down (--no-keep)")
+        runtime.down(console.say)
     if args.keep:
         console.say(f"lab {design.lab} left running: `labkit down {design.source}` stops it")
     return 0 if report.all_passed else 1
@@ -279,9 +283,25 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (`timeout`, CI cancellation, a closed terminal): cleaned up exactly like Ctrl-C."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # a second signal must not cut the clean-up short
+        signal.signal(sig, signal.SIG_IGN)
+    raise Terminated(signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     console = Console(quiet=args.quiet)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _terminate)
     try:
         return args.func(args, console)
     except DesignError as exc:
@@ -291,6 +311,9 @@ def main(argv: list[str] | None = None) -> int:
     except LabkitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Terminated as exc:
+        print(f"terminated by {exc.args[0]}", file=sys.stderr)
+        return 128 + exc.signum
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -78,13 +78,16 @@ class NetnsLab:
             return node.name, self.exec(node.name, ["sh", START_SCRIPT], timeout=180)
 
         failed = []
-        with ThreadPoolExecutor(max_workers=len(self.spec.nodes)) as pool:
+        pool = ThreadPoolExecutor(max_workers=len(self.spec.nodes))
+        try:
             for name, result in pool.map(start, self.spec.nodes):
                 if result.ok:
                     say(f"{name} ready")
                 else:
                     failed.append(f"{name}: start script failed (exit {result.rc}):\n"
                                   f"{(result.stdout + result.stderr).strip()}")
+        finally:  # interrupted: return at once, the caller's clean-up ends the start scripts
+            pool.shutdown(wait=False, cancel_futures=True)
         if failed:
             raise LabkitError("\n".join(failed))
 
