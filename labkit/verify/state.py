@@ -74,6 +74,14 @@ class PingResult:
 
 
 @dataclass(frozen=True)
+class RouteLookup:
+    """Where the kernel would send a packet: `path` (next hop, interface...) or, when it would not, why."""
+
+    path: str | None
+    refused: str | None
+
+
+@dataclass(frozen=True)
 class ProbeResult:
     """A continuous probe: how many packets went out, and the sequence numbers that were answered."""
 
@@ -186,6 +194,11 @@ def _probe(r: dict) -> ProbeResult:
 ESR_ROUTE_CODES = {"H": "N"}  # ESR marks NHRP routes H, FRR (the model's letters) N
 
 
+def _route_lookup(r: dict) -> RouteLookup:
+    path = r["route"]["path"] if "route" in r else f"local {r['local']['path']}" if "local" in r else None
+    return RouteLookup(path and path.strip(), r["refused"]["reason"] if "refused" in r else None)
+
+
 def _esr_vpn(r: dict) -> IkeSa:
     """An ESR IPsec VPN row: the IKE SA and its one CHILD SA in one line (no counters in this output)."""
     up = r["state"].lower() == "established"
@@ -198,6 +211,7 @@ def _esr_vpn(r: dict) -> IkeSa:
 # (None: the whole parsed output is one row).
 CONVERTERS: dict[str, tuple[str | None, Any]] = {
     "ProbeResult": (None, _probe),
+    "RouteLookup": (None, _route_lookup),
     "Address": ("entries", lambda r: Address(r["interface"], IPv4Interface(r["address"]))),
     "BfdPeer": ("entries", lambda r: BfdPeer(_ip(r["peer"]), _ip(r.get("local")), r["status"])),
     "NhrpEntry": ("entries", lambda r: NhrpEntry(r["interface"], r["kind"], _ip(r["protocol"]), _ip(r["nbma"]))),

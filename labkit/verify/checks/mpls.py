@@ -152,13 +152,18 @@ def isolation(design: Design, count: int = 2) -> Check:
 
         def crossing(item: tuple[Site, Vrf, Site, str, IPv4Interface]) -> None:
             src, vrf, dst, name, target = item
+            lookup = ctx.fact(src.name, "vrf_route_lookup", vrf=vrf.name, target=target.ip)
+            if lookup and lookup[0].path:  # a packet would leave the VRF, answered or not
+                raise CheckFailed(f"ISOLATION BROKEN: {src.name} vrf {vrf.name} routes {dst.name}'s {name} LAN "
+                                  f"{target.ip} out of the VRF: {lookup[0].path}")
             if _vrf_ping(ctx, design, src, vrf, target, 1):  # one answer is a leak; a leak answers every time
                 raise CheckFailed(f"ISOLATION BROKEN: {src.name} vrf {vrf.name} reached {dst.name}'s {name} LAN "
                                   f"{target.ip}")
 
         ctx.each(controls, control)
         ctx.each(crossings, crossing)
-        return (f"{len(crossings)} pings from each VRF to the other VRF's and the global LANs all unanswered; "
+        return (f"{len(crossings)} lookups from each VRF to the other VRF's and the global LANs all refused, their "
+                f"pings unanswered; "
                 f"{len(controls)} same-VRF controls answered")
 
     names = " and ".join(v.name for v in design.mpls.vrfs)

@@ -22,8 +22,13 @@ ip link set lan0 up
 
 # MPLS L3VPN: labels accepted on the tunnel, one VRF device per service, each with its LAN
 sysctl -q -w net.mpls.platform_labels=100000 >/dev/null
+# the local table after the VRF tables, so that a VRF cannot reach the node's global addresses
+ip rule add pref 32765 table local
+ip rule del pref 0
 ip link add CORP type vrf table 10
 ip link set CORP up
+# a lookup that misses in the VRF's table must end there, not fall through to the global (main) table
+ip route add table 10 unreachable default metric 4278198272
 # LAN lan10: a veth pair kept inside the node, so the LAN is up without any host attached
 ip link add lan10 type veth peer name lan10-end
 ip link set lan10 master CORP
@@ -32,6 +37,8 @@ ip link set lan10-end up
 ip link set lan10 up
 ip link add ATM type vrf table 20
 ip link set ATM up
+# a lookup that misses in the VRF's table must end there, not fall through to the global (main) table
+ip route add table 20 unreachable default metric 4278198272
 # LAN lan20: a veth pair kept inside the node, so the LAN is up without any host attached
 ip link add lan20 type veth peer name lan20-end
 ip link set lan20 master ATM
