@@ -4,6 +4,7 @@ runs it, with build and reports in the test's own directory, and a search for an
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, TOPOLOGIES
+
+TERM_GRACE_S = 60  # what a SIGTERMed labkit gets to clean up before it is killed
 
 
 def cannot_run(reason: str) -> None:
@@ -41,11 +44,27 @@ def design_copy(tmp_path: Path, scenario: str, lab: str) -> Path:
 
 @pytest.fixture
 def labkit(tmp_path: Path):
+    """`labkit ARGS` as a user runs it. A command that outlives `timeout` is sent SIGTERM (labkit then cleans
+    up as on Ctrl-C), killed if it is still there a minute later, and the test fails saying so: a lab test
+    never hangs."""
     env = os.environ | {"LABKIT_BUILD_DIR": str(tmp_path / "build"), "LABKIT_REPORTS_DIR": str(tmp_path / "reports")}
 
-    def run(*args: str, timeout: float = 1500) -> subprocess.CompletedProcess:
-        done = subprocess.run([sys.executable, "-m", "labkit", *args], capture_output=True, text=True, env=env,
-                              cwd=ROOT, timeout=timeout, check=False)
+    def run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        proc = subprocess.Popen([sys.executable, "-m", "labkit", *args], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                out, err = proc.communicate(timeout=TERM_GRACE_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, err = proc.communicate()
+            print(f"$ labkit {' '.join(args)} -> still running after {timeout:.0f}s\n{out}{err}")
+            pytest.fail(f"`labkit {' '.join(args)}` did not finish within {timeout:.0f}s and was stopped; "
+                        f"its last output:\n{(out + err)[-3000:]}")
+        done = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
         print(f"$ labkit {' '.join(args)} -> {done.returncode}\n{done.stdout}{done.stderr}")
         return done
 

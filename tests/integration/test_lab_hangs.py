@@ -1,0 +1,90 @@
+"""Nothing hangs, for real: a lab whose VM freezes fails its checks with that reason within their deadlines
+and still comes down cleanly; a bring-up stopped by SIGTERM leaves nothing behind, as Ctrl-C does.
+
+The VM is frozen from outside (SIGSTOP to QEMU's process group), which from the host looks exactly like a
+guest whose kernel spins: the agent stops answering, sessions stop printing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from labkit.runtime.base import read_record
+from labkit.runtime.watchdog import BEAT_EVERY_S, HUNG_AFTER_S
+from tests.conftest import ROOT
+from tests.integration.conftest import check_prerequisites, design_copy, leftovers
+
+pytestmark = pytest.mark.lab
+
+
+def two_spoke_design(tmp_path: Path, lab: str) -> Path:
+    """The phase 1 design with two spokes: the smallest lab that has every kind of node."""
+    design = design_copy(tmp_path, "phase1", lab)
+    text = design.read_text().replace("count: 3", "count: 2").replace("[ESR-15, ESR-30, ESR-31]", "[ESR-15, ESR-30]")
+    design.write_text(text)
+    return design
+
+
+def test_a_frozen_vm_fails_the_checks_with_that_reason_and_comes_down(tmp_path: Path, labkit):
+    check_prerequisites()
+    lab = "itest-frozen"
+    design = two_spoke_design(tmp_path, lab)
+    labkit("down", str(design))
+    try:
+        up = labkit("up", str(design), timeout=400)
+        assert up.returncode == 0, up.stderr[-3000:]
+        os.killpg(read_record(lab)["pid"], signal.SIGSTOP)
+
+        started = time.monotonic()
+        verify = labkit("verify", str(design), timeout=400)
+        took = time.monotonic() - started
+        report = json.loads((tmp_path / "reports" / "phase1" / "report.json").read_text())
+        reasons = {c["id"]: c["reason"] for c in report["checks"]}
+        assert verify.returncode == 1 and report["summary"]["passed"] == 0, reasons
+        assert all("the lab's VM stopped responding" in r for r in reasons.values()), reasons
+        # detected within the watchdog's grace time (plus a few beats of 5 s), then every check fails at once
+        assert took < HUNG_AFTER_S + 6 * BEAT_EVERY_S + 60, f"verify took {took:.0f}s"
+        assert (tmp_path / "reports" / "phase1" / "vm-console.log").stat().st_size > 0
+
+        started = time.monotonic()
+        status = labkit("status", str(design), timeout=60)
+        assert status.returncode == 2 and "stopped responding" in status.stderr
+        assert time.monotonic() - started < 20
+    finally:
+        down = labkit("down", str(design), timeout=120)
+    assert down.returncode == 0, down.stderr
+    assert leftovers(lab) == []
+
+
+def test_sigterm_during_up_cleans_up_like_ctrl_c(tmp_path: Path):
+    check_prerequisites()
+    lab = "itest-sigterm"
+    design = two_spoke_design(tmp_path, lab)
+    env = os.environ | {"LABKIT_BUILD_DIR": str(tmp_path / "build"), "LABKIT_REPORTS_DIR": str(tmp_path / "reports")}
+    proc = subprocess.Popen([sys.executable, "-m", "labkit", "up", str(design)], stderr=subprocess.PIPE, text=True,
+                            env=env, cwd=ROOT)
+    seen = []
+    try:
+        for line in proc.stderr:  # wait until the VM is up and the nodes start: the middle of `up`
+            seen.append(line)
+            if "starting daemons" in line:
+                break
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            subprocess.run([sys.executable, "-m", "labkit", "down", str(design)], env=env, cwd=ROOT, timeout=120,
+                           check=False)
+    output = "".join(seen) + rest
+    assert "starting daemons" in output, output
+    assert proc.returncode == 128 + signal.SIGTERM and "terminated by SIGTERM" in output, output
+    assert leftovers(lab) == [], output
