@@ -3,7 +3,7 @@
 #   make lab-<scenario>  the same for any topologies/<scenario>.yml (phase1, phase2, failover...)
 #   make lab-all         every scenario in turn, each torn down after its report
 #   make test            unit tests and the real labs in the embedded runtime
-#   make down            stop every lab this checkout started
+#   make down            stop every lab this checkout started, and the shared microVM
 #   make configs         regenerate the reference ESR configurations in configs/ from topologies/
 #   make image           build the containerlab node image (docker/node) that <lab>.clab.yml refers to
 # Variables: RUNTIME=auto|microvm|netns|clab   KEEP=1 (leave the lab running) | KEEP=0 (tear it down)
@@ -65,8 +65,10 @@ generate: deps
 configs: $(VENV)/.installed
 	$(LABKIT) configs $(TOPOLOGIES)
 
+# every lab of this checkout, then the shared microVM: nothing is left running
 down: deps
 	@for t in $(TOPOLOGIES); do $(LABKIT) down $$t; done
+	@$(LABKIT) vm stop
 
 # the containerlab node image, tagged as every generated <lab>.clab.yml refers to it
 image: deps

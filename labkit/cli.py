@@ -13,7 +13,7 @@ from labkit.console import Console
 from labkit.design import Design, load_design
 from labkit.errors import DesignError, LabkitError
 from labkit.render.generate import BuildDir, generate
-from labkit.runtime.base import Runtime
+from labkit.runtime.base import Runtime, read_record
 from labkit.runtime.choose import CHOICES, require_root, running_runtime, runtime_for
 from labkit.runtime.labspec import read_lab
 
@@ -113,7 +113,12 @@ def bring_up(design: Design, build: BuildDir, requested: str, console: Console) 
     spec = read_lab(build.clab_file)
     runtime = runtime_for(spec, requested)
     if running_runtime(spec) is not None:
-        if any(runtime.status().values()):
+        try:
+            states = runtime.status()
+        except LabkitError as exc:  # a hung VM: down stops it, up then boots a new one
+            console.say(str(exc))
+            states = {}
+        if any(states.values()):
             raise LabkitError(f"lab {design.lab} is already running on runtime {runtime.name}; "
                               f"`labkit down {design.source}` stops it")
         console.say(f"cleaning up a stale record of lab {design.lab}")
@@ -233,6 +238,36 @@ def cmd_shell(args: argparse.Namespace, console: Console) -> int:
     return 1  # not reached
 
 
+def cmd_vm(args: argparse.Namespace, console: Console) -> int:
+    """The shared microVM: its labs, memory and uptime, or stop it."""
+    from labkit.runtime.base import RECORDS
+    from labkit.runtime.vm import MicroVM
+
+    vm = MicroVM()
+    if args.action == "stop":
+        require_root()
+        if not vm.stop(console.say):
+            console.say("no microVM is running: nothing to do")
+        return 0
+    if not vm.alive():
+        print("no microVM is running (`labkit up` boots one)")
+        return 0
+    problem = vm.heartbeat()
+    print(f"microVM pid {vm.pid}, kernel {vm.record.get('kernel')}, {vm.record.get('accel', '?').upper()}, "
+          f"up {vm.uptime_s():.0f}s, agent on 127.0.0.1:{vm.record.get('port')}, console {vm.log}")
+    if problem:
+        print(f"  NOT RESPONDING: {problem}; `labkit vm stop` removes it")
+        return 1
+    labs = sorted(p.stem for p in RECORDS.glob("*.json") if (read_record(p.stem) or {}).get("vm_pid") == vm.pid)
+    namespaces = vm.namespaces()
+    for lab in labs:
+        print(f"  lab {lab}: {sum(ns.startswith(f'{lab}-') for ns in namespaces)} nodes")
+    print(f"  {len(labs)} labs" if labs else "  no lab (warm, idle)")
+    for key, value in (vm.resources() | vm.guest_memory_mib()).items():
+        print(f"  {key}: {value:.0f}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="labkit", description="DMVPN reference lab kit for Eltex ESR routers")
     top.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
@@ -277,6 +312,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("node")
     p.add_argument("--timeout", type=float, default=120)
     p.add_argument("command", nargs=argparse.REMAINDER)
+    p = sub.add_parser("vm", help="the shared microVM: status (labs, memory, uptime) or stop",
+                       description="the microVM every embedded lab runs in: `status` shows its labs, memory and "
+                       "uptime; `stop` powers it off (labs in it are gone)")
+    p.add_argument("action", choices=("status", "stop"), nargs="?", default="status")
+    p.set_defaults(func=cmd_vm)
     p = add("shell", cmd_shell, "open a node's vtysh (or --program sh)")
     p.add_argument("node")
     p.add_argument("--program", default="vtysh")

@@ -5,6 +5,8 @@ Protocol, one TCP connection per request, first line a JSON object:
   {"op": "run", "argv": [...], "timeout": s}   -> {"rc": n, "stdout": ..., "stderr": ...}
   {"op": "pty", "argv": [...], "rows", "cols"} -> raw terminal bytes both ways until the command ends
   {"op": "poweroff"}                           -> {"ok": true}, then the agent exits and the VM stops
+With --idle S, the agent also exits (and the VM stops) once no lab namespace has existed and no request
+has come for S seconds.
 Standard library only: it starts under software emulation, where every import costs.
 """
 
@@ -17,15 +19,18 @@ import json
 import os
 import pty
 import select
+import socket
 import socketserver
 import struct
 import subprocess
 import termios
 import threading
+import time
 
 
 class Handler(socketserver.StreamRequestHandler):
     def handle(self) -> None:
+        self.server.last_request = time.monotonic()
         request = json.loads(self.rfile.readline())
         op = request.get("op")
         if op == "run":
@@ -93,14 +98,50 @@ class Server(socketserver.ThreadingTCPServer):
     # the host opens a connection per node at once (start scripts, sessions): the default backlog of 5
     # dropped the rest behind QEMU's user networking, and a 7-node lab's bring-up hung
     request_queue_size = 128
+    last_request = 0.0
+
+
+def power_off_when_idle(server: Server, idle_s: float) -> None:
+    """Stop the agent (and so the VM) after `idle_s` seconds without a request and without a lab."""
+    while True:
+        time.sleep(min(idle_s, 10))
+        if time.monotonic() - server.last_request < idle_s:
+            continue
+        if not subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False).stdout.strip():
+            print(f"labkit agent: no lab and no request for {idle_s:.0f}s: powering off", flush=True)
+            server.shutdown()
+            return
+
+
+SO_TIMESTAMP = 29  # Linux's value (asm-generic/socket.h); Python's socket module does not name it
+
+
+def hold_rx_timestamps() -> socket.socket:
+    """Keep the kernel's receive-timestamp static key switched on for the guest's lifetime.
+
+    Every `ping` asks for timestamps (SO_TIMESTAMP), and the first and last socket to do so make the kernel
+    patch the `netstamp_needed_key` branch inside netif_receive_skb_list_internal, live, through a
+    temporary int3. Under QEMU's multi-threaded TCG another vCPU can still run the stale translated int3
+    after the patch is done: the guest then spins on it (6.1: both vCPUs stuck in that function under
+    xfrm_trans_reinject or virtio-net) or dies (6.12: "Oops: int3"), which is how the MPLS lab's isolation
+    check, ~70 pings in bursts of 8, hung its VM. With one socket holding the key for good, pings only move
+    its count between 1 and 2 and the kernel text is never patched again.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMP, 1)
+    return sock
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--listen", default="0.0.0.0")
     parser.add_argument("--port", type=int, default=7000)
+    parser.add_argument("--idle", type=float, default=0, help="power off after this many idle seconds (0: never)")
     args = parser.parse_args()
-    with Server((args.listen, args.port), Handler) as server:
+    with hold_rx_timestamps(), Server((args.listen, args.port), Handler) as server:
+        server.last_request = time.monotonic()
+        if args.idle > 0:
+            threading.Thread(target=power_off_when_idle, args=(server, args.idle), daemon=True).start()
         print(f"labkit agent listening on {args.listen}:{args.port}", flush=True)
         server.serve_forever(poll_interval=0.2)
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from labkit.runtime.base import RECORDS
+from labkit.runtime.vm import MicroVM
 from tests.conftest import ROOT, TOPOLOGIES
 
 TERM_GRACE_S = 60  # what a SIGTERMed labkit gets to clean up before it is killed
@@ -72,14 +74,9 @@ def labkit(tmp_path: Path):
 
 
 def leftovers(lab: str) -> list[str]:
-    """Records, VM directories and processes of the lab that are still there."""
-    found = [str(p) for p in (Path(f"/run/labkit/{lab}.json"), Path(f"/run/labkit/vm-{lab}")) if p.exists()]
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if f"labkit-{lab}" in cmdline:
-                found.append(f"process {proc.name}: {cmdline[:100]}")
+    """The lab's record, and its namespaces in the shared microVM (which stays warm after `down`)."""
+    found = [str(path) for path in (RECORDS / f"{lab}.json",) if path.exists()]
+    vm = MicroVM()
+    if vm.alive() and vm.heartbeat() is None:
+        found += [f"namespace {ns}" for ns in vm.namespaces() if ns.startswith(f"{lab}-")]
     return found

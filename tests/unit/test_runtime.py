@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from labkit.design import load_design
 from labkit.errors import LabkitError
 from labkit.render.generate import generate
-from labkit.runtime import microvm
+from labkit.runtime import agent, vm
 from labkit.runtime.clab import ClabRuntime, missing_modules
 from labkit.runtime.executor import AgentExecutor, Completed, LocalExecutor
 from labkit.runtime.faults import fault_script
@@ -77,14 +78,22 @@ def test_microvm_attach_goes_through_the_agent(spec):
     assert argv[-1] == "vtysh" and "dmvpn-phase3-hub1" in argv
 
 
-def test_vng_command_uses_tcg_and_loopback_only(monkeypatch):
-    monkeypatch.setattr(microvm, "find_vng", lambda: "/venv/bin/vng")
-    argv = microvm.vng_argv(Path("/boot/vmlinuz-6.1.0-1-amd64"), 40000, "tcg", "lab")
+def test_vng_command_uses_tcg_loopback_only_and_returns_free_memory(monkeypatch):
+    monkeypatch.setattr(vm, "find_vng", lambda: "/venv/bin/vng")
+    argv = vm.vng_argv(Path("/boot/vmlinuz-6.12.1-amd64"), 40000, "tcg")
     assert argv[:2] == ["/venv/bin/vng", "--disable-kvm"]
     opts = next(a for a in argv if a.startswith("--qemu-opts="))
     assert "restrict=on" in opts and "hostfwd=tcp:127.0.0.1:40000-:7000" in opts and "thread=multi" in opts
-    kvm = microvm.vng_argv(Path("/boot/vmlinuz-6.1.0-1-amd64"), 40000, "kvm", "lab")
+    assert "virtio-balloon-pci,free-page-reporting=on" in opts and "virtio_balloon" in argv[-1]
+    assert "--idle" in argv[-1] and "softlockup_all_cpu_backtrace=1" in argv[argv.index("--append") + 1]
+    kvm = vm.vng_argv(Path("/boot/vmlinuz-6.12.1-amd64"), 40000, "kvm")
     assert "--disable-kvm" not in kvm
+
+
+def test_the_agent_holds_receive_timestamps_on():
+    """What keeps the guest kernel from live-patching its receive path whenever a ping starts or ends."""
+    with agent.hold_rx_timestamps() as sock:
+        assert sock.getsockopt(socket.SOL_SOCKET, agent.SO_TIMESTAMP) == 1
 
 
 def test_agent_executor_reports_an_absent_vm():

@@ -1,0 +1,357 @@
+"""The one microVM every embedded lab runs in: booted on first need from Debian's kernel with virtme-ng,
+kept warm between labs, shared by all of them, powered off by its agent after an idle time, and replaced,
+never reused, when it has died or stopped answering.
+
+The guest shares the host's root filesystem read-only (with throw-away overlays on /etc, /var, /tmp...), so
+FRR, strongSwan, the build directories and this virtualenv are all visible in it. It runs
+`labkit.runtime.agent`, reached through QEMU user networking forwarded to a loopback port. Its record and
+kernel console live in /run/labkit/vm/.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from labkit.errors import LabkitError
+from labkit.runtime.base import RECORDS, Say
+from labkit.runtime.executor import AgentExecutor
+
+GUEST_PORT = 7000
+VM_DIR = RECORDS / "vm"
+ACCEL_CACHE = Path(os.environ.get("LABKIT_CACHE_DIR", "/var/cache/labkit")) / "accel.json"
+KVM_PROBE_S = 25
+BOOT_DEADLINE_S = float(os.environ.get("LABKIT_BOOT_TIMEOUT", "240"))
+HEARTBEAT_TIMEOUT_S = 5.0  # an agent that takes longer to answer a ping is not answering
+# a shared guest: sized for several labs; free page reporting gives back to the host what it does not use
+MEMORY = os.environ.get("LABKIT_VM_MEMORY", "4G")
+CPUS = os.environ.get("LABKIT_VM_CPUS", str(min(os.cpu_count() or 2, 4)))
+IDLE_S = float(os.environ.get("LABKIT_VM_IDLE", "900"))  # powers off after this long without a lab; 0: never
+TB_CACHE_MIB = 256  # TCG's translation cache (QEMU's default, 1 GiB, ends up resident for no gain here)
+# kernel messages of level warning and worse reach the console (vm.log); a soft lockup dumps every CPU
+KERNEL_CONSOLE = "loglevel=5 softlockup_all_cpu_backtrace=1 hung_task_timeout_secs=60"
+# loaded in the guest: its NIC and balloon, GRE, ESP and the netfilter matches the start scripts use
+GUEST_MODULES = (
+    "virtio_net virtio_balloon ip_gre esp4 xfrm_user nfnetlink_log xt_NFLOG xt_hashlimit xt_TCPMSS xt_policy"
+    " nft_compat veth"
+    " mpls_router mpls_iptunnel vrf"  # MPLS L3VPN labs
+)
+
+
+def find_kernel() -> Path:
+    """The guest kernel: LABKIT_KERNEL (a version, e.g. 6.12.117+deb12-amd64) if set, else the newest
+    /boot/vmlinuz-* that has its modules installed."""
+    wanted = os.environ.get("LABKIT_KERNEL")
+    found = []
+    for image in Path("/boot").glob("vmlinuz-*"):
+        version = image.name.removeprefix("vmlinuz-")
+        if (Path("/lib/modules") / version / "modules.dep").exists():
+            found.append((tuple(int(p) for p in re.findall(r"\d+", version)), image))
+    if wanted:
+        match = [image for _, image in found if image.name == f"vmlinuz-{wanted}"]
+        if not match:
+            known = ", ".join(sorted(i.name.removeprefix("vmlinuz-") for _, i in found)) or "none"
+            raise LabkitError(f"LABKIT_KERNEL={wanted}: no such kernel with modules in /boot; installed: {known}")
+        return match[0]
+    if not found:
+        raise LabkitError("no kernel for the microVM: install Debian's linux-image-6.12-amd64 (`make deps` does)")
+    return max(found)[1]
+
+
+def find_vng() -> str:
+    local = Path(sys.executable).parent / "vng"
+    path = str(local) if local.exists() else shutil.which("vng")
+    if not path:
+        raise LabkitError("virtme-ng (`vng`) is not installed in this environment; run `make deps`")
+    if not shutil.which("qemu-system-x86_64"):
+        raise LabkitError("qemu-system-x86_64 is missing: install Debian's qemu-system-x86 (`make deps` does)")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def vng_argv(kernel: Path, port: int, accel: str) -> list[str]:
+    devices = (f"-netdev user,id=ctl,restrict=on,hostfwd=tcp:127.0.0.1:{port}-:{GUEST_PORT} "
+               "-device virtio-net-pci,netdev=ctl -device virtio-balloon-pci,free-page-reporting=on")
+    qemu_opts = devices + (f" -accel tcg,thread=multi,tb-size={TB_CACHE_MIB}" if accel == "tcg" else "")
+    guest = (
+        f"modprobe -a {GUEST_MODULES}; dev=$(ls /sys/class/net | grep -v '^lo$' | head -n1); "
+        'ip link set "$dev" up && ip addr add 10.0.2.15/24 dev "$dev" && '
+        f"exec {sys.executable} -m labkit.runtime.agent --port {GUEST_PORT} --idle {IDLE_S:.0f}"
+    )
+    argv = [find_vng(), "-r", str(kernel), "--name", "labkit-vm", "--memory", MEMORY, "--cpus", CPUS,
+            # the kernel console goes to vm.log: warnings and worse, with every CPU's backtrace on a lockup
+            "--verbose", "--append", KERNEL_CONSOLE, f"--qemu-opts={qemu_opts}", "--exec", guest]
+    if accel == "tcg":
+        argv.insert(1, "--disable-kvm")
+    return argv
+
+
+@contextlib.contextmanager
+def _locked() -> Iterator[None]:
+    """One process at a time boots, replaces or stops the VM."""
+    VM_DIR.mkdir(parents=True, exist_ok=True)
+    with (VM_DIR / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+class MicroVM:
+    """The shared microVM as its record describes it: pid of its process group, agent port, kernel..."""
+
+    def __init__(self) -> None:
+        self.record = self._read()
+        self._executor: AgentExecutor | None = None
+
+    @staticmethod
+    def _read() -> dict:
+        try:
+            return json.loads((VM_DIR / "vm.json").read_text())
+        except (OSError, ValueError):
+            return {}
+
+    @property
+    def pid(self) -> int | None:
+        return self.record.get("pid")
+
+    @property
+    def log(self) -> Path:
+        return VM_DIR / "vm.log"
+
+    def alive(self) -> bool:
+        return bool(self.pid and _alive(self.pid))
+
+    def executor(self) -> AgentExecutor:
+        port = self.record.get("port")
+        if not port or not self.alive():
+            raise LabkitError("the microVM is not running; `labkit up` starts it")
+        if self._executor is None or self._executor.port != port:
+            self._executor = AgentExecutor(port)
+        return self._executor
+
+    def heartbeat(self) -> str | None:
+        """None while the agent answers a ping within HEARTBEAT_TIMEOUT_S; else what is wrong."""
+        if not self.alive():
+            return "its QEMU process has exited"
+        try:
+            AgentExecutor(self.record["port"]).request({"op": "ping"}, timeout=HEARTBEAT_TIMEOUT_S)
+        except LabkitError:
+            return f"its agent did not answer a ping within {HEARTBEAT_TIMEOUT_S:.0f}s"
+        return None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def ensure(self, say: Say) -> None:
+        """A running, answering VM: the warm one if it answers, else a new one (a hung or dead one is
+        stopped and replaced, never reused)."""
+        with _locked():
+            self.record = self._read()
+            if self.record:
+                problem = self.heartbeat()
+                if problem is None:
+                    say(f"using the warm microVM (up {self.uptime_s():.0f}s, agent on "
+                        f"127.0.0.1:{self.record['port']})")
+                    return
+                say(f"the microVM stopped responding ({problem}): replacing it; its console was {self.log}")
+                self._stop_process()
+            self._boot(say)
+
+    def _boot(self, say: Say) -> None:
+        kernel = find_kernel()
+        find_vng()
+        accel = self._accel(kernel, say)
+        say(f"booting the microVM: kernel {kernel.name}, {accel.upper()}, {CPUS} vCPUs, up to {MEMORY}B memory")
+        started = time.monotonic()
+        proc, port = _launch(kernel, accel, self.log)
+        self.record = {"pid": proc.pid, "port": port, "accel": accel, "kernel": kernel.name, "memory": MEMORY,
+                       "started": time.time()}
+        (VM_DIR / "vm.json").write_text(json.dumps(self.record, indent=2))
+        try:
+            if not _wait_agent(proc, port, BOOT_DEADLINE_S):
+                raise _boot_failed(proc, BOOT_DEADLINE_S, self.log)
+        except BaseException:  # a failed or interrupted boot leaves no VM behind
+            self._stop_process()
+            raise
+        say(f"microVM up in {time.monotonic() - started:.1f}s (agent on 127.0.0.1:{port})")
+
+    def stop(self, say: Say) -> bool:
+        """Power the VM off (killing it if it does not answer) and remove its directory; False if none ran."""
+        with _locked():
+            self.record = self._read()
+            ran = self.alive()
+            if ran and self.heartbeat() is None:
+                with contextlib.suppress(LabkitError):
+                    self.executor().request({"op": "poweroff"}, timeout=10)
+                end = time.monotonic() + 30
+                while self.alive() and time.monotonic() < end:
+                    time.sleep(0.2)
+            elif ran:
+                say("the microVM does not answer; killing it")
+            self._stop_process()
+            shutil.rmtree(VM_DIR, ignore_errors=True)
+            if ran:
+                say("microVM stopped")
+            return ran
+
+    def _stop_process(self) -> None:
+        if self.pid:
+            _kill(self.pid)
+        (VM_DIR / "vm.json").unlink(missing_ok=True)
+        self.record = {}
+
+    def _accel(self, kernel: Path, say: Say) -> str:
+        """KVM where a guest really boots, TCG otherwise (KVM guests hang on some hosts)."""
+        forced = os.environ.get("LABKIT_ACCEL")
+        if forced in ("kvm", "tcg"):
+            return forced
+        if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+            return "tcg"
+        key = f"{kernel.name}|{_qemu_version()}"
+        try:
+            cache = json.loads(ACCEL_CACHE.read_text())
+        except (OSError, ValueError):
+            cache = {}
+        if key in cache:
+            return cache[key]
+        say(f"probing KVM: a guest must answer within {KVM_PROBE_S}s")
+        proc, port = _launch(kernel, "kvm", self.log)
+        works = _wait_agent(proc, port, KVM_PROBE_S)
+        if works:
+            AgentExecutor(port).request({"op": "poweroff"}, timeout=5)
+            proc.wait(timeout=30)
+        else:
+            say(f"KVM guest failed: {_boot_failed(proc, KVM_PROBE_S, self.log).args[0].splitlines()[-1]}")
+            _kill(proc.pid)
+            proc.wait()
+        cache[key] = "kvm" if works else "tcg"
+        ACCEL_CACHE.parent.mkdir(parents=True, exist_ok=True)
+        ACCEL_CACHE.write_text(json.dumps(cache, indent=2))
+        say("KVM works" if works else "KVM guest did not boot: using TCG (software emulation) from now on")
+        return cache[key]
+
+    # -- what it holds ---------------------------------------------------------------------------
+    def uptime_s(self) -> float:
+        return time.time() - self.record.get("started", time.time())
+
+    def namespaces(self) -> list[str]:
+        out = self.executor().run(["ip", "netns", "list"], timeout=20).stdout
+        return [line.split()[0] for line in out.splitlines() if line.strip()]
+
+    def guest_memory_mib(self) -> dict[str, float]:
+        """What the guest's kernel says it uses (excluding caches) and holds in all (including them)."""
+        out = self.executor().run(["cat", "/proc/meminfo"], timeout=20).stdout
+        rows = (line.split(":", 1) for line in out.splitlines() if ":" in line)
+        info = {key: int(value.split()[0]) / 1024 for key, value in rows}
+        total, free = info.get("MemTotal", 0), info.get("MemFree", 0)
+        cached = info.get("Buffers", 0) + info.get("Cached", 0) + info.get("SReclaimable", 0)
+        return {"guest_used_mib": total - free - cached, "guest_cached_mib": cached}
+
+    def resources(self) -> dict[str, float]:
+        """QEMU's current and peak resident memory: every lab lives inside it."""
+        figures: dict[str, float] = {}
+        if not self.pid:
+            return figures
+        for pid in _session_pids(self.pid):
+            status = _proc_status(pid)
+            if status.get("Name", "").startswith("qemu"):
+                figures["vm_rss_mib"] = int(status.get("VmRSS", "0 kB").split()[0]) / 1024
+                figures["vm_peak_rss_mib"] = int(status.get("VmHWM", "0 kB").split()[0]) / 1024
+        return figures
+
+
+def _launch(kernel: Path, accel: str, log_path: Path) -> tuple[subprocess.Popen, int]:
+    VM_DIR.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = os.environ | {"PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}"}
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(vng_argv(kernel, port, accel), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                start_new_session=True, cwd="/", env=env)
+    return proc, port
+
+
+def _boot_failed(proc: subprocess.Popen, deadline_s: float, log: Path) -> LabkitError:
+    what = f"exited with status {proc.returncode}" if proc.poll() is not None else \
+        f"did not answer within {deadline_s:.0f}s"
+    return LabkitError(f"the microVM {what}; its log {log} ends with:\n{_tail(log)}")
+
+
+def _wait_agent(proc: subprocess.Popen, port: int, deadline_s: float) -> bool:
+    agent = AgentExecutor(port)
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            return False
+        try:
+            if agent.request({"op": "ping"}, timeout=3).get("ok"):
+                return True
+        except (LabkitError, ValueError):
+            time.sleep(0.5)
+    return False
+
+
+def _kill(pid: int) -> None:
+    """End a process group: SIGTERM, then SIGKILL (which also ends a stopped one)."""
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return
+        end = time.monotonic() + wait
+        while time.monotonic() < end:
+            if not _alive(pid):
+                return
+            time.sleep(0.1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return not _proc_status(pid).get("State", "").startswith("Z")
+
+
+def _proc_status(pid: int) -> dict[str, str]:
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return {}
+    return dict(line.split(":\t", 1) for line in lines if ":\t" in line)
+
+
+def _session_pids(sid: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getsid(int(entry.name)) == sid:
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def _qemu_version() -> str:
+    done = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True, check=False)
+    return done.stdout.splitlines()[0] if done.stdout else "unknown"
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
