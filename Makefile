@@ -5,6 +5,7 @@
 #   make test            unit tests and the real labs in the embedded runtime
 #   make down            stop every lab this checkout started, and the shared microVM
 #   make configs         regenerate the reference ESR configurations in configs/ from topologies/
+#   make bench           measure phase 3 cold/warm, node start vs bare daemons, memory per node (TESTS=1: make test)
 #   make image           build the containerlab node image (docker/node) that <lab>.clab.yml refers to
 # Variables: RUNTIME=auto|microvm|netns|clab   KEEP=1 (leave the lab running) | KEEP=0 (tear it down)
 
@@ -25,7 +26,7 @@ DEBIAN_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static frr strongsw
 	strongswan-charon libstrongswan-standard-plugins iptables iproute2 kmod tcpdump iputils-ping \
 	traceroute procps keepalived openssh-client python3-venv
 
-.PHONY: deps debian-packages lab-all down generate configs image test unit lint clean
+.PHONY: deps debian-packages lab-all down generate configs image test unit lint clean bench
 
 # containerlab brings its own nodes (the image): only the embedded runtimes need the Debian packages
 deps: $(if $(filter clab,$(RUNTIME)),,debian-packages) $(VENV)/.installed
@@ -77,6 +78,10 @@ image: deps
 
 test: deps
 	$(BIN)/pytest -q
+
+# phase 3 cold and warm, node start against bare daemons, memory per node; TESTS=1 times `make test` too
+bench: deps
+	$(LABKIT) bench topologies/phase3.yml $(if $(filter 1,$(TESTS)),--tests,)
 
 unit: deps
 	$(BIN)/pytest -q -m "not lab"

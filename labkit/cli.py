@@ -177,7 +177,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     design, build = _design_and_build(args, console)
     started = time.monotonic()
     runtime = bring_up(design, build, args.runtime, console)
-    timings = {"bringup_s": round(time.monotonic() - started, 1)}
+    timings = {"bringup_s": round(time.monotonic() - started, 1)} | runtime.timings
     try:
         report = verify_lab(design, runtime, console, REPORTS_ROOT, timings=timings)
     except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP: a run cut short leaves nothing behind, --keep or not
@@ -236,6 +236,15 @@ def cmd_shell(args: argparse.Namespace, console: Console) -> int:
     argv = _running(design).attach_argv(args.node, [args.program])
     os.execvp(argv[0], argv)
     return 1  # not reached
+
+
+def cmd_bench(args: argparse.Namespace, console: Console) -> int:
+    from labkit.bench import bench
+
+    require_root()
+    design = load_design(args.design)
+    bench(Path(args.design), design, console, Path(args.out), with_tests=args.tests)
+    return 0
 
 
 def cmd_vm(args: argparse.Namespace, console: Console) -> int:
@@ -312,6 +321,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("node")
     p.add_argument("--timeout", type=float, default=120)
     p.add_argument("command", nargs=argparse.REMAINDER)
+    p = add("bench", cmd_bench, "measure the design's lab cold and warm, node start against bare daemons, memory "
+            "per node (and `make test` with --tests); a table and bench.json")
+    p.add_argument("--out", default="build/bench", help="where bench.json and the runs' reports go")
+    p.add_argument("--tests", action="store_true", help="also time `make test` with the VM warm")
     p = sub.add_parser("vm", help="the shared microVM: status (labs, memory, uptime) or stop",
                        description="the microVM every embedded lab runs in: `status` shows its labs, memory and "
                        "uptime; `stop` powers it off (labs in it are gone)")

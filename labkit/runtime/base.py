@@ -36,6 +36,7 @@ class Runtime(ABC):
 
     def __init__(self, spec: LabSpec):
         self.spec = spec
+        self.timings: dict[str, float] = {}  # how long the stages of the last `up` took (seconds)
 
     @abstractmethod
     def up(self, say: Say) -> None:

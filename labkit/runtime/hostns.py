@@ -32,7 +32,7 @@ class HostNetnsRuntime(Runtime):
 
     def up(self, say: Say) -> None:
         self.write_record()
-        self.lab.up(say)
+        self.timings = self.lab.up(say)
 
     def down(self, say: Say) -> None:
         removed = self.lab.down()

@@ -4,6 +4,7 @@ operation is the NetnsLab logic, its commands carried by the VM's agent."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from labkit.errors import LabkitError
@@ -33,10 +34,12 @@ class MicroVMRuntime(Runtime):
         return self.vm_pid is not None and self.vm_pid == self.vm.pid and self.vm.alive()
 
     def up(self, say: Say) -> None:
+        started = time.monotonic()
         self.vm.ensure(say)
+        self.timings = {"vm_s": round(time.monotonic() - started, 1)}
         self.vm_pid = self.vm.pid
         self.write_record({"vm_pid": self.vm_pid})
-        self.lab.up(say)
+        self.timings |= self.lab.up(say)
 
     def down(self, say: Say) -> None:
         if self.running():

@@ -8,6 +8,7 @@ every node find their own configuration, pid files and sockets at the standard p
 from __future__ import annotations
 
 import shlex
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -56,8 +57,10 @@ class NetnsLab:
         listed = self.executor.run(["ip", "netns", "list"]).stdout.split()
         return [ns for ns in listed if ns.startswith(f"{self.spec.name}-")]
 
-    def up(self, say: Callable[[str], None]) -> None:
-        """Create namespaces and links, then run every node's start script in parallel."""
+    def up(self, say: Callable[[str], None]) -> dict[str, float]:
+        """Create namespaces and links, then run every node's start script in parallel; returns how long
+        each stage took (namespaces_s, nodes_s)."""
+        started = time.monotonic()
         if self.existing_namespaces():
             raise LabkitError(f"lab {self.spec.name} is already running; `labkit down` stops it")
         lines = ["set -e"]
@@ -73,6 +76,7 @@ class NetnsLab:
         if not done.ok:
             raise LabkitError(f"creating the lab's namespaces and links failed: {done.stderr.strip()}")
         say(f"{len(self.spec.nodes)} nodes and {len(self.spec.links)} links created; starting daemons")
+        created = time.monotonic()
 
         def start(node: NodeSpec) -> tuple[str, Completed]:
             return node.name, self.exec(node.name, ["sh", START_SCRIPT], timeout=180)
@@ -90,6 +94,7 @@ class NetnsLab:
             pool.shutdown(wait=False, cancel_futures=True)
         if failed:
             raise LabkitError("\n".join(failed))
+        return {"namespaces_s": round(created - started, 1), "nodes_s": round(time.monotonic() - created, 1)}
 
     def status(self) -> dict[str, dict[str, str]]:
         """Per node, each daemon's state ('up'/'down'); a missing namespace maps to {}."""
