@@ -10,7 +10,7 @@ from collections.abc import Callable
 from labkit.runtime.base import Runtime
 
 BEAT_EVERY_S = 3.0
-HUNG_AFTER_S = 20.0  # a VM under load answers within seconds; this long without an answer is a hang
+HUNG_AFTER_S = 30.0  # a VM under load answers within seconds; this long without an answer is a hang
 
 
 class Watchdog:
