@@ -115,11 +115,25 @@ class EsrConfig:
 
     def line(self, *fragments: object) -> int:
         """The number of the first line holding every fragment (1 if none does)."""
+        return self._first(self.text.splitlines(), 1, fragments) or 1
+
+    def line_in(self, block: str, *fragments: object) -> int:
+        """Like `line`, inside the block opened by the line `block` (e.g. `security ipsec vpn B`, up to its
+        `exit`); the block's own line if no line of it holds them all, 1 if there is no such block."""
+        lines = self.text.splitlines()
+        start = next((n for n, text in enumerate(lines) if text.rstrip() == block), None)
+        if start is None:
+            return 1
+        end = next((n for n in range(start + 1, len(lines)) if lines[n].rstrip() == "exit"), len(lines))
+        return self._first(lines[start + 1:end], start + 2, fragments) or start + 1
+
+    @staticmethod
+    def _first(lines: list[str], first_number: int, fragments: tuple[object, ...]) -> int | None:
         wanted = [str(f) for f in fragments]
-        for number, text in enumerate(self.text.splitlines(), start=1):
+        for number, text in enumerate(lines, start=first_number):
             if not text.lstrip().startswith("!") and all(w in text for w in wanted):
                 return number
-        return 1
+        return None
 
 
 def _list(value: object) -> list[dict]:

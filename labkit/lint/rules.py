@@ -182,9 +182,20 @@ def spoke_to_spoke_encrypted(configs: list[EsrConfig]) -> list[Finding]:
     for spoke in (c for c in configs if c.role == "spoke"):
         reason = spoke_to_spoke_reason(spoke, hubs)
         if reason and not any(b.kind == "dynamic" for b in spoke.bindings):
-            findings.append(Finding(spoke, spoke.line("ip nhrp ipsec") if spoke.bindings else spoke.line("tunnel gre"),
+            findings.append(Finding(spoke, spoke.line("ip nhrp ipsec" if spoke.bindings else "tunnel gre"),
                                     f"spoke-to-spoke traffic would not be encrypted: spoke-to-spoke tunnels are "
                                     f"possible ({reason}) but no `ip nhrp ipsec VPN dynamic` binds a VPN to them"))
+    return findings
+
+
+def bindings_name_vpns(configs: list[EsrConfig]) -> list[Finding]:
+    """Each `ip nhrp ipsec VPN static|dynamic` binding names a configured `security ipsec vpn VPN`."""
+    findings = []
+    for config in configs:
+        configured = {v.name for v in config.ipsec_vpns}
+        findings += [Finding(config, config.line("ip nhrp ipsec", b.vpn), f"the tunnel binds IPsec VPN {b.vpn} "
+                             f"({b.kind}), but no `security ipsec vpn {b.vpn}` is configured")
+                     for b in config.bindings if b.vpn not in configured]
     return findings
 
 
@@ -193,12 +204,13 @@ def esr_syntax(configs: list[EsrConfig]) -> list[Finding]:
     findings = []
     for config in configs:
         for vpn in config.ipsec_vpns:
+            block = f"security ipsec vpn {vpn.name}"
             if vpn.mode_keyword == "mode":
-                findings.append(Finding(config, config.line("  mode", vpn.mode or ""),
+                findings.append(Finding(config, config.line_in(block, "mode"),
                                         f"security ipsec vpn {vpn.name}: `mode {vpn.mode}` is not ESR syntax: "
                                         f"ESR takes `type {vpn.mode}`"))
             if vpn.establish not in (None, "route", "immediate"):
-                findings.append(Finding(config, config.line("ike establish-tunnel", vpn.establish),
+                findings.append(Finding(config, config.line_in(block, "ike establish-tunnel"),
                                         f"security ipsec vpn {vpn.name}: `ike establish-tunnel {vpn.establish}` "
                                         f"is seen in no ESR source: DMVPN VPNs use `ike establish-tunnel route`"))
     return findings
@@ -240,7 +252,8 @@ def route_targets_pair(configs: list[EsrConfig]) -> list[Finding]:
 
 
 RULES: tuple[Rule, ...] = (nhs_mappings, proposals_agree, tunnel_addresses, bgp_reciprocal, phase_commands,
-                           spoke_to_spoke_encrypted, esr_syntax, lans_advertised, route_targets_pair)
+                           spoke_to_spoke_encrypted, bindings_name_vpns, esr_syntax, lans_advertised,
+                           route_targets_pair)
 
 
 def lint(configs: list[EsrConfig]) -> list[Finding]:

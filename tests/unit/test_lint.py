@@ -178,6 +178,13 @@ def test_contradicted_ipsec_vpn_syntax_is_reported(tmp_path: Path):
     assert "IPsec mode" not in text  # the old line still says transport: read, not a mode mismatch
 
 
+def test_a_binding_to_an_unconfigured_vpn_is_reported(tmp_path: Path):
+    rename = ("ip nhrp ipsec ipsec_spoke dynamic", "ip nhrp ipsec spoke_vpn dynamic")
+    findings = _real_layout(tmp_path, {"spoke2": [rename]})
+    assert any(": spoke2: the tunnel binds IPsec VPN spoke_vpn (dynamic), but no `security ipsec vpn spoke_vpn` is "
+               "configured" in f for f in findings), findings
+
+
 @pytest.mark.parametrize(("printed", "short"), [
     ("gigabitethernet 1/0/1", "gi1/0/1"), ("tengigabitethernet 1/0/2", "te1/0/2"), ("gi1/0/2.10", "gi1/0/2.10"),
     ("gigabitethernet 1/0/2.10", "gi1/0/2.10"), ("port-channel 1", "po1"), ("bridge 127", "br127"),
