@@ -178,6 +178,13 @@ def test_contradicted_ipsec_vpn_syntax_is_reported(tmp_path: Path):
     assert "IPsec mode" not in text  # the old line still says transport: read, not a mode mismatch
 
 
+def test_redirect_on_a_spoke_is_not_judged(tmp_path: Path):
+    """Real spokes carry `ip nhrp redirect` [V]: it neither makes them hubs nor is a phase finding."""
+    findings = _seeded(tmp_path, "phase3", "spoke1", "  ip nhrp shortcut\n", "  ip nhrp shortcut\n  ip nhrp redirect\n")
+    messages = [f.split(": ", 1)[1] for f in findings]  # device: message, without the path
+    assert not any(m.startswith("spoke1:") and ("redirect" in m or "NHS" in m) for m in messages), findings
+
+
 def test_a_binding_to_an_unconfigured_vpn_is_reported(tmp_path: Path):
     rename = ("ip nhrp ipsec ipsec_spoke dynamic", "ip nhrp ipsec spoke_vpn dynamic")
     findings = _real_layout(tmp_path, {"spoke2": [rename]})

@@ -138,8 +138,9 @@ def test_vpn_summary_and_labelled_tunnel_capture():
 @pytest.mark.parametrize("fact", sorted(platform("eltex-esr").facts))
 def test_esr_templates_fail_loudly_on_an_unknown_layout(fact: str):
     spec = platform("eltex-esr").facts[fact]
-    with pytest.raises(ParseError, match="not recognised"):
-        parse(spec.template, "Syntax error: Unrecognized command\nsomething else entirely\n")
+    for indent in ("", "  "):
+        with pytest.raises(ParseError, match="not recognised"):
+            parse(spec.template, f"{indent}Syntax error: Unrecognized command\n{indent}something else entirely\n")
 
 
 ESR = platform("eltex-esr")
