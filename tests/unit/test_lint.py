@@ -199,3 +199,18 @@ def test_a_binding_to_an_unconfigured_vpn_is_reported(tmp_path: Path):
 ])
 def test_interface_names_are_normalised_to_the_short_form(printed: str, short: str):
     assert short_name(printed) == short
+
+
+def test_old_forms_and_short_names_are_read_too():
+    """labkit's own (pre-correction) form: short names, `mode transport`, `by-request`, `multicast nhs`."""
+    text = ("hostname s1\ninterface te1/0/1\n  ip address 192.0.2.2/30\nexit\n"
+            "interface tengigabitethernet 1/0/2.10\n  ip vrf forwarding CORP\n  ip address 10.1.0.1/24\nexit\n"
+            "tunnel gre 1\n  local interface tengigabitethernet 1/0/1\n  ip address 10.255.0.11/24\n"
+            "  ip nhrp nhs 10.255.0.1\n  ip nhrp multicast nhs\n  ip nhrp ipsec DMVPN static\nexit\n"
+            "security ipsec vpn DMVPN\n  mode transport\n  ike establish-tunnel by-request\nexit\n")
+    config = load_esr_config(Path("s1.cfg"), text)
+    assert (config.role, config.nbma, config.multicast_nhs, config.multicast_dynamic) == (
+        "spoke", IPv4Address("192.0.2.2"), True, False)
+    assert config.vrf_of == {"te1/0/2.10": "CORP"}
+    assert [(v.mode, v.mode_keyword, v.establish) for v in config.ipsec_vpns] == [("transport", "mode", "by-request")]
+    assert [(b.vpn, b.kind) for b in config.bindings] == [("DMVPN", "static")]
