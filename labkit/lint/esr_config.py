@@ -1,5 +1,6 @@
 """An ESR configuration parsed (TTP, templates/esr/running_config.ttp) into a normalised model that the
-round-trip and cross-device checks read; every fact keeps a way back to its line for messages."""
+round-trip and cross-device checks read; every fact keeps a way back to its line for messages. Interface
+names are kept short (`gi1/0/1`), whichever form the configuration prints."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 
+from labkit.verify.esr_interfaces import short_name
 from labkit.verify.parse import parse
 
 
@@ -24,6 +26,8 @@ class EsrNeighbor:
     update_source: IPv4Address | None
     vpnv4: bool
     bfd: bool
+    rr_client: bool = False
+    next_hop_self: bool = False
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,33 @@ class EsrVrf:
     rt_import: str | None
     rt_export: str | None
     networks: tuple[IPv4Network, ...] = ()
+
+
+@dataclass(frozen=True)
+class EsrBinding:
+    """`ip nhrp ipsec VPN static|dynamic` in the tunnel: `static` protects the tunnels to the NHSs, `dynamic`
+    those to peers learnt by NHRP (a hub's spokes; a spoke's spoke-to-spoke peers)."""
+
+    vpn: str
+    kind: str  # static or dynamic
+
+
+@dataclass(frozen=True)
+class EsrIkeGateway:
+    name: str
+    version: str | None
+    local_address: IPv4Address | None
+    remote_address: str | None  # `any` or an address
+    remote_network: str | None  # `any`, or e.g. `198.51.100.2/32 protocol gre`
+
+
+@dataclass(frozen=True)
+class EsrIpsecVpn:
+    name: str
+    mode: str | None  # transport or tunnel, from `type` (ESR syntax) or the old `mode` line
+    mode_keyword: str | None  # which of the two lines said it: `type` or `mode`
+    establish: str | None  # `ike establish-tunnel route|immediate|...`
+    gateway: str | None
 
 
 @dataclass(frozen=True)
@@ -52,11 +83,15 @@ class EsrConfig:
     redirect: bool
     shortcut: bool
     multicast_dynamic: bool
+    multicast_nhs: bool
+    bindings: tuple[EsrBinding, ...]  # every `ip nhrp ipsec` line of the tunnel, in order
     ike: EsrProposal | None
     esp: EsrProposal | None
     ike_version: str | None
     psk: str | None = field(repr=False)  # compared between devices, never printed
-    ipsec_mode: str | None
+    ipsec_mode: str | None  # the first VPN's mode (`type transport` or the old `mode transport`)
+    ipsec_vpns: tuple[EsrIpsecVpn, ...]
+    ike_gateways: tuple[EsrIkeGateway, ...]
     asn: int | None
     networks: tuple[IPv4Network, ...]
     aggregates: tuple[IPv4Network, ...]
@@ -69,8 +104,9 @@ class EsrConfig:
 
     @property
     def role(self) -> str:
-        """A hub answers registrations (`ip nhrp multicast dynamic`, no NHS); a spoke registers with NHSs."""
-        return "hub" if self.multicast_dynamic or not self.nhs else "spoke"
+        """A spoke registers with NHSs: it has `ip nhrp nhs` or `ip nhrp map`. `multicast dynamic` and
+        `redirect` say nothing of the role: real spokes carry them too [V]."""
+        return "spoke" if self.nhs or self.maps else "hub"
 
     @property
     def own_addresses(self) -> set[IPv4Address]:
@@ -79,11 +115,25 @@ class EsrConfig:
 
     def line(self, *fragments: object) -> int:
         """The number of the first line holding every fragment (1 if none does)."""
+        return self._first(self.text.splitlines(), 1, fragments) or 1
+
+    def line_in(self, block: str, *fragments: object) -> int:
+        """Like `line`, inside the block opened by the line `block` (e.g. `security ipsec vpn B`, up to its
+        `exit`); the block's own line if no line of it holds them all, 1 if there is no such block."""
+        lines = self.text.splitlines()
+        start = next((n for n, text in enumerate(lines) if text.rstrip() == block), None)
+        if start is None:
+            return 1
+        end = next((n for n in range(start + 1, len(lines)) if lines[n].rstrip() == "exit"), len(lines))
+        return self._first(lines[start + 1:end], start + 2, fragments) or start + 1
+
+    @staticmethod
+    def _first(lines: list[str], first_number: int, fragments: tuple[object, ...]) -> int | None:
         wanted = [str(f) for f in fragments]
-        for number, text in enumerate(self.text.splitlines(), start=1):
+        for number, text in enumerate(lines, start=first_number):
             if not text.lstrip().startswith("!") and all(w in text for w in wanted):
                 return number
-        return 1
+        return None
 
 
 def _list(value: object) -> list[dict]:
@@ -105,6 +155,27 @@ def _nets(value: object) -> tuple[IPv4Network, ...]:
     return tuple(IPv4Network(v, strict=False) for v in items)
 
 
+def _address(value: str | None) -> IPv4Address | None:
+    return IPv4Address(value) if value else None
+
+
+def _ipsec_vpn(row: dict) -> EsrIpsecVpn:
+    keyword = "type" if row.get("type") else "mode" if row.get("mode") else None
+    return EsrIpsecVpn(row["name"], row.get("type") or row.get("mode"), keyword, row.get("establish"),
+                       row.get("gateway"))
+
+
+def _ike_gateway(row: dict) -> EsrIkeGateway:
+    return EsrIkeGateway(row["name"], row.get("version"), _address(row.get("local_address")),
+                         row.get("remote_address"), row.get("remote_network"))
+
+
+def _neighbor(row: dict) -> EsrNeighbor:
+    return EsrNeighbor(IPv4Address(row["address"]), int(row["remote_as"]) if row.get("remote_as") else None,
+                       _address(row.get("update_source")), bool(row.get("vpnv4")), bool(row.get("bfd")),
+                       bool(row.get("rr_client")), bool(row.get("next_hop_self")))
+
+
 def load_esr_config(path: Path, text: str | None = None) -> EsrConfig:
     """Parse one configuration file (or text said to come from `path`)."""
     text = path.read_text(encoding="utf-8") if text is None else text
@@ -113,19 +184,21 @@ def load_esr_config(path: Path, text: str | None = None) -> EsrConfig:
     vrf_of: dict[str, str] = {}
     for iface in _list(parsed.get("interfaces")) + [dict(b, name=f"bridge {b['id']}") for b in
                                                      _list(parsed.get("bridges"))]:
+        name = short_name(iface["name"])
         found = [iface["address"]] if iface.get("address") else []
         found += [u["address"] for u in _list(iface.get("unit_addresses"))]
-        addresses[iface["name"]] = tuple(IPv4Interface(a) for a in found)
+        addresses[name] = tuple(IPv4Interface(a) for a in found)
         if iface.get("vrf"):
-            vrf_of[iface["name"]] = iface["vrf"]
+            vrf_of[name] = iface["vrf"]
     vips = [IPv4Interface(b["vrrp"]["vip"]).ip for b in _list(parsed.get("bridges")) if b.get("vrrp")]
     tunnel = (_list(parsed.get("tunnels")) or [{}])[0]
-    local = tunnel.get("local_interface")
+    local = short_name(tunnel["local_interface"]) if tunnel.get("local_interface") else None
     nbma = IPv4Address(tunnel["local_address"]) if tunnel.get("local_address") else \
         (addresses[local][0].ip if addresses.get(local) else (vips[0] if vips else None))
     bgp = parsed.get("bgp") or {}
     vrf_networks = {v["name"]: _nets(v.get("networks")) + _nets(v.get("aggregates")) for v in _list(bgp.get("vrfs"))}
-    gateway = (_list(parsed.get("ike_gateways")) or [{}])[0]
+    gateways = tuple(_ike_gateway(g) for g in _list(parsed.get("ike_gateways")))
+    vpns = tuple(_ipsec_vpn(v) for v in _list(parsed.get("ipsec_vpns")))
     header = parsed.get("header") or {}
     return EsrConfig(
         path=path, text=text,
@@ -138,19 +211,18 @@ def load_esr_config(path: Path, text: str | None = None) -> EsrConfig:
         nhs=tuple(IPv4Address(n["tunnel"]) for n in _list(tunnel.get("nhs"))),
         redirect=bool(tunnel.get("redirect")), shortcut=bool(tunnel.get("shortcut")),
         multicast_dynamic=bool(tunnel.get("multicast_dynamic")),
+        multicast_nhs=bool(tunnel.get("multicast_nhs")),
+        bindings=tuple(EsrBinding(b["vpn"], b["kind"]) for b in _list(tunnel.get("bindings"))),
         ike=_proposal(_list(parsed.get("ike_proposals"))),
         esp=_proposal(_list(parsed.get("ipsec_proposals"))),
-        ike_version=gateway.get("version"),
+        ike_version=gateways[0].version if gateways else None,
         psk=(_list(parsed.get("ike_policies")) or [{}])[0].get("psk"),
-        ipsec_mode=(_list(parsed.get("ipsec_vpns")) or [{}])[0].get("mode"),
+        ipsec_mode=vpns[0].mode if vpns else None,
+        ipsec_vpns=vpns, ike_gateways=gateways,
         asn=int(bgp["asn"]) if bgp.get("asn") else None,
         networks=tuple(IPv4Network(n["prefix"]) for n in _list(bgp.get("networks"))),
         aggregates=tuple(IPv4Network(a["prefix"]) for a in _list(bgp.get("aggregates"))),
-        neighbors=tuple(
-            EsrNeighbor(IPv4Address(n["address"]), int(n["remote_as"]) if n.get("remote_as") else None,
-                        IPv4Address(n["update_source"]) if n.get("update_source") else None,
-                        bool(n.get("vpnv4")), bool(n.get("bfd")))
-            for n in _list(bgp.get("neighbors"))),
+        neighbors=tuple(_neighbor(n) for n in _list(bgp.get("neighbors"))),
         vrfs=tuple(EsrVrf(v["name"], v.get("rd"), v.get("rt_import"), v.get("rt_export"),
                           vrf_networks.get(v["name"], ())) for v in _list(parsed.get("vrfs"))),
     )

@@ -72,7 +72,7 @@ def proposals_agree(configs: list[EsrConfig]) -> list[Finding]:
             ("IKE proposal", other.ike, ref.ike, "security ike proposal"),
             ("IPsec proposal", other.esp, ref.esp, "security ipsec proposal"),
             ("IKE version", other.ike_version, ref.ike_version, "version"),
-            ("IPsec mode", other.ipsec_mode, ref.ipsec_mode, "mode "),
+            ("IPsec mode", other.ipsec_mode, ref.ipsec_mode, "security ipsec vpn"),
         ):
             if mine != theirs:
                 findings.append(Finding(other, other.line(anchor),
@@ -136,22 +136,83 @@ def bgp_reciprocal(configs: list[EsrConfig]) -> list[Finding]:
 
 
 def phase_commands(configs: list[EsrConfig]) -> list[Finding]:
-    """`ip nhrp redirect` on hubs exactly in phase 3; `ip nhrp shortcut` on spokes exactly from phase 2."""
+    """`ip nhrp redirect` on hubs exactly in phase 3; `ip nhrp shortcut` on spokes exactly from phase 2.
+    A spoke's `ip nhrp redirect` is not judged: real spokes carry it [V]."""
     findings = []
     for config in configs:
         if config.phase is None:
             continue
         hub = config.role == "hub"
-        for command, present, wanted in (
-            ("ip nhrp redirect", config.redirect, hub and config.phase == 3),
-            ("ip nhrp shortcut", config.shortcut, not hub and config.phase >= 2),
-        ):
+        checks = [("ip nhrp shortcut", config.shortcut, not hub and config.phase >= 2)]
+        if hub:
+            checks.append(("ip nhrp redirect", config.redirect, config.phase == 3))
+        for command, present, wanted in checks:
             if present and not wanted:
                 findings.append(Finding(config, config.line(command), f"`{command}` does not belong on a "
                                         f"{config.role} in phase {config.phase}"))
             elif wanted and not present:
                 findings.append(Finding(config, config.line("tunnel gre"), f"a phase {config.phase} "
                                         f"{config.role} needs `{command}`"))
+    return findings
+
+
+def spoke_to_spoke_reason(spoke: EsrConfig, hubs: list[EsrConfig]) -> str | None:
+    """Why `spoke` may open tunnels straight to other spokes, read from the configurations alone (no
+    header): it installs NHRP shortcuts (`ip nhrp shortcut`: phases 2 and 3); a hub sends NHRP redirects
+    (`ip nhrp redirect`: phase 3); or a hub reflects BGP routes to it keeping the next hops
+    (`route-reflector-client` without `next-hop-self`: phase 2, the next hop is the other spoke). None
+    of these holds in phase 1, where all spoke traffic crosses the hub."""
+    if spoke.shortcut:
+        return "it has `ip nhrp shortcut`"
+    for hub in hubs:
+        if hub.redirect:
+            return f"{hub.name} has `ip nhrp redirect`"
+        if spoke.tunnel and any(n.address == spoke.tunnel.ip and n.rr_client and not n.next_hop_self
+                                for n in hub.neighbors):
+            return f"{hub.name} reflects BGP routes to it without `next-hop-self`"
+    return None
+
+
+def spoke_to_spoke_encrypted(configs: list[EsrConfig]) -> list[Finding]:
+    """A spoke that may reach other spokes directly binds a `dynamic` IPsec VPN to its tunnel
+    (`ip nhrp ipsec VPN dynamic`, beside the `static` one towards the hub [V]): without it, nothing
+    protects a spoke-to-spoke tunnel on ESR."""
+    hubs = _hubs(configs)
+    findings = []
+    for spoke in (c for c in configs if c.role == "spoke"):
+        reason = spoke_to_spoke_reason(spoke, hubs)
+        if reason and not any(b.kind == "dynamic" for b in spoke.bindings):
+            findings.append(Finding(spoke, spoke.line("ip nhrp ipsec" if spoke.bindings else "tunnel gre"),
+                                    f"spoke-to-spoke traffic would not be encrypted: spoke-to-spoke tunnels are "
+                                    f"possible ({reason}) but no `ip nhrp ipsec VPN dynamic` binds a VPN to them"))
+    return findings
+
+
+def bindings_name_vpns(configs: list[EsrConfig]) -> list[Finding]:
+    """Each `ip nhrp ipsec VPN static|dynamic` binding names a configured `security ipsec vpn VPN`."""
+    findings = []
+    for config in configs:
+        configured = {v.name for v in config.ipsec_vpns}
+        findings += [Finding(config, config.line("ip nhrp ipsec", b.vpn), f"the tunnel binds IPsec VPN {b.vpn} "
+                             f"({b.kind}), but no `security ipsec vpn {b.vpn}` is configured")
+                     for b in config.bindings if b.vpn not in configured]
+    return findings
+
+
+def esr_syntax(configs: list[EsrConfig]) -> list[Finding]:
+    """Lines that real ESR material contradicts (../shared/notes/esr-cli.md, corrections 1 and 3)."""
+    findings = []
+    for config in configs:
+        for vpn in config.ipsec_vpns:
+            block = f"security ipsec vpn {vpn.name}"
+            if vpn.mode_keyword == "mode":
+                findings.append(Finding(config, config.line_in(block, "mode"),
+                                        f"security ipsec vpn {vpn.name}: `mode {vpn.mode}` is not ESR syntax: "
+                                        f"ESR takes `type {vpn.mode}`"))
+            if vpn.establish not in (None, "route", "immediate"):
+                findings.append(Finding(config, config.line_in(block, "ike establish-tunnel"),
+                                        f"security ipsec vpn {vpn.name}: `ike establish-tunnel {vpn.establish}` "
+                                        f"is seen in no ESR source: DMVPN VPNs use `ike establish-tunnel route`"))
     return findings
 
 
@@ -191,7 +252,8 @@ def route_targets_pair(configs: list[EsrConfig]) -> list[Finding]:
 
 
 RULES: tuple[Rule, ...] = (nhs_mappings, proposals_agree, tunnel_addresses, bgp_reciprocal, phase_commands,
-                           lans_advertised, route_targets_pair)
+                           spoke_to_spoke_encrypted, bindings_name_vpns, esr_syntax, lans_advertised,
+                           route_targets_pair)
 
 
 def lint(configs: list[EsrConfig]) -> list[Finding]:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, fields
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any
 
+from labkit.verify.esr_interfaces import short_name
+
 
 @dataclass(frozen=True)
 class NhrpEntry:
@@ -199,6 +201,12 @@ def _route_lookup(r: dict) -> RouteLookup:
     return RouteLookup(path and path.strip(), r["refused"]["reason"] if "refused" in r else None)
 
 
+def _esr_route(r: dict) -> Route:
+    """An ESR `show ip route` row: `*` marks a route in the FIB, i.e. installed (selected)."""
+    return Route(IPv4Network(r["prefix"]), ESR_ROUTE_CODES.get(r["codes"], r["codes"]), bool(r.get("fib")),
+                 _ip(r.get("nexthop")), short_name(r["interface"]) if r.get("interface") else None)
+
+
 def _esr_vpn(r: dict) -> IkeSa:
     """An ESR IPsec VPN row: the IKE SA and its one CHILD SA in one line (no counters in this output)."""
     up = r["state"].lower() == "established"
@@ -219,9 +227,7 @@ CONVERTERS: dict[str, tuple[str | None, Any]] = {
     "Shortcut": ("entries", lambda r: Shortcut(IPv4Network(r["prefix"]), _ip(r["via"]))),
     "BgpPeer": ("entries", _bgp_peer),
     "Route": ("entries", _route),
-    "EsrRoute": ("entries", lambda r: Route(IPv4Network(r["prefix"]), ESR_ROUTE_CODES.get(r["codes"], r["codes"]),
-                                            bool(r.get("fib")),
-                                            _ip(r.get("nexthop")), r.get("interface"))),
+    "EsrRoute": ("entries", _esr_route),
     "EsrNhs": ("entries", lambda r: NhsEntry(r["interface"], _ip(r["nbma"]),
                                              _ip(r["protocol"]) if r["state"] == "registered" else None)),
     "EsrVpn": ("ike_sas", _esr_vpn),

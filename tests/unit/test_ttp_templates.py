@@ -5,6 +5,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Network
 
 import pytest
+import yaml
 
 from labkit.verify.collect import platform
 from labkit.verify.parse import ParseError, parse
@@ -137,5 +138,49 @@ def test_vpn_summary_and_labelled_tunnel_capture():
 @pytest.mark.parametrize("fact", sorted(platform("eltex-esr").facts))
 def test_esr_templates_fail_loudly_on_an_unknown_layout(fact: str):
     spec = platform("eltex-esr").facts[fact]
-    with pytest.raises(ParseError, match="not recognised"):
-        parse(spec.template, "Syntax error: Unrecognized command\nsomething else entirely\n")
+    for indent in ("", "  "):
+        with pytest.raises(ParseError, match="not recognised"):
+            parse(spec.template, f"{indent}Syntax error: Unrecognized command\n{indent}something else entirely\n")
+
+
+ESR = platform("eltex-esr")
+ESR_SHOW = FIXTURES / "esr" / "show"  # hand-made after public ESR 1.34.4 output [B]; see each file's header
+
+
+def esr_facts(fact: str, text: str) -> list:
+    spec = ESR.facts[fact]
+    return to_models(spec.model, parse(spec.template, text))
+
+
+def test_esr_bgp_summary_indented_and_flat():
+    indented = esr_facts("bgp_peers", (ESR_SHOW / "bgp_summary_indented.txt").read_text())
+    assert {(str(p.neighbor), p.state, p.prefixes_received) for p in indented} == {
+        ("10.255.0.11", "Established", 1), ("10.255.0.12", "Established", 1), ("10.255.0.13", "Connect", None)}
+    assert esr_facts("bgp_peers", (ESR_SHOW / "bgp_summary_flat.txt").read_text()) == indented
+
+
+def test_esr_routes_in_the_fib_are_selected():
+    routes = {str(r.prefix): r for r in esr_facts("routes", (ESR_SHOW / "show_ip_route_fib.txt").read_text())}
+    dc = routes["192.168.100.0/24"]
+    assert (dc.protocol, dc.selected, str(dc.nexthop), dc.interface) == ("B", True, "10.10.10.19", "br127")
+    assert not routes["192.168.200.0/24"].selected  # no `*`: not in the FIB
+    assert (routes["172.16.2.0/24"].protocol, routes["172.16.2.0/24"].selected) == ("N", True)
+    assert routes["172.16.1.0/24"].interface == "gi1/0/2" and len(routes) == 5
+
+
+def _esr_outputs() -> dict[str, str]:
+    """Every ESR fact's output in the phase 3 replay fixtures, ping filled in."""
+    replay = yaml.safe_load((FIXTURES / "esr" / "phase3" / "spoke1.yml").read_text())
+    by_command = dict(replay["commands"])
+    by_command["ping"] = next(iter(replay["patterns"].values())).format(target="172.16.2.1", source="172.16.1.1",
+                                                                         count=5)
+    return {fact: by_command[spec.command.split(" {")[0]] for fact, spec in ESR.facts.items()
+            if spec.command.split(" {")[0] in by_command}
+
+
+@pytest.mark.parametrize("fact", sorted(_esr_outputs()))
+def test_esr_templates_accept_indented_and_flat_layouts(fact: str):
+    flat = "".join(line.lstrip(" ") for line in _esr_outputs()[fact].splitlines(keepends=True))
+    indented = "".join(f"  {line}" if line.strip() else line for line in flat.splitlines(keepends=True))
+    models = esr_facts(fact, flat)
+    assert models and esr_facts(fact, indented) == models
