@@ -115,19 +115,20 @@ def _build(problems: Problems, raw: Any) -> Design | None:
     hubs = _hubs(top, problems)
     headquarters = _headquarters(top.fields("headquarters", required=False)) if top.has("headquarters") else None
     failover = _failover(top.fields("failover", required=False)) if top.has("failover") else None
-    cluster_fields = top.fields("cluster", required=False) if top.has("cluster") else None
+    cluster_settings = _cluster_settings(top.fields("cluster", required=False)) if top.has("cluster") else None
     mpls = _mpls(top.fields("mpls", required=False)) if top.has("mpls") else None
     spokes_fields = top.fields("spokes")
     lan_pool = spokes_fields.take("lan_pool", network)
+    spokes, lan_prefixlen = _spoke_entries(spokes_fields)
+    spokes_fields.finish()
     routing = _routing(routing_fields, phase, lan_pool)
     top.finish()
 
-    if None in (overlay.tunnel_network, transport.wan_pool, lan_pool, phase) or not hubs:
-        spokes_fields.finish()
+    # Derived values only from fields that are all valid: a wrong value is reported once, where it is.
+    if problems.lines or None in (overlay.tunnel_network, transport.wan_pool, lan_pool, phase) or not hubs:
         return None
-    spokes = _spokes(spokes_fields, lan_pool)
-    spokes_fields.finish()
-    cluster = _cluster(cluster_fields, transport, len(hubs)) if cluster_fields else None
+    _spoke_lans(spokes_fields, spokes, lan_pool, lan_prefixlen)
+    cluster = _cluster(problems, cluster_settings, transport, len(hubs)) if cluster_settings else None
     if cluster:
         hubs = _place_units(hubs, cluster, overlay)
         spokes = _place(problems, "spokes", spokes, transport, overlay, first=SPOKE_TUNNEL_OFFSET + 1,
@@ -173,16 +174,23 @@ def _headquarters(fields: Fields) -> Headquarters:
     return hq
 
 
-def _cluster(fields: Fields, transport: Transport, hubs: int) -> Cluster | None:
+def _cluster_settings(fields: Fields) -> tuple[int, int, int | None]:
+    """VRRP id and advertisement interval, and the line of the cluster section."""
     vrrp_id = fields.take("vrrp_id", integer(1, 255), default=20)
     advert_ms = fields.take("advert_ms", integer(10, 40950), default=200)
-    fields.finish()
-    if hubs != 2:
-        fields.problems.add(fields.line, "cluster", f"an Active/Standby cluster has exactly 2 hub units, found {hubs}")
-        return None
     if advert_ms and advert_ms % 10:
         fields.problems.add(fields.key_line("advert_ms"), "cluster.advert_ms",
                             f"VRRPv3 counts in centiseconds; use a multiple of 10, e.g. {advert_ms // 10 * 10 or 10}")
+    fields.finish()
+    return vrrp_id, advert_ms, fields.line
+
+
+def _cluster(problems: Problems, settings: tuple[int, int, int | None], transport: Transport,
+             hubs: int) -> Cluster | None:
+    vrrp_id, advert_ms, line = settings
+    if hubs != 2:
+        problems.add(line, "cluster", f"an Active/Standby cluster has exactly 2 hub units, found {hubs}")
+        return None
     segment = next(transport.wan_pool.subnets(new_prefix=29))  # gateway .1, shared address .2, units .3, .4
     return Cluster(vrrp_id=vrrp_id, advert_ms=advert_ms, segment=segment, vip=segment[2])
 
@@ -277,61 +285,73 @@ def _site_fields(problems: Problems, path: str, line: int | None, item: Any, rol
         "tunnel": fields.take("tunnel", address, default=None),
         "path": path,
         "line": line,
-        "fields": fields,
     }
-    if role == "hub" and entry["lan"] is None and "lan" not in fields.mapping:
-        problems.add(line, f"{path}.lan", "is required (the headquarters LAN, e.g. 10.0.0.1/24)")
+    if role == "hub" and "lan" not in fields.mapping:
+        fields.require("lan", "is required (the headquarters LAN, e.g. 10.0.0.1/24)")
     fields.finish()
     return entry
 
 
 def _hubs(top: Fields, problems: Problems) -> list[dict]:
     items = top.items("hubs")
-    if not items and "hubs" in top.mapping:
+    if top.mapping.get("hubs") == []:
         problems.add(top.key_line("hubs"), "hubs", "needs at least one hub")
     hubs = [_site_fields(problems, path, line, item, "hub") for path, line, item in items]
     return [h for h in hubs if h]
 
 
-def _spokes(fields: Fields, lan_pool: IPv4Network) -> list[dict]:
-    """Explicit `nodes`, or `count` spokes derived deterministically (names, models cycled, LANs)."""
+def _spoke_entries(fields: Fields) -> tuple[list[dict], int | None]:
+    """Explicit `nodes`, or `count` spokes derived deterministically (names, models cycled); and the prefix
+    length of their LANs. Reads every field whatever the others hold, so that none is reported unknown."""
     problems = fields.problems
-    prefixlen = fields.take("lan_prefixlen", integer(lan_pool.prefixlen + 1, 30), default=24)
+    prefixlen = fields.take("lan_prefixlen", integer(8, 30), default=24)
     if fields.has("nodes") == fields.has("count"):
-        problems.add(fields.line, fields.path, "give exactly one of 'count' (derived spokes) or 'nodes' (a list)")
+        if fields.ok:
+            problems.add(fields.line, fields.path, "give exactly one of 'count' (derived spokes) or 'nodes' (a list)")
         fields.taken.update({"nodes", "count", "models"})
-        return []
+        return [], prefixlen
     if fields.has("nodes"):
+        fields.taken.add("models")  # reported below as not going with 'nodes'
+        if fields.has("models"):
+            problems.add(fields.key_line("models"), fields.sub("models"),
+                         "goes with 'count'; with 'nodes' give each node its model")
         spokes = [_site_fields(problems, path, line, item, "spoke") for path, line, item in fields.items("nodes")]
-        spokes = [s for s in spokes if s]
-    else:
-        count = fields.take("count", integer(1, 10000))
-        models = fields.take("models", _model_list, default=["ESR-15"])
-        if not count or not models:
-            return []
-        catalog = esr_models()
-        for name in models:
-            if name not in catalog or "spoke" not in catalog[name].roles:
-                fit = [n for n, m in catalog.items() if "spoke" in m.roles]
-                problems.add(fields.key_line("models"), fields.sub("models"),
-                             f"{name!r} is not a spoke model; use some of: {', '.join(fit)}")
-                return []
-        spokes = [
-            {"name": f"spoke{n}", "model": catalog[model], "lan": None, "tunnel": None,
-             "path": f"{fields.path}.count", "line": fields.key_line("count")}
-            for n, model in zip(range(1, count + 1), itertools.cycle(models), strict=False)
-        ]
-    subnets = lan_pool.subnets(new_prefix=prefixlen or 24)
-    next(subnets, None)  # block 0 stays unused so that spoke N gets block N (172.16.N.0/24 in a /16 pool)
+        return [s for s in spokes if s], prefixlen
+    count = fields.take("count", integer(1, 10000))
+    models = fields.take("models", _model_list, default=["ESR-15"])
+    if not count or not models:
+        return [], prefixlen
+    catalog = esr_models()
+    for name in models:
+        if name not in catalog or "spoke" not in catalog[name].roles:
+            fit = [n for n, m in catalog.items() if "spoke" in m.roles]
+            problems.add(fields.key_line("models"), fields.sub("models"),
+                         f"{name!r} is not a spoke model; use some of: {', '.join(fit)}")
+            return [], prefixlen
+    return [
+        {"name": f"spoke{n}", "model": catalog[model], "lan": None, "tunnel": None,
+         "path": f"{fields.path}.count", "line": fields.key_line("count")}
+        for n, model in zip(range(1, count + 1), itertools.cycle(models), strict=False)
+    ], prefixlen
+
+
+def _spoke_lans(fields: Fields, spokes: list[dict], lan_pool: IPv4Network, prefixlen: int) -> None:
+    """Give each spoke without a `lan` block N of the pool (block 0 stays unused, so that spoke N gets
+    172.16.N.0/24 in a /16 pool)."""
+    if prefixlen <= lan_pool.prefixlen:
+        fields.problems.add(fields.key_line("lan_prefixlen"), fields.sub("lan_prefixlen"),
+                            f"must be longer than the pool's /{lan_pool.prefixlen} (spokes.lan_pool {lan_pool})")
+        return
+    subnets = lan_pool.subnets(new_prefix=prefixlen)
+    next(subnets, None)
     for spoke, subnet in zip(spokes, subnets, strict=False):
         if spoke["lan"] is None:
             spoke["lan"] = IPv4Interface(f"{next(subnet.hosts())}/{subnet.prefixlen}")
     missing = [s for s in spokes if s["lan"] is None]
     if missing:
-        problems.add(fields.key_line("lan_pool"), fields.sub("lan_pool"),
-                     f"{lan_pool} has room for {len(spokes) - len(missing)} spoke LANs of /{prefixlen}, "
-                     f"{len(spokes)} needed; use a larger pool")
-    return spokes
+        fields.problems.add(fields.key_line("lan_pool"), fields.sub("lan_pool"),
+                            f"{lan_pool} has room for {len(spokes) - len(missing)} spoke LANs of /{prefixlen}, "
+                            f"{len(spokes)} needed; use a larger pool")
 
 
 def _model_list(value: Any) -> list[str]:

@@ -63,13 +63,26 @@ def test_many_spokes_are_derived_deterministically(write_design):
         (("lab: dmvpn-phase3", "lab: DMVPN Phase3"), r"lab: 'DMVPN Phase3' is not allowed"),
         (("count: 3", "count: 1"), r"spokes: phase 3 needs at least 2 spokes"),
         (("hub_advertises: summary", "hub_advertises: everything"), r"routing\.hub_advertises: unknown value"),
+        (("wan_pool: 198.51.100.0/24", "wan_pool: 198.51.100.1/24"), r":11: underlay\.wan_pool: .* host bits set"),
+        (("lan_pool: 172.16.0.0/16", "lan_pool: 172.16.0/16"), r":44: spokes\.lan_pool: .* not an IPv4 network"),
+        (("\nunderlay:", "\nunderlai:"), r":9: underlai: unknown field; did you mean 'underlay' \(required\)\?"),
+        (("\nspokes:", "\nspokess:"), r":41: spokess: unknown field; did you mean 'spokes' \(required\)\?"),
+        (("\nrouting:", "\nrouting: []\nold_routing:"), r":29: routing: must be a mapping of fields, found a list"),
+        (("\nipsec:", "\nipsec: aes\nold_ipsec:"), r":21: ipsec: must be a mapping of fields, found 'aes'"),
+        (("\nhubs:", "\nhubs: {}\nold_hubs:"), r":36: hubs: must be a list, found a mapping"),
+        (("\n  ike_proposal:", "\n  ike_propsal:"), r":23: ipsec\.ike_propsal: unknown field; did you mean 'ike_pro"),
+        (("    lan: 10.0.0.1/24", "    lam: 10.0.0.1/24"), r":39: hubs\[0\]\.lam: unknown field; did you mean 'lan'"),
+        (("count: 3", "count: [3]"), r":42: spokes\.count: must be a whole number"),
+        (("count: 3", "count: 3\n  lan_prefixlen: 12"), r":43: spokes\.lan_prefixlen: must be longer than .*/16"),
     ],
 )
 def test_bad_design_names_file_line_field_and_fix(write_design, change, expected):
+    """Each wrong value is exactly one problem: nothing about the fields that are fine."""
     old, new = change
     assert old in PHASE3, f"test setup: {old!r} not in phase3.yml"
-    problems = problems_of(write_design, PHASE3.replace(old, new, 1))
-    assert any(re.search(expected, p) for p in problems), problems
+    text = PHASE3.replace(old, new, 1)
+    problems = [p for p in problems_of(write_design, text) if not re.search(r": old_\w+: unknown field", p)]
+    assert len(problems) == 1 and re.search(expected, problems[0]), problems
     assert all(p.startswith(str(write_design("", "unused.yml").parent)) for p in problems)
 
 
@@ -206,3 +219,45 @@ def test_bad_mpls_design(write_design, change, expected):
     assert old in MPLS, f"test setup: {old!r} not in mpls.yml"
     problems = problems_of(write_design, MPLS.replace(old, new, 1))
     assert any(re.search(expected, p) for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "is empty; a design needs lab"),
+        (b"\n  \n", "is empty"),
+        ("lab: x\n".encode("utf-16"), "is UTF-16 or UTF-32 text; save it as UTF-8"),
+        ("lab: \u0431\u0430\u043d\u043a\n".encode("cp1251"), "is not UTF-8 text (byte 0xe1 at offset 5); save it"),
+        (bytes(range(256)) * 4, "contains NUL bytes: a binary file or UTF-16 text"),
+        (b"a: " + b"x" * (5 * 1024 * 1024), "is 5,242,883 bytes, more than a design file can be"),
+        (b"[" * 5000 + b"]" * 5000, "invalid YAML: nested too deeply"),
+        (b"- a\n", "must be a mapping of fields, found a list"),
+    ],
+)
+def test_any_bytes_give_one_clear_line(tmp_path, content, reason):
+    path = tmp_path / "design.yml"
+    path.write_bytes(content)
+    with pytest.raises(DesignError) as info:
+        load_design(path)
+    problems = info.value.problems
+    assert len(problems) == 1 and problems[0].startswith(f"{path}: {reason}"), problems
+
+
+def test_a_directory_is_one_clear_line(tmp_path):
+    with pytest.raises(DesignError) as info:
+        load_design(tmp_path)
+    assert info.value.problems == [f"{tmp_path}: is a directory, not a design file"]
+
+
+def test_utf8_with_byte_order_mark_is_read(write_design):
+    path = write_design(PHASE3)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert load_design(path).lab == "dmvpn-phase3"
+
+
+def test_cli_exits_2_on_binary_file(tmp_path):
+    path = tmp_path / "design.yml"
+    path.write_bytes("lab: x\n".encode("utf-16"))
+    done = subprocess.run([sys.executable, "-m", "labkit", "generate", str(path)], capture_output=True, text=True,
+                          cwd=ROOT, check=False)
+    assert (done.returncode, done.stderr) == (2, f"error: {path}: is UTF-16 or UTF-32 text; save it as UTF-8\n")
