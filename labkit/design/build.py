@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import Any
 
 from labkit.design.catalog import esr_models
 from labkit.design.fields import (
+    DEFAULT,
     Fields,
     Invalid,
     Problems,
@@ -34,6 +36,16 @@ from labkit.design.model import (
     Site,
     Transport,
     Vrf,
+)
+from labkit.design.pools import (
+    LAN_SPACE,
+    TUNNEL_SPACE,
+    WAN_LINK_PREFIXLEN,
+    WAN_SPACE,
+    default_pool,
+    larger,
+    prefixlen_for,
+    room,
 )
 from labkit.errors import DesignError
 
@@ -93,40 +105,55 @@ def _build(problems: Problems, raw: Any) -> Design | None:
     phase = top.take("phase", choice(1, 2, 3))
 
     under = top.fields("underlay")
-    transport = Transport(
-        name=under.take("transport", text(NAME, NAME_HINT), default="inet"),
-        wan_pool=under.take("wan_pool", network),
-    )
+    transport_name = under.take("transport", text(NAME, NAME_HINT), default="inet")
+    wan_pool = under.take("wan_pool", network, default=DEFAULT)
     under.finish()
 
     ov = top.fields("overlay")
-    overlay = Overlay(
-        tunnel_network=ov.take("tunnel_network", network),
-        gre_key=ov.take("gre_key", integer(1, 2**32 - 1)),
-        nhrp_network_id=ov.take("nhrp_network_id", integer(1, 2**32 - 1)),
-        holdtime=ov.take("holdtime", integer(10, 65535), default=30),
-        mtu=ov.take("mtu", integer(576, 9000), default=1400),
-        tcp_mss=ov.take("tcp_mss", integer(500, 8960), default=1360),
-    )
+    tunnel_network = ov.take("tunnel_network", network, default=DEFAULT)
+    overlay_settings = {
+        "gre_key": ov.take("gre_key", integer(1, 2**32 - 1)),
+        "nhrp_network_id": ov.take("nhrp_network_id", integer(1, 2**32 - 1)),
+        "holdtime": ov.take("holdtime", integer(10, 65535), default=30),
+        "mtu": ov.take("mtu", integer(576, 9000), default=1400),
+        "tcp_mss": ov.take("tcp_mss", integer(500, 8960), default=1360),
+    }
     ov.finish()
 
     ipsec = _ipsec(top.fields("ipsec"))
-    routing_fields = top.fields("routing")
+    routing_settings = _routing_settings(top.fields("routing"), phase)
     hubs = _hubs(top, problems)
     headquarters = _headquarters(top.fields("headquarters", required=False)) if top.has("headquarters") else None
     failover = _failover(top.fields("failover", required=False)) if top.has("failover") else None
     cluster_settings = _cluster_settings(top.fields("cluster", required=False)) if top.has("cluster") else None
     mpls = _mpls(top.fields("mpls", required=False)) if top.has("mpls") else None
     spokes_fields = top.fields("spokes")
-    lan_pool = spokes_fields.take("lan_pool", network)
+    lan_pool = spokes_fields.take("lan_pool", network, default=DEFAULT)
     spokes, lan_prefixlen = _spoke_entries(spokes_fields)
     spokes_fields.finish()
-    routing = _routing(routing_fields, phase, lan_pool)
     top.finish()
 
     # Derived values only from fields that are all valid: a wrong value is reported once, where it is.
-    if problems.lines or None in (overlay.tunnel_network, transport.wan_pool, lan_pool, phase) or not hubs:
+    if problems.lines or None in (tunnel_network, wan_pool, lan_pool, phase) or not hubs:
         return None
+    if not _lan_prefixlen_fits(spokes_fields, lan_pool, lan_prefixlen):
+        return None
+    listed = "count" if spokes_fields.has("count") else "nodes"
+    need = (spokes_fields.key_line(listed), f"spokes.{listed}")
+    wan_pool = _pool(problems, need, Pool("underlay.wan_pool", wan_pool, under.key_line("wan_pool"), WAN_SPACE, 24,
+                                          WAN_LINK_PREFIXLEN, len(hubs), "a /30 link per site, hubs first"),
+                     len(spokes))
+    tunnel_network = _pool(problems, need, Pool(
+        "overlay.tunnel_network", tunnel_network, ov.key_line("tunnel_network"), TUNNEL_SPACE, 24, 32,
+        SPOKE_TUNNEL_OFFSET + 2, f"spoke N is host {SPOKE_TUNNEL_OFFSET}+N"), _last_derived(spokes, "tunnel"))
+    lan_pool = _pool(problems, need, Pool("spokes.lan_pool", lan_pool, spokes_fields.key_line("lan_pool"), LAN_SPACE,
+                                          16, lan_prefixlen, 1, f"spoke N gets the Nth /{lan_prefixlen}"),
+                     _last_derived(spokes, "lan"))
+    if problems.lines:
+        return None
+    transport = Transport(name=transport_name, wan_pool=wan_pool)
+    overlay = Overlay(tunnel_network=tunnel_network, **overlay_settings)
+    routing = Routing(**routing_settings, spoke_summary=lan_pool)
     _spoke_lans(spokes_fields, spokes, lan_pool, lan_prefixlen)
     cluster = _cluster(problems, cluster_settings, transport, len(hubs)) if cluster_settings else None
     if cluster:
@@ -147,6 +174,44 @@ def _build(problems: Problems, raw: Any) -> Design | None:
     )
     _cross_checks(problems, design, top, lan_pool)
     return design
+
+
+@dataclass(frozen=True)
+class Pool:
+    """An address pool of the design: its field, its value (or DEFAULT), and how spokes take blocks of it."""
+
+    path: str
+    value: Any  # IPv4Network, or DEFAULT for one sized from the spokes
+    line: int | None
+    space: IPv4Network  # where the default is carved from
+    smallest: int  # the default is never smaller than this prefix, so small labs read alike
+    block_prefixlen: int  # one block per spoke
+    reserved: int  # blocks before the first spoke's
+    rule: str
+
+
+def _pool(problems: Problems, need: tuple[int | None, str], pool: Pool, spokes: int) -> IPv4Network | None:
+    """The pool's network, the default one sized for `spokes` if none is given; None after recording that
+    it is too small, and what to set."""
+    blocks = pool.reserved + spokes
+    if pool.value is DEFAULT:
+        value = default_pool(pool.space, blocks, pool.block_prefixlen, pool.smallest)
+        if value is None:
+            problems.add(*need, f"{spokes} spokes do not fit the default {pool.path} {pool.space} (room for "
+                         f"{room(pool.space, pool.block_prefixlen) - pool.reserved}: {pool.rule}); set {pool.path} "
+                         f"to a /{prefixlen_for(blocks, pool.block_prefixlen)} or larger network")
+        return value
+    capacity = room(pool.value, pool.block_prefixlen) - pool.reserved
+    if capacity < spokes:
+        problems.add(pool.line, pool.path, f"{pool.value} has room for {max(capacity, 0)} spokes ({pool.rule}), "
+                     f"{spokes} needed; {larger(pool.value, blocks, pool.block_prefixlen)}")
+        return None
+    return pool.value
+
+
+def _last_derived(spokes: list[dict], key: str) -> int:
+    """The number of the last spoke whose `key` address is derived from its number."""
+    return max((n for n, spoke in enumerate(spokes, start=1) if spoke[key] is None), default=0)
 
 
 def _ipsec(fields: Fields) -> Ipsec | None:
@@ -252,8 +317,9 @@ def _bfd(fields: Fields) -> Bfd:
     return bfd
 
 
-def _routing(fields: Fields, phase: int | None, lan_pool: IPv4Network | None) -> Routing:
-    routing = Routing(
+def _routing_settings(fields: Fields, phase: int | None) -> dict[str, Any]:
+    """The routing section; the spoke summary is spokes.lan_pool, known once the spokes are."""
+    routing = dict(
         protocol=fields.take("protocol", choice("bgp"), default="bgp"),
         asn=fields.take("asn", integer(1, 4294967295)),
         keepalive=fields.take("keepalive", integer(1, 3600), default=3),
@@ -261,15 +327,14 @@ def _routing(fields: Fields, phase: int | None, lan_pool: IPv4Network | None) ->
         hub_advertises=fields.take(
             "hub_advertises", choice("summary", "default", "all"), default=DEFAULT_ADVERTISE.get(phase, "all")
         ),
-        spoke_summary=lan_pool,
         bfd=_bfd(fields.fields("bfd", required=False)) if fields.has("bfd") else None,
     )
-    if phase == 2 and routing.hub_advertises != "all":
+    if phase == 2 and routing["hub_advertises"] != "all":
         fields.problems.add(fields.key_line("hub_advertises"), fields.sub("hub_advertises"),
                             "phase 2 needs every spoke LAN with the spoke's own next hop; use 'all'")
-    if routing.keepalive and routing.holdtime and routing.holdtime < 3 * routing.keepalive:
+    if routing["keepalive"] and routing["holdtime"] and routing["holdtime"] < 3 * routing["keepalive"]:
         fields.problems.add(fields.key_line("holdtime"), fields.sub("holdtime"),
-                            f"must be at least 3 x keepalive ({3 * routing.keepalive})")
+                            f"must be at least 3 x keepalive ({3 * routing['keepalive']})")
     fields.finish()
     return routing
 
@@ -335,23 +400,23 @@ def _spoke_entries(fields: Fields) -> tuple[list[dict], int | None]:
     ], prefixlen
 
 
+def _lan_prefixlen_fits(fields: Fields, lan_pool: Any, prefixlen: int) -> bool:
+    """A given spokes.lan_pool must be larger than each spoke LAN; records the problem if not."""
+    if lan_pool is DEFAULT or prefixlen > lan_pool.prefixlen:
+        return True
+    fields.problems.add(fields.key_line("lan_prefixlen"), fields.sub("lan_prefixlen"),
+                        f"must be longer than the pool's /{lan_pool.prefixlen} (spokes.lan_pool {lan_pool})")
+    return False
+
+
 def _spoke_lans(fields: Fields, spokes: list[dict], lan_pool: IPv4Network, prefixlen: int) -> None:
     """Give each spoke without a `lan` block N of the pool (block 0 stays unused, so that spoke N gets
-    172.16.N.0/24 in a /16 pool)."""
-    if prefixlen <= lan_pool.prefixlen:
-        fields.problems.add(fields.key_line("lan_prefixlen"), fields.sub("lan_prefixlen"),
-                            f"must be longer than the pool's /{lan_pool.prefixlen} (spokes.lan_pool {lan_pool})")
-        return
+    172.16.N.0/24 in a /16 pool); the pool's room was checked before."""
     subnets = lan_pool.subnets(new_prefix=prefixlen)
     next(subnets, None)
     for spoke, subnet in zip(spokes, subnets, strict=False):
         if spoke["lan"] is None:
             spoke["lan"] = IPv4Interface(f"{next(subnet.hosts())}/{subnet.prefixlen}")
-    missing = [s for s in spokes if s["lan"] is None]
-    if missing:
-        fields.problems.add(fields.key_line("lan_pool"), fields.sub("lan_pool"),
-                            f"{lan_pool} has room for {len(spokes) - len(missing)} spoke LANs of /{prefixlen}, "
-                            f"{len(spokes)} needed; use a larger pool")
 
 
 def _model_list(value: Any) -> list[str]:
@@ -363,22 +428,19 @@ def _model_list(value: Any) -> list[str]:
 def _place(problems: Problems, role_path: str, entries: list[dict], transport: Transport, overlay: Overlay,
            first: int, offset: int = 0) -> list[Site]:
     """Give each site its WAN /30 (from the pool, in order) and tunnel address."""
-    links = list(itertools.islice(transport.wan_pool.subnets(new_prefix=30), offset, offset + len(entries)))
+    links = list(itertools.islice(transport.wan_pool.subnets(new_prefix=WAN_LINK_PREFIXLEN), offset,
+                                  offset + len(entries)))  # the pools' room was checked before
     role = "hub" if role_path == "hubs" else "spoke"
     sites = []
-    hosts = overlay.tunnel_network.num_addresses - 2
     for n, entry in enumerate(entries, start=1):
-        if n > len(links):
-            problems.add(entry["line"], "underlay.wan_pool",
-                         f"{transport.wan_pool} has no /30 left for {entry['name'] or role}; use a larger pool")
-            return []
         tunnel = entry["tunnel"]
         if tunnel is None:
             host = first + n - 1
-            if host > hosts:
-                problems.add(entry["line"], "overlay.tunnel_network",
-                             f"{overlay.tunnel_network} has no address left for {role} {n}; use a larger network")
-                return []
+            if role == "hub" and host >= SPOKE_TUNNEL_OFFSET:
+                problems.add(entry["line"], f"{entry['path']}.tunnel", f"is required past {SPOKE_TUNNEL_OFFSET - 1} "
+                             f"hubs: derived hub tunnel addresses are hosts 1-{SPOKE_TUNNEL_OFFSET - 1}, "
+                             f"spoke N is host {SPOKE_TUNNEL_OFFSET}+N")
+                continue
             tunnel = overlay.tunnel_network[host]
         elif tunnel not in overlay.tunnel_network or tunnel in (
             overlay.tunnel_network.network_address, overlay.tunnel_network.broadcast_address):
@@ -442,17 +504,17 @@ def _cross_checks(problems: Problems, design: Design, top: Fields, lan_pool: IPv
     for (name_a, net_a, _), (name_b, net_b, line_b) in itertools.combinations(named, 2):
         if net_a.overlaps(net_b):
             problems.add(line_b, name_b, f"{net_b} overlaps {name_a} {net_a}; every network must be distinct")
-    spoke_lans: dict[IPv4Network, str] = {}
-    for spoke in design.spokes:
+    widest: tuple[IPv4Network, str] | None = None  # of the LANs so far, the one reaching highest
+    for spoke in sorted(design.spokes, key=lambda s: (s.lan.network.network_address, -s.lan.network.num_addresses)):
         net = spoke.lan.network
         if not net.subnet_of(lan_pool):
             problems.add(top.key_line("spokes"), f"spokes: {spoke.name}.lan",
                          f"{net} is outside spokes.lan_pool {lan_pool}; the hub's summary would not cover it")
-        for other_net, other in spoke_lans.items():
-            if net.overlaps(other_net):
-                problems.add(top.key_line("spokes"), f"spokes: {spoke.name}.lan",
-                             f"{net} overlaps the LAN of {other} ({other_net})")
-        spoke_lans[net] = spoke.name
+        if widest and net.network_address <= widest[0].broadcast_address:
+            problems.add(top.key_line("spokes"), f"spokes: {spoke.name}.lan",
+                         f"{net} overlaps the LAN of {widest[1]} ({widest[0]})")
+        if not widest or net.broadcast_address > widest[0].broadcast_address:
+            widest = (net, spoke.name)
     if design.phase in (2, 3) and len(design.spokes) < 2:
         problems.add(top.key_line("spokes"), "spokes", f"phase {design.phase} needs at least 2 spokes "
                      "(spoke-to-spoke tunnels are what it is about)")

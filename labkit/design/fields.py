@@ -12,6 +12,7 @@ from typing import Any
 from labkit.design.loader import LineDict
 
 REQUIRED = object()
+DEFAULT = object()  # a default that depends on other fields, resolved once they are known
 
 
 class Problems:

@@ -58,7 +58,9 @@ def test_many_spokes_are_derived_deterministically(write_design):
          r"overlay\.tunnel_network: .* not an IPv4"),
         (("gre_key: 42", "gre_key: -1"), r"overlay\.gre_key: must be from 1 to"),
         (("holdtime: 30  ", "holtime: 30  "), r"overlay\.holtime: unknown field; did you mean 'holdtime'\?"),
-        (("count: 3", "count: 70"), r"underlay\.wan_pool: 198\.51\.100\.0/24 has no /30 left"),
+        (("count: 3", "count: 70"),
+         r":11: underlay\.wan_pool: 198\.51\.100\.0/24 has room for 63 spokes "
+         r"\(a /30 link per site, hubs first\), 70 needed; use a /23 or larger, e\.g\. 198\.51\.100\.0/23"),
         (("psk: lab-only-dmvpn-psk-42", "psk: short"), r"ipsec\.psk: must be a text of at least 8"),
         (("lab: dmvpn-phase3", "lab: DMVPN Phase3"), r"lab: 'DMVPN Phase3' is not allowed"),
         (("count: 3", "count: 1"), r"spokes: phase 3 needs at least 2 spokes"),
@@ -261,3 +263,62 @@ def test_cli_exits_2_on_binary_file(tmp_path):
     done = subprocess.run([sys.executable, "-m", "labkit", "generate", str(path)], capture_output=True, text=True,
                           cwd=ROOT, check=False)
     assert (done.returncode, done.stderr) == (2, f"error: {path}: is UTF-16 or UTF-32 text; save it as UTF-8\n")
+
+
+def _without_pools(count: int) -> str:
+    kept = [line for line in PHASE3.splitlines(keepends=True)
+            if not re.match(r"\s+(wan_pool|tunnel_network|lan_pool):", line)]
+    return "".join(kept).replace("count: 3", f"count: {count}")
+
+
+@pytest.mark.parametrize(
+    ("count", "pools"),
+    [
+        (3, ("100.64.0.0/24", "10.255.0.0/24", "172.16.0.0/16")),
+        (100, ("100.64.0.0/23", "10.255.0.0/24", "172.16.0.0/16")),
+        (1000, ("100.64.0.0/20", "10.255.0.0/22", "172.16.0.0/14")),
+        (4095, ("100.64.0.0/18", "10.255.0.0/19", "172.16.0.0/12")),
+    ],
+)
+def test_default_pools_are_sized_from_the_spokes(write_design, count, pools):
+    design = load_design(write_design(_without_pools(count)))
+    assert tuple(str(n) for n in (design.transport.wan_pool, design.overlay.tunnel_network,
+                                  design.routing.spoke_summary)) == pools
+    last = design.spokes[-1]
+    assert last.name == f"spoke{count}" and last.tunnel == design.overlay.tunnel_network[10 + count]
+    assert len({s.wan for s in design.sites}) == len({s.lan for s in design.sites}) == len(design.sites)
+
+
+def test_past_the_default_pools_says_what_to_set(write_design):
+    assert problems_of(write_design, _without_pools(5000)) == [
+        f"{write_design('', 'design.yml')}:40: spokes.count: 5000 spokes do not fit the default spokes.lan_pool "
+        "172.16.0.0/12 (room for 4095: spoke N gets the Nth /24); set spokes.lan_pool to a /11 or larger network"]
+
+
+def test_tunnel_network_limit_names_the_host_rule(write_design):
+    text = PHASE3.replace("count: 3", "count: 245").replace("wan_pool: 198.51.100.0/24", "wan_pool: 100.64.0.0/20")
+    text = text.replace("lan_pool: 172.16.0.0/16", "lan_pool: 172.16.0.0/15")
+    assert [p.split(": ", 1)[1] for p in problems_of(write_design, text)] == [
+        "overlay.tunnel_network: 10.255.0.0/24 has room for 244 spokes (spoke N is host 10+N), 245 needed; "
+        "use a /23 or larger, e.g. 10.255.0.0/23"]
+    assert load_design(write_design(text.replace("count: 245", "count: 244"))).spokes[-1].tunnel == \
+        IPv4Address("10.255.0.254")
+
+
+def test_tenth_hub_needs_its_tunnel_address(write_design):
+    hubs = "".join(f"  - {{name: hub{n}, model: ESR-3250, lan: 10.0.0.{n}/24}}\n" for n in range(1, 11))
+    text = re.sub(r"hubs:\n(  .*\n)+", f"hubs:\n{hubs}", PHASE3)
+    text = text.replace("\nhubs:", "\nheadquarters: {address: 10.0.0.254/24, lan: 10.10.0.1/24}\nhubs:")
+    problems = problems_of(write_design, text)
+    assert len(problems) == 1 and re.search(r":\d+: hubs\[9\]\.tunnel: is required past 9 hubs: derived hub "
+                                            r"tunnel addresses are hosts 1-9, spoke N is host 10\+N", problems[0])
+
+
+def test_overlapping_spoke_lans(write_design):
+    text = PHASE3.replace("spokes:\n  count: 3\n  models: [ESR-15, ESR-30, ESR-31]",
+                          "spokes:\n  nodes:\n    - {name: spoke1, model: ESR-15, lan: 172.16.0.1/20}\n"
+                          "    - {name: spoke2, model: ESR-30}\n"
+                          "    - {name: spoke3, model: ESR-30, lan: 172.16.9.1/24}")
+    assert [p.split(": ", 1)[1] for p in problems_of(write_design, text)] == [
+        "spokes: spoke2.lan: 172.16.2.0/24 overlaps the LAN of spoke1 (172.16.0.0/20)",
+        "spokes: spoke3.lan: 172.16.9.0/24 overlaps the LAN of spoke1 (172.16.0.0/20)"]
