@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from labkit.design import Design, load_design
-from labkit.errors import LabkitError
+from labkit.errors import DesignError, LabkitError
 from labkit.render.generate import generate
 
 LAB_FILE = "(lab)"  # the device name of the containerlab topology file, which belongs to no node
@@ -61,13 +61,11 @@ def compare(old: dict[str, str], new: dict[str, str], lab_files: bool = False) -
                 (before or "").splitlines(keepends=True), (after or "").splitlines(keepends=True),
                 fromfile=f"a/{rel}" if before is not None else "/dev/null",
                 tofile=f"b/{rel}" if after is not None else "/dev/null"))
-    for name, device in devices.items():
-        had = any(device_of(rel) == name for rel in old)
-        has = any(device_of(rel) == name for rel in new)
-        if not had:
-            device.status = "added"
-        elif not has:
-            device.status = "removed"
+    had, has = {device_of(rel) for rel in old}, {device_of(rel) for rel in new}
+    for name in has - had:
+        devices[name].status = "added"
+    for name in had - has:
+        devices[name].status = "removed"
     return sorted(devices.values(), key=lambda d: d.name)
 
 
@@ -99,7 +97,11 @@ def _git(cwd: Path, *args: str) -> str:
 def diff_revision(path: Path, rev: str, lab_files: bool = False) -> list[DeviceDiff]:
     """Compare the design file at git revision `rev` with the file as it is now."""
     with tempfile.TemporaryDirectory(prefix="labkit-diff-rev-") as tmp:
-        return diff_designs(design_at_revision(path, rev, Path(tmp)), path, lab_files)
+        old = design_at_revision(path, rev, Path(tmp))
+        try:
+            return diff_designs(old, path, lab_files)
+        except DesignError as exc:  # name the revision, not the temporary copy
+            raise DesignError([line.replace(str(old), f"{path}@{rev}") for line in exc.problems]) from None
 
 
 def text_report(devices: list[DeviceDiff]) -> str:

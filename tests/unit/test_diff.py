@@ -76,3 +76,8 @@ def test_git_revision(tmp_path, capsys):
     assert _statuses(diff_revision(design, "HEAD~1"))["spoke4"] == "added"
     assert main(["diff", str(design), "--rev", "no-such-rev"]) == 2
     assert "no-such-rev" in capsys.readouterr().err
+    design.write_text(PHASE3.read_text().replace("phase: 3", "phase: 4"))
+    git("commit", "-qam", "a wrong phase")
+    design.write_text(PHASE3.read_text())
+    assert main(["diff", str(design), "--rev", "HEAD"]) == 2
+    assert f"error: {design}@HEAD:7: phase: unknown value 4" in capsys.readouterr().err
