@@ -42,7 +42,6 @@ from labkit.design.pools import (
     TUNNEL_SPACE,
     WAN_LINK_PREFIXLEN,
     WAN_SPACE,
-    default_pool,
     larger,
     prefixlen_for,
     room,
@@ -140,14 +139,14 @@ def _build(problems: Problems, raw: Any) -> Design | None:
         return None
     listed = "count" if spokes_fields.has("count") else "nodes"
     need = (spokes_fields.key_line(listed), f"spokes.{listed}")
-    wan_pool = _pool(problems, need, Pool("underlay.wan_pool", wan_pool, under.key_line("wan_pool"), WAN_SPACE, 24,
+    wan_pool = _pool(problems, need, Pool("underlay.wan_pool", wan_pool, under.key_line("wan_pool"), WAN_SPACE,
                                           WAN_LINK_PREFIXLEN, len(hubs), "a /30 link per site, hubs first"),
                      len(spokes))
     tunnel_network = _pool(problems, need, Pool(
-        "overlay.tunnel_network", tunnel_network, ov.key_line("tunnel_network"), TUNNEL_SPACE, 24, 32,
+        "overlay.tunnel_network", tunnel_network, ov.key_line("tunnel_network"), TUNNEL_SPACE, 32,
         SPOKE_TUNNEL_OFFSET + 2, f"spoke N is host {SPOKE_TUNNEL_OFFSET}+N"), _last_derived(spokes, "tunnel"))
     lan_pool = _pool(problems, need, Pool("spokes.lan_pool", lan_pool, spokes_fields.key_line("lan_pool"), LAN_SPACE,
-                                          16, lan_prefixlen, 1, f"spoke N gets the Nth /{lan_prefixlen}"),
+                                          lan_prefixlen, 1, f"spoke N gets the Nth /{lan_prefixlen}"),
                      _last_derived(spokes, "lan"))
     if problems.lines:
         return None
@@ -178,35 +177,34 @@ def _build(problems: Problems, raw: Any) -> Design | None:
 
 @dataclass(frozen=True)
 class Pool:
-    """An address pool of the design: its field, its value (or DEFAULT), and how spokes take blocks of it."""
+    """An address pool of the design: its field, its value (or DEFAULT), its default, and how spokes take
+    blocks of it."""
 
     path: str
-    value: Any  # IPv4Network, or DEFAULT for one sized from the spokes
+    value: Any  # IPv4Network, or DEFAULT
     line: int | None
-    space: IPv4Network  # where the default is carved from
-    smallest: int  # the default is never smaller than this prefix, so small labs read alike
+    default: IPv4Network
     block_prefixlen: int  # one block per spoke
     reserved: int  # blocks before the first spoke's
     rule: str
 
 
 def _pool(problems: Problems, need: tuple[int | None, str], pool: Pool, spokes: int) -> IPv4Network | None:
-    """The pool's network, the default one sized for `spokes` if none is given; None after recording that
-    it is too small, and what to set."""
+    """The pool's network (the default if none is given); None after recording that it is too small for
+    `spokes`, and what to set."""
+    value = pool.default if pool.value is DEFAULT else pool.value
     blocks = pool.reserved + spokes
-    if pool.value is DEFAULT:
-        value = default_pool(pool.space, blocks, pool.block_prefixlen, pool.smallest)
-        if value is None:
-            problems.add(*need, f"{spokes} spokes do not fit the default {pool.path} {pool.space} (room for "
-                         f"{room(pool.space, pool.block_prefixlen) - pool.reserved}: {pool.rule}); set {pool.path} "
-                         f"to a /{prefixlen_for(blocks, pool.block_prefixlen)} or larger network")
+    capacity = room(value, pool.block_prefixlen) - pool.reserved
+    if capacity >= spokes:
         return value
-    capacity = room(pool.value, pool.block_prefixlen) - pool.reserved
-    if capacity < spokes:
-        problems.add(pool.line, pool.path, f"{pool.value} has room for {max(capacity, 0)} spokes ({pool.rule}), "
-                     f"{spokes} needed; {larger(pool.value, blocks, pool.block_prefixlen)}")
-        return None
-    return pool.value
+    if pool.value is DEFAULT:
+        problems.add(*need, f"{spokes} spokes do not fit the default {pool.path} {value} (room for {capacity}: "
+                     f"{pool.rule}); set {pool.path} to a /{prefixlen_for(blocks, pool.block_prefixlen)} or larger "
+                     "network")
+    else:
+        problems.add(pool.line, pool.path, f"{value} has room for {max(capacity, 0)} spokes ({pool.rule}), "
+                     f"{spokes} needed; {larger(value, blocks, pool.block_prefixlen)}")
+    return None
 
 
 def _last_derived(spokes: list[dict], key: str) -> int:

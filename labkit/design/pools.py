@@ -1,27 +1,19 @@
-"""Address pools: the default ones, sized from the number of sites, and how much room a pool has."""
+"""Address pools: the defaults, fixed and large enough for thousands of spokes (so that adding a spoke never
+changes a pool, and with it every device's config), and how much room a pool has."""
 
 from __future__ import annotations
 
 from ipaddress import IPv4Network
 
 WAN_LINK_PREFIXLEN = 30  # every site's link to the transport router
-WAN_SPACE = IPv4Network("100.64.0.0/10")  # shared address space: the lab's "internet"
-TUNNEL_SPACE = IPv4Network("10.255.0.0/16")
-LAN_SPACE = IPv4Network("172.16.0.0/12")
+WAN_SPACE = IPv4Network("100.64.0.0/10")  # shared address space, the lab's "internet": 1,048,576 links
+TUNNEL_SPACE = IPv4Network("10.255.0.0/16")  # 65,524 spokes (spoke N is host 10+N)
+LAN_SPACE = IPv4Network("172.16.0.0/12")  # 4,095 spoke LANs of /24, 16,383 of /26
 
 
 def prefixlen_for(blocks: int, block_prefixlen: int) -> int:
     """The prefix length of the smallest network holding `blocks` subnets of /block_prefixlen."""
     return block_prefixlen - max(blocks - 1, 0).bit_length()
-
-
-def default_pool(space: IPv4Network, blocks: int, block_prefixlen: int, smallest: int) -> IPv4Network | None:
-    """The first network of `space` holding `blocks` subnets of /block_prefixlen (at least a /smallest),
-    or None when `space` itself is too small."""
-    prefixlen = min(prefixlen_for(blocks, block_prefixlen), smallest)
-    if prefixlen < space.prefixlen:
-        return None
-    return next(space.subnets(new_prefix=prefixlen))
 
 
 def room(pool: IPv4Network, block_prefixlen: int) -> int:
