@@ -158,7 +158,13 @@ def text(pattern: str | None = None, hint: str = "", min_len: int = 1) -> Callab
     return convert
 
 
+def _scalar(value: Any, example: str) -> None:
+    if isinstance(value, (dict, list)) or value is None:
+        raise Invalid(f"must be {example}, found {kind(value)}")
+
+
 def network(value: Any) -> IPv4Network:
+    _scalar(value, "an IPv4 network like 10.255.0.0/24")
     try:
         return IPv4Network(str(value), strict=True)
     except ValueError as exc:
@@ -166,6 +172,7 @@ def network(value: Any) -> IPv4Network:
 
 
 def interface(value: Any) -> IPv4Interface:
+    _scalar(value, "an IPv4 address with prefix like 10.0.0.1/24")
     try:
         iface = IPv4Interface(str(value))
     except ValueError:
@@ -177,6 +184,7 @@ def interface(value: Any) -> IPv4Interface:
 
 
 def address(value: Any) -> IPv4Address:
+    _scalar(value, "an IPv4 address like 10.255.0.1")
     try:
         return IPv4Address(str(value))
     except ValueError:

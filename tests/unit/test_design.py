@@ -75,6 +75,10 @@ def test_many_spokes_are_derived_deterministically(write_design):
         (("\n  ike_proposal:", "\n  ike_propsal:"), r":23: ipsec\.ike_propsal: unknown field; did you mean 'ike_pro"),
         (("    lan: 10.0.0.1/24", "    lam: 10.0.0.1/24"), r":39: hubs\[0\]\.lam: unknown field; did you mean 'lan'"),
         (("count: 3", "count: [3]"), r":42: spokes\.count: must be a whole number"),
+        (("lan_pool: 172.16.0.0/16", "lan_pool: [172.16.0.0/16]"),
+         r":44: spokes\.lan_pool: must be an IPv4 network like 10\.255\.0\.0/24, found a list$"),
+        (("    lan: 10.0.0.1/24", "    lan: {ip: 10.0.0.1}"),
+         r":39: hubs\[0\]\.lan: must be an IPv4 address with prefix"),
         (("count: 3", "count: 3\n  lan_prefixlen: 12"), r":43: spokes\.lan_prefixlen: must be longer than .*/16"),
     ],
 )
