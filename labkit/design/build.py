@@ -137,17 +137,17 @@ def _build(problems: Problems, raw: Any) -> Design | None:
         return None
     if not _lan_prefixlen_fits(spokes_fields, lan_pool, lan_prefixlen):
         return None
+    pools = [
+        Pool("underlay.wan_pool", wan_pool, under.key_line("wan_pool"), WAN_SPACE, WAN_LINK_PREFIXLEN,
+             len(hubs), "a /30 link per site, hubs first", len(spokes)),
+        Pool("overlay.tunnel_network", tunnel_network, ov.key_line("tunnel_network"), TUNNEL_SPACE, 32,
+             SPOKE_TUNNEL_OFFSET + 2, f"spoke N is host {SPOKE_TUNNEL_OFFSET}+N", _last_derived(spokes, "tunnel")),
+        Pool("spokes.lan_pool", lan_pool, spokes_fields.key_line("lan_pool"), LAN_SPACE, lan_prefixlen,
+             1, f"spoke N gets the Nth /{lan_prefixlen}", _last_derived(spokes, "lan")),
+    ]
     listed = "count" if spokes_fields.has("count") else "nodes"
-    need = (spokes_fields.key_line(listed), f"spokes.{listed}")
-    wan_pool = _pool(problems, need, Pool("underlay.wan_pool", wan_pool, under.key_line("wan_pool"), WAN_SPACE,
-                                          WAN_LINK_PREFIXLEN, len(hubs), "a /30 link per site, hubs first"),
-                     len(spokes))
-    tunnel_network = _pool(problems, need, Pool(
-        "overlay.tunnel_network", tunnel_network, ov.key_line("tunnel_network"), TUNNEL_SPACE, 32,
-        SPOKE_TUNNEL_OFFSET + 2, f"spoke N is host {SPOKE_TUNNEL_OFFSET}+N"), _last_derived(spokes, "tunnel"))
-    lan_pool = _pool(problems, need, Pool("spokes.lan_pool", lan_pool, spokes_fields.key_line("lan_pool"), LAN_SPACE,
-                                          lan_prefixlen, 1, f"spoke N gets the Nth /{lan_prefixlen}"),
-                     _last_derived(spokes, "lan"))
+    wan_pool, tunnel_network, lan_pool = (_pool(problems, (spokes_fields.key_line(listed), f"spokes.{listed}"), pool)
+                                          for pool in pools)
     if problems.lines:
         return None
     transport = Transport(name=transport_name, wan_pool=wan_pool)
@@ -187,12 +187,14 @@ class Pool:
     block_prefixlen: int  # one block per spoke
     reserved: int  # blocks before the first spoke's
     rule: str
+    spokes: int  # the number of the last spoke taking a block
 
 
-def _pool(problems: Problems, need: tuple[int | None, str], pool: Pool, spokes: int) -> IPv4Network | None:
+def _pool(problems: Problems, need: tuple[int | None, str], pool: Pool) -> IPv4Network | None:
     """The pool's network (the default if none is given); None after recording that it is too small for
-    `spokes`, and what to set."""
+    its spokes, and what to set; `need` is where the spokes are given, for a default too small."""
     value = pool.default if pool.value is DEFAULT else pool.value
+    spokes = pool.spokes
     blocks = pool.reserved + spokes
     capacity = room(value, pool.block_prefixlen) - pool.reserved
     if capacity >= spokes:
