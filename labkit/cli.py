@@ -1,4 +1,4 @@
-"""The `labkit` command: generate, configs, lint, graph, up, verify, run, status, exec, shell, down."""
+"""The `labkit` command: generate, configs, diff, lint, graph, up, verify, run, status, exec, shell, down."""
 
 from __future__ import annotations
 
@@ -61,6 +61,21 @@ def cmd_configs(args: argparse.Namespace, console: Console) -> int:
     written = write_configs(designs, CONFIGS_ROOT)
     console.say(f"wrote {len(written)} ESR configurations under {CONFIGS_ROOT}/")
     return 0
+
+
+def cmd_diff(args: argparse.Namespace, console: Console) -> int:
+    from labkit.diff import diff_designs, diff_revision, markdown_report, text_report
+
+    if (args.new is None) == (args.rev is None):
+        raise LabkitError("give two design files (OLD NEW), or one design file and --rev REV")
+    if args.rev:
+        devices = diff_revision(Path(args.old), args.rev, args.lab_files)
+        title = f"labkit diff {args.old} ({args.rev} -> working tree)"
+    else:
+        devices = diff_designs(Path(args.old), Path(args.new), args.lab_files)
+        title = f"labkit diff {args.old} -> {args.new}"
+    print(markdown_report(devices, title) if args.markdown else text_report(devices), end="")
+    return 1 if any(d.status != "unchanged" for d in devices) else 0
 
 
 def cmd_lint(args: argparse.Namespace, console: Console) -> int:
@@ -294,6 +309,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("designs", nargs="+", help="design files, e.g. topologies/*.yml")
     p.add_argument("--check", action="store_true", help="only report files that differ from their designs")
     p.set_defaults(func=cmd_configs)
+    p = sub.add_parser("diff", help="what a design change does to each device",
+                       description="render two designs (OLD NEW, or OLD at git revision --rev against the "
+                       "working tree) and show per device unchanged/changed/added/removed with the diff of its "
+                       "ESR config; exit 0 if nothing changes, 1 if something does, 2 on error")
+    p.add_argument("old", help="design file, e.g. topologies/phase3.yml")
+    p.add_argument("new", nargs="?", help="the changed design file (not with --rev)")
+    p.add_argument("--rev", help="git revision of OLD to compare with the working tree, e.g. origin/main")
+    p.add_argument("--lab-files", action="store_true", help="also show the diffs of the lab's node files")
+    p.add_argument("--markdown", action="store_true", help="Markdown for a CI job summary")
+    p.set_defaults(func=cmd_diff)
     p = sub.add_parser("lint", help="check ESR configurations for cross-device consistency",
                        description="check ESR configurations (one folder per scenario) for cross-device "
                        "consistency: NHS/NBMA mappings, proposals, tunnel addresses, BGP, phase commands, "

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import Any
 
 from labkit.design.catalog import esr_models
 from labkit.design.fields import (
+    DEFAULT,
     Fields,
     Invalid,
     Problems,
@@ -34,6 +36,15 @@ from labkit.design.model import (
     Site,
     Transport,
     Vrf,
+)
+from labkit.design.pools import (
+    LAN_SPACE,
+    TUNNEL_SPACE,
+    WAN_LINK_PREFIXLEN,
+    WAN_SPACE,
+    larger,
+    prefixlen_for,
+    room,
 )
 from labkit.errors import DesignError
 
@@ -93,41 +104,57 @@ def _build(problems: Problems, raw: Any) -> Design | None:
     phase = top.take("phase", choice(1, 2, 3))
 
     under = top.fields("underlay")
-    transport = Transport(
-        name=under.take("transport", text(NAME, NAME_HINT), default="inet"),
-        wan_pool=under.take("wan_pool", network),
-    )
+    transport_name = under.take("transport", text(NAME, NAME_HINT), default="inet")
+    wan_pool = under.take("wan_pool", network, default=DEFAULT)
     under.finish()
 
     ov = top.fields("overlay")
-    overlay = Overlay(
-        tunnel_network=ov.take("tunnel_network", network),
-        gre_key=ov.take("gre_key", integer(1, 2**32 - 1)),
-        nhrp_network_id=ov.take("nhrp_network_id", integer(1, 2**32 - 1)),
-        holdtime=ov.take("holdtime", integer(10, 65535), default=30),
-        mtu=ov.take("mtu", integer(576, 9000), default=1400),
-        tcp_mss=ov.take("tcp_mss", integer(500, 8960), default=1360),
-    )
+    tunnel_network = ov.take("tunnel_network", network, default=DEFAULT)
+    overlay_settings = {
+        "gre_key": ov.take("gre_key", integer(1, 2**32 - 1)),
+        "nhrp_network_id": ov.take("nhrp_network_id", integer(1, 2**32 - 1)),
+        "holdtime": ov.take("holdtime", integer(10, 65535), default=30),
+        "mtu": ov.take("mtu", integer(576, 9000), default=1400),
+        "tcp_mss": ov.take("tcp_mss", integer(500, 8960), default=1360),
+    }
     ov.finish()
 
     ipsec = _ipsec(top.fields("ipsec"))
-    routing_fields = top.fields("routing")
+    routing_settings = _routing_settings(top.fields("routing"), phase)
     hubs = _hubs(top, problems)
     headquarters = _headquarters(top.fields("headquarters", required=False)) if top.has("headquarters") else None
     failover = _failover(top.fields("failover", required=False)) if top.has("failover") else None
-    cluster_fields = top.fields("cluster", required=False) if top.has("cluster") else None
+    cluster_settings = _cluster_settings(top.fields("cluster", required=False)) if top.has("cluster") else None
     mpls = _mpls(top.fields("mpls", required=False)) if top.has("mpls") else None
     spokes_fields = top.fields("spokes")
-    lan_pool = spokes_fields.take("lan_pool", network)
-    routing = _routing(routing_fields, phase, lan_pool)
+    lan_pool = spokes_fields.take("lan_pool", network, default=DEFAULT)
+    spokes, lan_prefixlen = _spoke_entries(spokes_fields)
+    spokes_fields.finish()
     top.finish()
 
-    if None in (overlay.tunnel_network, transport.wan_pool, lan_pool, phase) or not hubs:
-        spokes_fields.finish()
+    # Derived values only from fields that are all valid: a wrong value is reported once, where it is.
+    if problems.lines or None in (tunnel_network, wan_pool, lan_pool, phase) or not hubs:
         return None
-    spokes = _spokes(spokes_fields, lan_pool)
-    spokes_fields.finish()
-    cluster = _cluster(cluster_fields, transport, len(hubs)) if cluster_fields else None
+    if not _lan_prefixlen_fits(spokes_fields, lan_pool, lan_prefixlen):
+        return None
+    pools = [
+        Pool("underlay.wan_pool", wan_pool, under.key_line("wan_pool"), WAN_SPACE, WAN_LINK_PREFIXLEN,
+             len(hubs), "a /30 link per site, hubs first", len(spokes)),
+        Pool("overlay.tunnel_network", tunnel_network, ov.key_line("tunnel_network"), TUNNEL_SPACE, 32,
+             SPOKE_TUNNEL_OFFSET + 2, f"spoke N is host {SPOKE_TUNNEL_OFFSET}+N", _last_derived(spokes, "tunnel")),
+        Pool("spokes.lan_pool", lan_pool, spokes_fields.key_line("lan_pool"), LAN_SPACE, lan_prefixlen,
+             1, f"spoke N gets the Nth /{lan_prefixlen}", _last_derived(spokes, "lan")),
+    ]
+    listed = "count" if spokes_fields.has("count") else "nodes"
+    wan_pool, tunnel_network, lan_pool = (_pool(problems, (spokes_fields.key_line(listed), f"spokes.{listed}"), pool)
+                                          for pool in pools)
+    if problems.lines:
+        return None
+    transport = Transport(name=transport_name, wan_pool=wan_pool)
+    overlay = Overlay(tunnel_network=tunnel_network, **overlay_settings)
+    routing = Routing(**routing_settings, spoke_summary=lan_pool)
+    _spoke_lans(spokes_fields, spokes, lan_pool, lan_prefixlen)
+    cluster = _cluster(problems, cluster_settings, transport, len(hubs)) if cluster_settings else None
     if cluster:
         hubs = _place_units(hubs, cluster, overlay)
         spokes = _place(problems, "spokes", spokes, transport, overlay, first=SPOKE_TUNNEL_OFFSET + 1,
@@ -146,6 +173,45 @@ def _build(problems: Problems, raw: Any) -> Design | None:
     )
     _cross_checks(problems, design, top, lan_pool)
     return design
+
+
+@dataclass(frozen=True)
+class Pool:
+    """An address pool of the design: its field, its value (or DEFAULT), its default, and how spokes take
+    blocks of it."""
+
+    path: str
+    value: Any  # IPv4Network, or DEFAULT
+    line: int | None
+    default: IPv4Network
+    block_prefixlen: int  # one block per spoke
+    reserved: int  # blocks before the first spoke's
+    rule: str
+    spokes: int  # the number of the last spoke taking a block
+
+
+def _pool(problems: Problems, need: tuple[int | None, str], pool: Pool) -> IPv4Network | None:
+    """The pool's network (the default if none is given); None after recording that it is too small for
+    its spokes, and what to set; `need` is where the spokes are given, for a default too small."""
+    value = pool.default if pool.value is DEFAULT else pool.value
+    spokes = pool.spokes
+    blocks = pool.reserved + spokes
+    capacity = room(value, pool.block_prefixlen) - pool.reserved
+    if capacity >= spokes:
+        return value
+    if pool.value is DEFAULT:
+        problems.add(*need, f"{spokes} spokes do not fit the default {pool.path} {value} (room for {capacity}: "
+                     f"{pool.rule}); set {pool.path} to a /{prefixlen_for(blocks, pool.block_prefixlen)} or larger "
+                     "network")
+    else:
+        problems.add(pool.line, pool.path, f"{value} has room for {max(capacity, 0)} spokes ({pool.rule}), "
+                     f"{spokes} needed; {larger(value, blocks, pool.block_prefixlen)}")
+    return None
+
+
+def _last_derived(spokes: list[dict], key: str) -> int:
+    """The number of the last spoke whose `key` address is derived from its number."""
+    return max((n for n, spoke in enumerate(spokes, start=1) if spoke[key] is None), default=0)
 
 
 def _ipsec(fields: Fields) -> Ipsec | None:
@@ -173,16 +239,23 @@ def _headquarters(fields: Fields) -> Headquarters:
     return hq
 
 
-def _cluster(fields: Fields, transport: Transport, hubs: int) -> Cluster | None:
+def _cluster_settings(fields: Fields) -> tuple[int, int, int | None]:
+    """VRRP id and advertisement interval, and the line of the cluster section."""
     vrrp_id = fields.take("vrrp_id", integer(1, 255), default=20)
     advert_ms = fields.take("advert_ms", integer(10, 40950), default=200)
-    fields.finish()
-    if hubs != 2:
-        fields.problems.add(fields.line, "cluster", f"an Active/Standby cluster has exactly 2 hub units, found {hubs}")
-        return None
     if advert_ms and advert_ms % 10:
         fields.problems.add(fields.key_line("advert_ms"), "cluster.advert_ms",
                             f"VRRPv3 counts in centiseconds; use a multiple of 10, e.g. {advert_ms // 10 * 10 or 10}")
+    fields.finish()
+    return vrrp_id, advert_ms, fields.line
+
+
+def _cluster(problems: Problems, settings: tuple[int, int, int | None], transport: Transport,
+             hubs: int) -> Cluster | None:
+    vrrp_id, advert_ms, line = settings
+    if hubs != 2:
+        problems.add(line, "cluster", f"an Active/Standby cluster has exactly 2 hub units, found {hubs}")
+        return None
     segment = next(transport.wan_pool.subnets(new_prefix=29))  # gateway .1, shared address .2, units .3, .4
     return Cluster(vrrp_id=vrrp_id, advert_ms=advert_ms, segment=segment, vip=segment[2])
 
@@ -244,8 +317,9 @@ def _bfd(fields: Fields) -> Bfd:
     return bfd
 
 
-def _routing(fields: Fields, phase: int | None, lan_pool: IPv4Network | None) -> Routing:
-    routing = Routing(
+def _routing_settings(fields: Fields, phase: int | None) -> dict[str, Any]:
+    """The routing section; the spoke summary is spokes.lan_pool, known once the spokes are."""
+    routing = dict(
         protocol=fields.take("protocol", choice("bgp"), default="bgp"),
         asn=fields.take("asn", integer(1, 4294967295)),
         keepalive=fields.take("keepalive", integer(1, 3600), default=3),
@@ -253,15 +327,14 @@ def _routing(fields: Fields, phase: int | None, lan_pool: IPv4Network | None) ->
         hub_advertises=fields.take(
             "hub_advertises", choice("summary", "default", "all"), default=DEFAULT_ADVERTISE.get(phase, "all")
         ),
-        spoke_summary=lan_pool,
         bfd=_bfd(fields.fields("bfd", required=False)) if fields.has("bfd") else None,
     )
-    if phase == 2 and routing.hub_advertises != "all":
+    if phase == 2 and routing["hub_advertises"] != "all":
         fields.problems.add(fields.key_line("hub_advertises"), fields.sub("hub_advertises"),
                             "phase 2 needs every spoke LAN with the spoke's own next hop; use 'all'")
-    if routing.keepalive and routing.holdtime and routing.holdtime < 3 * routing.keepalive:
+    if routing["keepalive"] and routing["holdtime"] and routing["holdtime"] < 3 * routing["keepalive"]:
         fields.problems.add(fields.key_line("holdtime"), fields.sub("holdtime"),
-                            f"must be at least 3 x keepalive ({3 * routing.keepalive})")
+                            f"must be at least 3 x keepalive ({3 * routing['keepalive']})")
     fields.finish()
     return routing
 
@@ -277,61 +350,73 @@ def _site_fields(problems: Problems, path: str, line: int | None, item: Any, rol
         "tunnel": fields.take("tunnel", address, default=None),
         "path": path,
         "line": line,
-        "fields": fields,
     }
-    if role == "hub" and entry["lan"] is None and "lan" not in fields.mapping:
-        problems.add(line, f"{path}.lan", "is required (the headquarters LAN, e.g. 10.0.0.1/24)")
+    if role == "hub" and "lan" not in fields.mapping:
+        fields.require("lan", "is required (the headquarters LAN, e.g. 10.0.0.1/24)")
     fields.finish()
     return entry
 
 
 def _hubs(top: Fields, problems: Problems) -> list[dict]:
     items = top.items("hubs")
-    if not items and "hubs" in top.mapping:
+    if top.mapping.get("hubs") == []:
         problems.add(top.key_line("hubs"), "hubs", "needs at least one hub")
     hubs = [_site_fields(problems, path, line, item, "hub") for path, line, item in items]
     return [h for h in hubs if h]
 
 
-def _spokes(fields: Fields, lan_pool: IPv4Network) -> list[dict]:
-    """Explicit `nodes`, or `count` spokes derived deterministically (names, models cycled, LANs)."""
+def _spoke_entries(fields: Fields) -> tuple[list[dict], int | None]:
+    """Explicit `nodes`, or `count` spokes derived deterministically (names, models cycled); and the prefix
+    length of their LANs. Reads every field whatever the others hold, so that none is reported unknown."""
     problems = fields.problems
-    prefixlen = fields.take("lan_prefixlen", integer(lan_pool.prefixlen + 1, 30), default=24)
+    prefixlen = fields.take("lan_prefixlen", integer(8, 30), default=24)
     if fields.has("nodes") == fields.has("count"):
-        problems.add(fields.line, fields.path, "give exactly one of 'count' (derived spokes) or 'nodes' (a list)")
+        if fields.ok:
+            problems.add(fields.line, fields.path, "give exactly one of 'count' (derived spokes) or 'nodes' (a list)")
         fields.taken.update({"nodes", "count", "models"})
-        return []
+        return [], prefixlen
     if fields.has("nodes"):
+        fields.taken.add("models")  # reported below as not going with 'nodes'
+        if fields.has("models"):
+            problems.add(fields.key_line("models"), fields.sub("models"),
+                         "goes with 'count'; with 'nodes' give each node its model")
         spokes = [_site_fields(problems, path, line, item, "spoke") for path, line, item in fields.items("nodes")]
-        spokes = [s for s in spokes if s]
-    else:
-        count = fields.take("count", integer(1, 10000))
-        models = fields.take("models", _model_list, default=["ESR-15"])
-        if not count or not models:
-            return []
-        catalog = esr_models()
-        for name in models:
-            if name not in catalog or "spoke" not in catalog[name].roles:
-                fit = [n for n, m in catalog.items() if "spoke" in m.roles]
-                problems.add(fields.key_line("models"), fields.sub("models"),
-                             f"{name!r} is not a spoke model; use some of: {', '.join(fit)}")
-                return []
-        spokes = [
-            {"name": f"spoke{n}", "model": catalog[model], "lan": None, "tunnel": None,
-             "path": f"{fields.path}.count", "line": fields.key_line("count")}
-            for n, model in zip(range(1, count + 1), itertools.cycle(models), strict=False)
-        ]
-    subnets = lan_pool.subnets(new_prefix=prefixlen or 24)
-    next(subnets, None)  # block 0 stays unused so that spoke N gets block N (172.16.N.0/24 in a /16 pool)
+        return [s for s in spokes if s], prefixlen
+    count = fields.take("count", integer(1, 10000))
+    models = fields.take("models", _model_list, default=["ESR-15"])
+    if not count or not models:
+        return [], prefixlen
+    catalog = esr_models()
+    for name in models:
+        if name not in catalog or "spoke" not in catalog[name].roles:
+            fit = [n for n, m in catalog.items() if "spoke" in m.roles]
+            problems.add(fields.key_line("models"), fields.sub("models"),
+                         f"{name!r} is not a spoke model; use some of: {', '.join(fit)}")
+            return [], prefixlen
+    return [
+        {"name": f"spoke{n}", "model": catalog[model], "lan": None, "tunnel": None,
+         "path": f"{fields.path}.count", "line": fields.key_line("count")}
+        for n, model in zip(range(1, count + 1), itertools.cycle(models), strict=False)
+    ], prefixlen
+
+
+def _lan_prefixlen_fits(fields: Fields, lan_pool: Any, prefixlen: int) -> bool:
+    """A given spokes.lan_pool must be larger than each spoke LAN; records the problem if not."""
+    if lan_pool is DEFAULT or prefixlen > lan_pool.prefixlen:
+        return True
+    fields.problems.add(fields.key_line("lan_prefixlen"), fields.sub("lan_prefixlen"),
+                        f"must be longer than the pool's /{lan_pool.prefixlen} (spokes.lan_pool {lan_pool})")
+    return False
+
+
+def _spoke_lans(fields: Fields, spokes: list[dict], lan_pool: IPv4Network, prefixlen: int) -> None:
+    """Give each spoke without a `lan` block N of the pool (block 0 stays unused, so that spoke N gets
+    172.16.N.0/24 in a /16 pool); the pool's room was checked before."""
+    subnets = lan_pool.subnets(new_prefix=prefixlen)
+    next(subnets, None)
     for spoke, subnet in zip(spokes, subnets, strict=False):
         if spoke["lan"] is None:
             spoke["lan"] = IPv4Interface(f"{next(subnet.hosts())}/{subnet.prefixlen}")
-    missing = [s for s in spokes if s["lan"] is None]
-    if missing:
-        problems.add(fields.key_line("lan_pool"), fields.sub("lan_pool"),
-                     f"{lan_pool} has room for {len(spokes) - len(missing)} spoke LANs of /{prefixlen}, "
-                     f"{len(spokes)} needed; use a larger pool")
-    return spokes
 
 
 def _model_list(value: Any) -> list[str]:
@@ -343,22 +428,19 @@ def _model_list(value: Any) -> list[str]:
 def _place(problems: Problems, role_path: str, entries: list[dict], transport: Transport, overlay: Overlay,
            first: int, offset: int = 0) -> list[Site]:
     """Give each site its WAN /30 (from the pool, in order) and tunnel address."""
-    links = list(itertools.islice(transport.wan_pool.subnets(new_prefix=30), offset, offset + len(entries)))
+    links = list(itertools.islice(transport.wan_pool.subnets(new_prefix=WAN_LINK_PREFIXLEN), offset,
+                                  offset + len(entries)))  # the pools' room was checked before
     role = "hub" if role_path == "hubs" else "spoke"
     sites = []
-    hosts = overlay.tunnel_network.num_addresses - 2
     for n, entry in enumerate(entries, start=1):
-        if n > len(links):
-            problems.add(entry["line"], "underlay.wan_pool",
-                         f"{transport.wan_pool} has no /30 left for {entry['name'] or role}; use a larger pool")
-            return []
         tunnel = entry["tunnel"]
         if tunnel is None:
             host = first + n - 1
-            if host > hosts:
-                problems.add(entry["line"], "overlay.tunnel_network",
-                             f"{overlay.tunnel_network} has no address left for {role} {n}; use a larger network")
-                return []
+            if role == "hub" and host >= SPOKE_TUNNEL_OFFSET:
+                problems.add(entry["line"], f"{entry['path']}.tunnel", f"is required past {SPOKE_TUNNEL_OFFSET - 1} "
+                             f"hubs: derived hub tunnel addresses are hosts 1-{SPOKE_TUNNEL_OFFSET - 1}, "
+                             f"spoke N is host {SPOKE_TUNNEL_OFFSET}+N")
+                continue
             tunnel = overlay.tunnel_network[host]
         elif tunnel not in overlay.tunnel_network or tunnel in (
             overlay.tunnel_network.network_address, overlay.tunnel_network.broadcast_address):
@@ -422,17 +504,17 @@ def _cross_checks(problems: Problems, design: Design, top: Fields, lan_pool: IPv
     for (name_a, net_a, _), (name_b, net_b, line_b) in itertools.combinations(named, 2):
         if net_a.overlaps(net_b):
             problems.add(line_b, name_b, f"{net_b} overlaps {name_a} {net_a}; every network must be distinct")
-    spoke_lans: dict[IPv4Network, str] = {}
-    for spoke in design.spokes:
+    widest: tuple[IPv4Network, str] | None = None  # of the LANs so far, the one reaching highest
+    for spoke in sorted(design.spokes, key=lambda s: (s.lan.network.network_address, -s.lan.network.num_addresses)):
         net = spoke.lan.network
         if not net.subnet_of(lan_pool):
             problems.add(top.key_line("spokes"), f"spokes: {spoke.name}.lan",
                          f"{net} is outside spokes.lan_pool {lan_pool}; the hub's summary would not cover it")
-        for other_net, other in spoke_lans.items():
-            if net.overlaps(other_net):
-                problems.add(top.key_line("spokes"), f"spokes: {spoke.name}.lan",
-                             f"{net} overlaps the LAN of {other} ({other_net})")
-        spoke_lans[net] = spoke.name
+        if widest and net.network_address <= widest[0].broadcast_address:
+            problems.add(top.key_line("spokes"), f"spokes: {spoke.name}.lan",
+                         f"{net} overlaps the LAN of {widest[1]} ({widest[0]})")
+        if not widest or net.broadcast_address > widest[0].broadcast_address:
+            widest = (net, spoke.name)
     if design.phase in (2, 3) and len(design.spokes) < 2:
         problems.add(top.key_line("spokes"), "spokes", f"phase {design.phase} needs at least 2 spokes "
                      "(spoke-to-spoke tunnels are what it is about)")

@@ -12,6 +12,7 @@ from typing import Any
 from labkit.design.loader import LineDict
 
 REQUIRED = object()
+DEFAULT = object()  # a default that depends on other fields, resolved once they are known
 
 
 class Problems:
@@ -40,9 +41,9 @@ class Fields:
         self.mapping: dict = value if self.ok else {}
         self.line = getattr(value, "line", None) or parent_line
         self.taken: set[str] = set()
+        self.missing: dict[str, str] = {}  # required key -> reason, reported by `finish`
         if not self.ok:
-            what = "nothing" if value is None else type(value).__name__
-            problems.add(parent_line, path, f"must be a mapping of fields, found {what}")
+            problems.add(parent_line, path, f"must be a mapping of fields, found {kind(value)}")
 
     def key_line(self, key: str) -> int | None:
         lines = getattr(self.mapping, "key_lines", {})
@@ -54,13 +55,17 @@ class Fields:
     def has(self, key: str) -> bool:
         return key in self.mapping
 
+    def require(self, key: str, reason: str = "is required") -> None:
+        """Record that a required `key` is missing; `finish` reports it (once, and only if this is a mapping)."""
+        if self.ok:
+            self.missing[key] = reason
+
     def take(self, key: str, convert: Callable[[Any], Any], default: Any = REQUIRED) -> Any:
         """The converted value of `key`, or None after recording why it is missing or wrong."""
         self.taken.add(key)
         if key not in self.mapping:
             if default is REQUIRED:
-                if self.ok:
-                    self.problems.add(self.line, self.sub(key), "is required")
+                self.require(key)
                 return None
             return default
         try:
@@ -75,7 +80,7 @@ class Fields:
         if key not in self.mapping and not required:
             return Fields(self.problems, LineDict(), self.sub(key), self.line)
         if key not in self.mapping:
-            self.problems.add(self.line, self.sub(key), "is required")
+            self.require(key)
             return Fields(Problems(self.problems.source), LineDict(), self.sub(key))
         return Fields(self.problems, self.mapping[key], self.sub(key), self.key_line(key))
 
@@ -83,21 +88,42 @@ class Fields:
         """The list under `key` as (path, line, item) triples; records a problem if it is not a list."""
         self.taken.add(key)
         value = self.mapping.get(key)
+        if key not in self.mapping:
+            self.require(key)
+            return []
         if not isinstance(value, list):
-            if key in self.mapping or self.ok:
-                self.problems.add(self.key_line(key), self.sub(key), "must be a list")
+            self.problems.add(self.key_line(key), self.sub(key), f"must be a list, found {kind(value)}")
             return []
         lines = getattr(value, "item_lines", [self.key_line(key)] * len(value))
         return [(f"{self.sub(key)}[{i}]", lines[i], item) for i, item in enumerate(value)]
 
     def finish(self) -> None:
-        """Record every key nobody took, suggesting the closest known one."""
+        """Record every key nobody took, suggesting the closest known one, then every required key still
+        missing; a misspelt required key is one problem, reported where it was written."""
         for key in self.mapping:
             if key in self.taken:
                 continue
             close = difflib.get_close_matches(str(key), sorted(self.taken), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else f"; known fields: {', '.join(sorted(self.taken))}"
+            if close and close[0] in self.missing:
+                del self.missing[close[0]]
+                hint = f"; did you mean '{close[0]}' (required)?"
+            else:
+                hint = f"; did you mean '{close[0]}'?" if close else f"; known fields: {', '.join(sorted(self.taken))}"
             self.problems.add(self.key_line(key), self.sub(str(key)), f"unknown field{hint}")
+        for key, reason in self.missing.items():
+            self.problems.add(self.line, self.sub(key), reason)
+        self.missing.clear()
+
+
+def kind(value: Any) -> str:
+    """How a YAML value is named in messages."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
 
 
 def integer(low: int, high: int) -> Callable[[Any], int]:
@@ -132,7 +158,13 @@ def text(pattern: str | None = None, hint: str = "", min_len: int = 1) -> Callab
     return convert
 
 
+def _scalar(value: Any, example: str) -> None:
+    if isinstance(value, (dict, list)) or value is None:
+        raise Invalid(f"must be {example}, found {kind(value)}")
+
+
 def network(value: Any) -> IPv4Network:
+    _scalar(value, "an IPv4 network like 10.255.0.0/24")
     try:
         return IPv4Network(str(value), strict=True)
     except ValueError as exc:
@@ -140,6 +172,7 @@ def network(value: Any) -> IPv4Network:
 
 
 def interface(value: Any) -> IPv4Interface:
+    _scalar(value, "an IPv4 address with prefix like 10.0.0.1/24")
     try:
         iface = IPv4Interface(str(value))
     except ValueError:
@@ -151,6 +184,7 @@ def interface(value: Any) -> IPv4Interface:
 
 
 def address(value: Any) -> IPv4Address:
+    _scalar(value, "an IPv4 address like 10.255.0.1")
     try:
         return IPv4Address(str(value))
     except ValueError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +50,42 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Lin
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _LineLoader.construct_sequence)
 
 
+MAX_DESIGN_BYTES = 4 * 1024 * 1024  # a design of 10,000 listed spokes is about 1 MB
+
+
+def read_design_text(path: Path) -> str:
+    """The design file as text; anything that is not a readable UTF-8 text file of sane size is a
+    DesignError with one `file: reason` line."""
+    def fail(reason: str) -> DesignError:
+        return DesignError([f"{path}: {reason}"])
+
+    try:
+        if path.is_dir():
+            raise fail("is a directory, not a design file")
+        if path.stat().st_size > MAX_DESIGN_BYTES:
+            raise fail(f"is {path.stat().st_size:,} bytes, more than a design file can be "
+                       f"({MAX_DESIGN_BYTES:,}); is it the right file?")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise fail(f"cannot read the design file: {exc.strerror}") from None
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        raise fail("is UTF-16 or UTF-32 text; save it as UTF-8")
+    if b"\0" in data:
+        raise fail("contains NUL bytes: a binary file or UTF-16 text, not UTF-8 YAML")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise fail(f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+                   "save it as UTF-8") from None
+    if not text.strip():
+        raise fail("is empty; a design needs lab, scenario, phase, underlay, overlay, ipsec, routing, "
+                   "hubs and spokes (see topologies/phase3.yml)")
+    return text
+
+
 def load_yaml(path: Path) -> Any:
     """Parse a YAML file; a syntax error becomes a DesignError naming file and line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DesignError([f"{path}: cannot read the design file: {exc.strerror}"]) from None
+    text = read_design_text(path)
     try:
         return yaml.load(text, Loader=_LineLoader)
     except yaml.MarkedYAMLError as exc:
@@ -63,4 +94,7 @@ def load_yaml(path: Path) -> Any:
         reason = exc.problem or exc.context or "invalid YAML"
         raise DesignError([f"{path}{line}: invalid YAML: {reason}"]) from None
     except yaml.YAMLError as exc:
-        raise DesignError([f"{path}: invalid YAML: {exc}"]) from None
+        reason = " ".join(str(exc).split())
+        raise DesignError([f"{path}: invalid YAML: {reason}"]) from None
+    except RecursionError:
+        raise DesignError([f"{path}: invalid YAML: nested too deeply"]) from None

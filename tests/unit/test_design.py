@@ -58,18 +58,37 @@ def test_many_spokes_are_derived_deterministically(write_design):
          r"overlay\.tunnel_network: .* not an IPv4"),
         (("gre_key: 42", "gre_key: -1"), r"overlay\.gre_key: must be from 1 to"),
         (("holdtime: 30  ", "holtime: 30  "), r"overlay\.holtime: unknown field; did you mean 'holdtime'\?"),
-        (("count: 3", "count: 70"), r"underlay\.wan_pool: 198\.51\.100\.0/24 has no /30 left"),
+        (("count: 3", "count: 70"),
+         r":11: underlay\.wan_pool: 198\.51\.100\.0/24 has room for 63 spokes "
+         r"\(a /30 link per site, hubs first\), 70 needed; use a /23 or larger, e\.g\. 198\.51\.100\.0/23"),
         (("psk: lab-only-dmvpn-psk-42", "psk: short"), r"ipsec\.psk: must be a text of at least 8"),
         (("lab: dmvpn-phase3", "lab: DMVPN Phase3"), r"lab: 'DMVPN Phase3' is not allowed"),
         (("count: 3", "count: 1"), r"spokes: phase 3 needs at least 2 spokes"),
         (("hub_advertises: summary", "hub_advertises: everything"), r"routing\.hub_advertises: unknown value"),
+        (("wan_pool: 198.51.100.0/24", "wan_pool: 198.51.100.1/24"), r":11: underlay\.wan_pool: .* host bits set"),
+        (("lan_pool: 172.16.0.0/16", "lan_pool: 172.16.0/16"), r":44: spokes\.lan_pool: .* not an IPv4 network"),
+        (("\nunderlay:", "\nunderlai:"), r":9: underlai: unknown field; did you mean 'underlay' \(required\)\?"),
+        (("\nspokes:", "\nspokess:"), r":41: spokess: unknown field; did you mean 'spokes' \(required\)\?"),
+        (("\nrouting:", "\nrouting: []\nold_routing:"), r":29: routing: must be a mapping of fields, found a list"),
+        (("\nipsec:", "\nipsec: aes\nold_ipsec:"), r":21: ipsec: must be a mapping of fields, found 'aes'"),
+        (("\nhubs:", "\nhubs: {}\nold_hubs:"), r":36: hubs: must be a list, found a mapping"),
+        (("\n  ike_proposal:", "\n  ike_propsal:"), r":23: ipsec\.ike_propsal: unknown field; did you mean 'ike_pro"),
+        (("    lan: 10.0.0.1/24", "    lam: 10.0.0.1/24"), r":39: hubs\[0\]\.lam: unknown field; did you mean 'lan'"),
+        (("count: 3", "count: [3]"), r":42: spokes\.count: must be a whole number"),
+        (("lan_pool: 172.16.0.0/16", "lan_pool: [172.16.0.0/16]"),
+         r":44: spokes\.lan_pool: must be an IPv4 network like 10\.255\.0\.0/24, found a list$"),
+        (("    lan: 10.0.0.1/24", "    lan: {ip: 10.0.0.1}"),
+         r":39: hubs\[0\]\.lan: must be an IPv4 address with prefix"),
+        (("count: 3", "count: 3\n  lan_prefixlen: 12"), r":43: spokes\.lan_prefixlen: must be longer than .*/16"),
     ],
 )
 def test_bad_design_names_file_line_field_and_fix(write_design, change, expected):
+    """Each wrong value is exactly one problem: nothing about the fields that are fine."""
     old, new = change
     assert old in PHASE3, f"test setup: {old!r} not in phase3.yml"
-    problems = problems_of(write_design, PHASE3.replace(old, new, 1))
-    assert any(re.search(expected, p) for p in problems), problems
+    text = PHASE3.replace(old, new, 1)
+    problems = [p for p in problems_of(write_design, text) if not re.search(r": old_\w+: unknown field", p)]
+    assert len(problems) == 1 and re.search(expected, problems[0]), problems
     assert all(p.startswith(str(write_design("", "unused.yml").parent)) for p in problems)
 
 
@@ -206,3 +225,104 @@ def test_bad_mpls_design(write_design, change, expected):
     assert old in MPLS, f"test setup: {old!r} not in mpls.yml"
     problems = problems_of(write_design, MPLS.replace(old, new, 1))
     assert any(re.search(expected, p) for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "is empty; a design needs lab"),
+        (b"\n  \n", "is empty"),
+        ("lab: x\n".encode("utf-16"), "is UTF-16 or UTF-32 text; save it as UTF-8"),
+        ("lab: \u0431\u0430\u043d\u043a\n".encode("cp1251"), "is not UTF-8 text (byte 0xe1 at offset 5); save it"),
+        (bytes(range(256)) * 4, "contains NUL bytes: a binary file or UTF-16 text"),
+        (b"a: " + b"x" * (5 * 1024 * 1024), "is 5,242,883 bytes, more than a design file can be"),
+        (b"[" * 5000 + b"]" * 5000, "invalid YAML: nested too deeply"),
+        (b"- a\n", "must be a mapping of fields, found a list"),
+    ],
+)
+def test_any_bytes_give_one_clear_line(tmp_path, content, reason):
+    path = tmp_path / "design.yml"
+    path.write_bytes(content)
+    with pytest.raises(DesignError) as info:
+        load_design(path)
+    problems = info.value.problems
+    assert len(problems) == 1 and problems[0].startswith(f"{path}: {reason}"), problems
+
+
+def test_a_directory_is_one_clear_line(tmp_path):
+    with pytest.raises(DesignError) as info:
+        load_design(tmp_path)
+    assert info.value.problems == [f"{tmp_path}: is a directory, not a design file"]
+
+
+def test_utf8_with_byte_order_mark_is_read(write_design):
+    path = write_design(PHASE3)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert load_design(path).lab == "dmvpn-phase3"
+
+
+def test_cli_exits_2_on_binary_file(tmp_path):
+    path = tmp_path / "design.yml"
+    path.write_bytes("lab: x\n".encode("utf-16"))
+    done = subprocess.run([sys.executable, "-m", "labkit", "generate", str(path)], capture_output=True, text=True,
+                          cwd=ROOT, check=False)
+    assert (done.returncode, done.stderr) == (2, f"error: {path}: is UTF-16 or UTF-32 text; save it as UTF-8\n")
+
+
+def _without_pools(count: int) -> str:
+    kept = [line for line in PHASE3.splitlines(keepends=True)
+            if not re.match(r"\s+(wan_pool|tunnel_network|lan_pool):", line)]
+    return "".join(kept).replace("count: 3", f"count: {count}")
+
+
+@pytest.mark.parametrize("count", [3, 100, 1000, 4095])
+def test_default_pools_serve_thousands_of_spokes(write_design, count):
+    design = load_design(write_design(_without_pools(count)))
+    assert tuple(str(n) for n in (design.transport.wan_pool, design.overlay.tunnel_network,
+                                  design.routing.spoke_summary)) == ("100.64.0.0/10", "10.255.0.0/16", "172.16.0.0/12")
+    last = design.spokes[-1]
+    assert last.name == f"spoke{count}" and last.tunnel == design.overlay.tunnel_network[10 + count]
+    assert len({s.wan for s in design.sites}) == len({s.lan for s in design.sites}) == len(design.sites)
+
+
+def test_adding_a_spoke_keeps_the_default_pools(write_design):
+    """A pool sized from the count would change every device's tunnel mask as the lab grows."""
+    before = load_design(write_design(_without_pools(244), "a.yml"))
+    after = load_design(write_design(_without_pools(245), "b.yml"))
+    assert before.spokes == after.spokes[:-1] and before.hubs == after.hubs
+    assert (before.transport, before.overlay, before.routing) == (after.transport, after.overlay, after.routing)
+
+
+def test_past_the_default_pools_says_what_to_set(write_design):
+    assert problems_of(write_design, _without_pools(5000)) == [
+        f"{write_design('', 'design.yml')}:40: spokes.count: 5000 spokes do not fit the default spokes.lan_pool "
+        "172.16.0.0/12 (room for 4095: spoke N gets the Nth /24); set spokes.lan_pool to a /11 or larger network"]
+
+
+def test_tunnel_network_limit_names_the_host_rule(write_design):
+    text = PHASE3.replace("count: 3", "count: 245").replace("wan_pool: 198.51.100.0/24", "wan_pool: 100.64.0.0/20")
+    text = text.replace("lan_pool: 172.16.0.0/16", "lan_pool: 172.16.0.0/15")
+    assert [p.split(": ", 1)[1] for p in problems_of(write_design, text)] == [
+        "overlay.tunnel_network: 10.255.0.0/24 has room for 244 spokes (spoke N is host 10+N), 245 needed; "
+        "use a /23 or larger, e.g. 10.255.0.0/23"]
+    assert load_design(write_design(text.replace("count: 245", "count: 244"))).spokes[-1].tunnel == \
+        IPv4Address("10.255.0.254")
+
+
+def test_tenth_hub_needs_its_tunnel_address(write_design):
+    hubs = "".join(f"  - {{name: hub{n}, model: ESR-3250, lan: 10.0.0.{n}/24}}\n" for n in range(1, 11))
+    text = re.sub(r"hubs:\n(  .*\n)+", f"hubs:\n{hubs}", PHASE3)
+    text = text.replace("\nhubs:", "\nheadquarters: {address: 10.0.0.254/24, lan: 10.10.0.1/24}\nhubs:")
+    problems = problems_of(write_design, text)
+    assert len(problems) == 1 and re.search(r":\d+: hubs\[9\]\.tunnel: is required past 9 hubs: derived hub "
+                                            r"tunnel addresses are hosts 1-9, spoke N is host 10\+N", problems[0])
+
+
+def test_overlapping_spoke_lans(write_design):
+    text = PHASE3.replace("spokes:\n  count: 3\n  models: [ESR-15, ESR-30, ESR-31]",
+                          "spokes:\n  nodes:\n    - {name: spoke1, model: ESR-15, lan: 172.16.0.1/20}\n"
+                          "    - {name: spoke2, model: ESR-30}\n"
+                          "    - {name: spoke3, model: ESR-30, lan: 172.16.9.1/24}")
+    assert [p.split(": ", 1)[1] for p in problems_of(write_design, text)] == [
+        "spokes: spoke2.lan: 172.16.2.0/24 overlaps the LAN of spoke1 (172.16.0.0/20)",
+        "spokes: spoke3.lan: 172.16.9.0/24 overlaps the LAN of spoke1 (172.16.0.0/20)"]

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,13 +32,13 @@ def run_steps(workflow: dict):
 
 
 def expand(command: str, matrix: dict) -> list[str]:
-    """The command once per value of each `${{ matrix.X }}` it uses."""
+    """The command once per value of each `${{ matrix.X }}` it uses (every scenario for a computed one)."""
     used = re.findall(r"\$\{\{\s*matrix\.(\w+)\s*\}\}", command)
     if not used:
         return [command]
     key = used[0]
     out = []
-    for value in matrix[key]:
+    for value in sorted(SCENARIOS) if isinstance(matrix[key], str) else matrix[key]:
         out += expand(re.sub(r"\$\{\{\s*matrix\." + key + r"\s*\}\}", str(value), command), matrix)
     return out
 
@@ -51,7 +56,49 @@ def test_workflow_is_valid_and_calls_existing_targets(path: Path):
                 assert target in targets or pattern_ok, f"{path.name} job {job}: `make {target}` has no Makefile target"
 
 
-def test_every_scenario_has_a_containerlab_job():
-    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text())
-    matrix = workflow["jobs"]["lab-clab"]["strategy"]["matrix"]["scenario"]
-    assert set(matrix) == SCENARIOS
+def _ci() -> dict:
+    return yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text())
+
+
+def test_containerlab_jobs_run_the_computed_scenarios():
+    lab = _ci()["jobs"]["lab-clab"]
+    assert "scenarios" in lab["needs"]
+    assert lab["strategy"]["matrix"]["scenario"] == "${{ fromJSON(needs.scenarios.outputs.scenarios) }}"
+
+
+def _run_pick_step(repo: Path, base: str) -> tuple[list[str], str]:
+    """Run the `scenarios` job's script in `repo`; the scenarios it picks and the job summary it writes."""
+    step = next(s for s in _ci()["jobs"]["scenarios"]["steps"] if s.get("id") == "pick")
+    output, summary = repo / "output", repo / "summary"
+    for written in (output, summary):
+        written.unlink(missing_ok=True)
+    env = {**os.environ, "BASE": base, "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary)}
+    subprocess.run(["bash", "-e", "-c", step["run"]], cwd=repo, env=env, check=True)
+    scenarios = json.loads(output.read_text().removeprefix("scenarios="))
+    return scenarios, summary.read_text() if summary.exists() else ""
+
+
+def test_pick_step_runs_changed_designs_and_shows_their_diff(tmp_path):
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    shutil.copytree(ROOT / "topologies", tmp_path / "topologies")
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / ".venv" / "bin" / "labkit").symlink_to(Path(sys.executable).parent / "labkit")
+    (tmp_path / ".gitignore").write_text(".venv\noutput\nsummary\n")
+    git("init", "-q", "-b", "main")
+    git("add", ".")
+    git("commit", "-qm", "base")
+    git("checkout", "-qb", "pr")
+    design = tmp_path / "topologies" / "phase3.yml"
+    design.write_text(design.read_text().replace("count: 3", "count: 4"))
+    git("commit", "-qam", "a spoke")
+    scenarios, summary = _run_pick_step(tmp_path, "main")
+    assert scenarios == ["phase3"]
+    assert "| spoke4 | added |" in summary and "| hub1 | changed |" in summary
+    assert _run_pick_step(tmp_path, "")[0] == sorted(SCENARIOS)  # a push: every scenario
+    (tmp_path / "Makefile").write_text("all:\n")
+    git("add", "Makefile")
+    git("commit", "-qm", "not only designs")
+    assert _run_pick_step(tmp_path, "main")[0] == sorted(SCENARIOS)
