@@ -82,7 +82,7 @@ def test_sigterm_while_the_vm_boots_leaves_nothing(tmp_path: Path, labkit):
                 time.sleep(5)
                 break
         proc.send_signal(signal.SIGTERM)
-        rest, _ = proc.communicate(timeout=120)
+        _, rest = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
