@@ -1,4 +1,4 @@
-"""The `labkit` command: generate, configs, lint, graph, up, verify, run, status, exec, shell, down."""
+"""The `labkit` command: generate, plan, configs, lint, graph, up, verify, run, status, exec, shell, down."""
 
 from __future__ import annotations
 
@@ -40,6 +40,13 @@ def _running(design: Design) -> Runtime:
 def cmd_generate(args: argparse.Namespace, console: Console) -> int:
     _, build = _design_and_build(args, console)
     print(build.path)
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace, console: Console) -> int:
+    from labkit.plan.show import plan_yaml
+
+    print(plan_yaml(load_design(args.design)), end="")
     return 0
 
 
@@ -241,6 +248,7 @@ def parser() -> argparse.ArgumentParser:
         return p
 
     add("generate", cmd_generate, "write build/<lab>/: containerlab topology, node files, ESR configs")
+    add("plan", cmd_plan, "print every node's plan (YAML): what is decided about each hub and spoke")
     p = sub.add_parser("configs", help="write the reference ESR configs configs/<scenario>/<node>.cfg",
                        description="write (or --check) the reference ESR configs configs/<scenario>/<node>.cfg")
     p.add_argument("designs", nargs="+", help="design files, e.g. topologies/*.yml")

@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from labkit.design.model import Design, Site
+from labkit.plan import plan_design
 from labkit.render.clab import topology
 from labkit.render.templates_env import environment
 
@@ -48,6 +49,7 @@ class BuildDir:
 def _context(design: Design, site: Site | None, node: str | None = None) -> dict:
     """What templates see; `node` names a node that is not a site (the transport or HQ core router)."""
     return {
+        "plan": plan_design(design)[site.name] if site else None,
         "design": design,
         "design_file": design.source.as_posix(),
         "node": site.name if site else node,
