@@ -1,4 +1,5 @@
-"""The `labkit` command: generate, plan, configs, lint, graph, up, verify, run, status, exec, shell, down."""
+"""The `labkit` command: generate, plan, configs, provenance, lint, graph, up, verify, run, status, exec, shell,
+down."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import os
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from labkit.console import Console
@@ -67,6 +69,24 @@ def cmd_configs(args: argparse.Namespace, console: Console) -> int:
     written = write_configs(designs, CONFIGS_ROOT)
     console.say(f"wrote {len(written)} ESR configurations under {CONFIGS_ROOT}/")
     return 0
+
+
+def cmd_provenance(args: argparse.Namespace, console: Console) -> int:
+    from labkit.render.provenance import confirmed_share, status_counts
+
+    total: Counter[str] = Counter()
+    for files in _config_groups([Path(p) for p in args.paths]).values():
+        for path in files:
+            counts = status_counts(path.read_text(encoding="utf-8"))
+            total += counts
+            print(f"{path}: {_share_line(counts, confirmed_share(counts))}")
+    print(f"total: {_share_line(total, confirmed_share(total))}")
+    return 0
+
+
+def _share_line(counts: Counter[str], share: float) -> str:
+    detail = ", ".join(f"{counts[s]} {s}" for s in ("confirmed", "fixed", "assumed", "contradicted") if counts[s])
+    return f"{sum(counts.values())} lines, {share:.1%} confirmed ({detail})"
 
 
 def cmd_lint(args: argparse.Namespace, console: Console) -> int:
@@ -260,6 +280,11 @@ def parser() -> argparse.ArgumentParser:
                        "advertised LANs, VRF route targets")
     p.add_argument("paths", nargs="+", help="config files or folders, e.g. configs/ or configs/phase3")
     p.set_defaults(func=cmd_lint)
+    p = sub.add_parser("provenance", help="per ESR config: how many emitted lines are confirmed vs assumed",
+                       description="per ESR config: how many emitted lines are confirmed, fixed (corrected to the "
+                       "confirmed form), assumed or contradicted, by labkit/data/esr_provenance.yml")
+    p.add_argument("paths", nargs="+", help="config files or folders, e.g. configs/")
+    p.set_defaults(func=cmd_provenance)
     add("graph", cmd_graph, "draw the lab: build/<lab>/<lab>.svg and a containerlab-style mermaid graph")
     for name, func, text in (("up", cmd_up, "generate and start the lab; it stays up"),
                              ("run", cmd_run, "generate, start and verify the lab")):

@@ -72,7 +72,7 @@ def proposals_agree(configs: list[EsrConfig]) -> list[Finding]:
             ("IKE proposal", other.ike, ref.ike, "security ike proposal"),
             ("IPsec proposal", other.esp, ref.esp, "security ipsec proposal"),
             ("IKE version", other.ike_version, ref.ike_version, "version"),
-            ("IPsec mode", other.ipsec_mode, ref.ipsec_mode, "mode "),
+            ("IPsec mode", other.ipsec_mode, ref.ipsec_mode, "type "),
         ):
             if mine != theirs:
                 findings.append(Finding(other, other.line(anchor),

@@ -21,8 +21,8 @@ from labkit.plan.model import (
 HUB_VPN = "DMVPN"
 SPOKE_TO_HUB_VPN = "DMVPN-HUB"
 SPOKE_TO_SPOKE_VPN = "DMVPN-SPOKE"
-SYNC_BRIDGE = 2  # the cluster sync's own bridge: both real clusters keep it off data and WAN segments
-WAN_BRIDGE = 1
+SYNC_BRIDGE = 20  # the cluster sync's own bridge: both real clusters keep it off data and WAN segments
+WAN_BRIDGE = 10
 
 
 def plan_design(design: Design) -> dict[str, NodePlan]:

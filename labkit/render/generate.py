@@ -11,6 +11,7 @@ import yaml
 from labkit.design.model import Design, Site
 from labkit.plan import plan_design
 from labkit.render.clab import topology
+from labkit.render.provenance import header as provenance_header
 from labkit.render.templates_env import environment
 
 # (template, path inside nodes/<node>/, file mode) for every hub and spoke
@@ -31,6 +32,7 @@ CORE_FILES = (
     ("linux/core-start.sh.j2", "labkit/start.sh", 0o755),
 )
 ESR_TEMPLATE = "esr/node.cfg.j2"
+ESR_HEADER_TEMPLATE = "esr/header.cfg.j2"
 KEEPALIVED_TEMPLATE = "linux/keepalived.conf.j2"  # cluster units only
 
 
@@ -64,7 +66,11 @@ def _context(design: Design, site: Site | None, node: str | None = None) -> dict
 
 
 def render_esr(design: Design, site: Site) -> str:
-    return environment().get_template(ESR_TEMPLATE).render(_context(design, site))
+    """The node's ESR config: a header naming each construct's provenance and the stand-in's differences."""
+    context = _context(design, site)
+    body = environment().get_template(ESR_TEMPLATE).render(context)
+    head = environment().get_template(ESR_HEADER_TEMPLATE).render(context, provenance=provenance_header(body))
+    return head + body
 
 
 def node_files(design: Design) -> dict[str, tuple[str, int]]:

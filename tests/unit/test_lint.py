@@ -50,7 +50,7 @@ SEEDS = [
     ("phase3", "spoke3", "dh-group 19", "dh-group 14", "IKE proposal aes256/sha2-256/DH 14 differs from hub1's"),
     ("phase3", "spoke1", "ascii-text <DMVPN-PRE-SHARED-KEY>", "ascii-text typo-key-1",
      "IKE pre-shared key differs from hub1's (values not shown)"),
-    ("phase3", "spoke3", "  mode transport\n", "  mode tunnel\n", "IPsec mode tunnel differs from hub1's transport"),
+    ("phase3", "spoke3", "  type transport\n", "  type tunnel\n", "IPsec mode tunnel differs from hub1's transport"),
     ("phase3", "spoke2", "ip address 10.255.0.12/24", "ip address 10.254.0.12/24", "is not a host of the overlay"),
     ("phase3", "spoke2", "ip address 10.255.0.12/24", "ip address 10.255.0.11/24",
      "tunnel address 10.255.0.11 is also"),
