@@ -21,6 +21,8 @@ from labkit.plan.model import (
 HUB_VPN = "DMVPN"
 SPOKE_TO_HUB_VPN = "DMVPN-HUB"
 SPOKE_TO_SPOKE_VPN = "DMVPN-SPOKE"
+NO_DYNAMIC_IN_PHASE1 = ("no spoke-to-spoke VPN: a phase 1 spoke has no shortcut and sends all GRE to a hub, so a "
+                        "dynamic VPN accepting any peer would only widen what it answers")
 SYNC_BRIDGE = 20  # the cluster sync's own bridge: both real clusters keep it off data and WAN segments
 WAN_BRIDGE = 10
 
@@ -44,6 +46,7 @@ def _node(design: Design, site: Site) -> NodePlan:
         ipsec_mode=design.ipsec.mode,
         ike_establish="route",
         bindings=_bindings(design, site),
+        bindings_note=NO_DYNAMIC_IN_PHASE1 if site.role == "spoke" and design.phase == 1 else "",
         bgp=_bgp(design, site),
         vrfs=_vrfs(design, site),
         mpls_forwarding=design.mpls is not None,
@@ -67,8 +70,7 @@ def _nhrp(design: Design, site: Site) -> NhrpPlan:
 
 def _bindings(design: Design, site: Site) -> tuple[IpsecBinding, ...]:
     """Hubs: one dynamic VPN for any spoke. Spokes: a static VPN towards the hubs' NBMA addresses, plus a
-    dynamic one for spoke-to-spoke tunnels, which exist only from phase 2 on (a phase 1 spoke sends all
-    GRE to a hub, so a dynamic VPN accepting any peer would only widen what it answers)."""
+    dynamic one for spoke-to-spoke tunnels, which exist only from phase 2 on (NO_DYNAMIC_IN_PHASE1)."""
     if site.role == "hub":
         return (IpsecBinding(HUB_VPN, "dynamic", (), "any spoke registers with the hub"),)
     hubs = tuple(IPv4Network(f"{h.nbma}/32") for h in design.nhs)

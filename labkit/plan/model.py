@@ -142,6 +142,7 @@ class NodePlan:
     ipsec_mode: str
     ike_establish: Literal["route"]
     bindings: tuple[IpsecBinding, ...]
+    bindings_note: str  # why a binding is absent, if one is
     bgp: BgpPlan
     vrfs: tuple[VrfPlan, ...]
     mpls_forwarding: bool

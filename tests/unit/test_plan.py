@@ -42,6 +42,7 @@ def test_spokes_bind_a_dynamic_vpn_only_where_spoke_to_spoke_tunnels_exist(scena
     assert [b.vpn for b in spoke.bindings] == vpns
     assert spoke.bindings[0].kind == "static"
     assert spoke.bindings[0].remote_networks == (IPv4Network(f"{plans['hub1'].nbma}/32"),)
+    assert bool(spoke.bindings_note) == (len(vpns) == 1)  # the missing dynamic VPN is explained
 
 
 def test_phase2_hub_redirects_only_in_the_stand_in():
