@@ -1,4 +1,5 @@
-"""The `labkit` command: generate, configs, diff, lint, graph, up, verify, run, status, exec, shell, down."""
+"""The `labkit` command: generate, plan, configs, provenance, diff, lint, graph, up, verify, run, status, exec,
+shell, down, vm, bench."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import signal
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from labkit.console import Console
@@ -44,6 +46,13 @@ def cmd_generate(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def cmd_plan(args: argparse.Namespace, console: Console) -> int:
+    from labkit.plan.show import plan_yaml
+
+    print(plan_yaml(load_design(args.design)), end="")
+    return 0
+
+
 def cmd_configs(args: argparse.Namespace, console: Console) -> int:
     from labkit.render.configs import out_of_sync, write_configs
 
@@ -76,6 +85,24 @@ def cmd_diff(args: argparse.Namespace, console: Console) -> int:
         title = f"labkit diff {args.old} -> {args.new}"
     print(markdown_report(devices, title) if args.markdown else text_report(devices), end="")
     return 1 if any(d.status != "unchanged" for d in devices) else 0
+
+
+def cmd_provenance(args: argparse.Namespace, console: Console) -> int:
+    from labkit.render.provenance import confirmed_share, status_counts
+
+    total: Counter[str] = Counter()
+    for files in _config_groups([Path(p) for p in args.paths]).values():
+        for path in files:
+            counts = status_counts(path.read_text(encoding="utf-8"))
+            total += counts
+            print(f"{path}: {_share_line(counts, confirmed_share(counts))}")
+    print(f"total: {_share_line(total, confirmed_share(total))}")
+    return 0
+
+
+def _share_line(counts: Counter[str], share: float) -> str:
+    detail = ", ".join(f"{counts[s]} {s}" for s in ("confirmed", "fixed", "assumed", "contradicted") if counts[s])
+    return f"{sum(counts.values())} lines, {share:.1%} confirmed ({detail})"
 
 
 def cmd_lint(args: argparse.Namespace, console: Console) -> int:
@@ -304,6 +331,7 @@ def parser() -> argparse.ArgumentParser:
         return p
 
     add("generate", cmd_generate, "write build/<lab>/: containerlab topology, node files, ESR configs")
+    add("plan", cmd_plan, "print every node's plan (YAML): what is decided about each hub and spoke")
     p = sub.add_parser("configs", help="write the reference ESR configs configs/<scenario>/<node>.cfg",
                        description="write (or --check) the reference ESR configs configs/<scenario>/<node>.cfg")
     p.add_argument("designs", nargs="+", help="design files, e.g. topologies/*.yml")
@@ -325,6 +353,11 @@ def parser() -> argparse.ArgumentParser:
                        "advertised LANs, VRF route targets")
     p.add_argument("paths", nargs="+", help="config files or folders, e.g. configs/ or configs/phase3")
     p.set_defaults(func=cmd_lint)
+    p = sub.add_parser("provenance", help="per ESR config: how many emitted lines are confirmed vs assumed",
+                       description="per ESR config: how many emitted lines are confirmed, fixed (corrected to the "
+                       "confirmed form), assumed or contradicted, by labkit/data/esr_provenance.yml")
+    p.add_argument("paths", nargs="+", help="config files or folders, e.g. configs/")
+    p.set_defaults(func=cmd_provenance)
     add("graph", cmd_graph, "draw the lab: build/<lab>/<lab>.svg and a containerlab-style mermaid graph")
     for name, func, text in (("up", cmd_up, "generate and start the lab; it stays up"),
                              ("run", cmd_run, "generate, start and verify the lab")):

@@ -1,13 +1,15 @@
-"""Round trip: ESR configurations parsed back into the normalised model and compared with the design
-they were generated from (addresses, NHS/NBMA mappings, proposals, BGP neighbours, phase knobs, VRFs)."""
+"""Round trip: ESR configurations parsed back into the normalised model and compared with the node plan
+of the design they were generated from (addresses, NHS/NBMA mappings, proposals, BGP neighbours, NHRP
+knobs, VRFs). The IPsec bindings are compared once the parser reads all of them (issue 11)."""
 
 from __future__ import annotations
 
 from ipaddress import IPv4Interface
 
-from labkit.design.model import Design, Proposal, Site
+from labkit.design.model import Design, Proposal
 from labkit.lint.esr_config import EsrConfig, EsrProposal
 from labkit.lint.rules import Finding
+from labkit.plan import NodePlan, plan_design
 from labkit.render.templates_env import ESR_CIPHER, ESR_HASH
 
 
@@ -16,31 +18,31 @@ def _esr(proposal: Proposal) -> EsrProposal:
                        ESR_HASH[proposal.integrity] if proposal.integrity else None, proposal.dh_group)
 
 
-def _expected(design: Design, site: Site) -> dict[str, tuple[object, str]]:
-    """What the design says, by field: (value, line anchor in the config)."""
-    routing = design.routing
-    neighbors = {address for _, address in design.bgp_neighbors(site.name)}
+def _expected(design: Design, plan: NodePlan) -> dict[str, tuple[object, str]]:
+    """What the node plan says, by field: (value, line anchor in the config)."""
+    sessions = plan.bgp.sessions
     expected: dict[str, tuple[object, str]] = {
-        "tunnel address": (IPv4Interface(f"{site.tunnel}/{design.overlay.tunnel_network.prefixlen}"), "tunnel gre"),
-        "NBMA address": (site.nbma, "tunnel gre"),
+        "tunnel address": (plan.tunnel, "tunnel gre"),
+        "NBMA address": (plan.nbma, "tunnel gre"),
         "IKE proposal": (_esr(design.ipsec.ike_proposal), "security ike proposal"),
         "IPsec proposal": (_esr(design.ipsec.esp_proposal), "security ipsec proposal"),
-        "IPsec mode": (design.ipsec.mode, "security ipsec vpn"),
-        "BGP AS": (routing.asn, "router bgp"),
-        "BGP neighbours": (neighbors, "router bgp"),
-        "BFD on every neighbour": (bool(routing.bfd), "router bgp"),
-        "ip nhrp redirect": (site.role == "hub" and design.phase == 3, "tunnel gre"),
-        "ip nhrp shortcut": (site.role == "spoke" and design.phase >= 2, "tunnel gre"),
-        "VRFs": ({(v.name, f"{site.tunnel}:{v.id}", f"{routing.asn}:{v.id}", lan.network)
-                  for v, lan in design.vrf_lans(site.name)}, "ip vrf"),
+        "IPsec mode": (plan.ipsec_mode, "security ipsec vpn"),
+        "BGP AS": (plan.bgp.asn, "router bgp"),
+        "BGP neighbours": ({s.address for s in sessions}, "router bgp"),
+        "BFD on every neighbour": (bool(sessions) and all(s.bfd for s in sessions), "router bgp"),
+        "ip nhrp redirect": (plan.nhrp.redirect, "tunnel gre"),
+        "ip nhrp shortcut": (plan.nhrp.shortcut, "tunnel gre"),
+        "VRFs": ({(v.name, v.rd, v.route_target, v.lan.network) for v in plan.vrfs}, "ip vrf"),
     }
-    if site.role == "spoke":
-        expected["NHS"] = (tuple(h.tunnel for h in design.nhs), "ip nhrp nhs")
-        expected["NHS -> NBMA"] = ({h.tunnel: h.nbma for h in design.nhs}, "ip nhrp map")
+    if plan.nhrp.nhs:
+        expected["NHS"] = (tuple(n.tunnel for n in plan.nhrp.nhs), "ip nhrp nhs")
+        expected["NHS -> NBMA"] = ({n.tunnel: n.nbma for n in plan.nhrp.nhs}, "ip nhrp map")
     return expected
 
 
-def _found(config: EsrConfig, design: Design, site: Site) -> dict[str, object]:
+def _found(config: EsrConfig, plan: NodePlan) -> dict[str, object]:
+    """The same fields as read from the parsed config."""
+    lans = {v.lan.network for v in plan.vrfs}
     return {
         "tunnel address": config.tunnel,
         "NBMA address": config.nbma,
@@ -53,7 +55,7 @@ def _found(config: EsrConfig, design: Design, site: Site) -> dict[str, object]:
         "ip nhrp redirect": config.redirect,
         "ip nhrp shortcut": config.shortcut,
         "VRFs": {(v.name, v.rd, v.rt_export, n) for v in config.vrfs for n in v.networks
-                 if v.rt_import == v.rt_export and any(n == lan.network for _, lan in design.vrf_lans(site.name))},
+                 if v.rt_import == v.rt_export and n in lans},
         "NHS": config.nhs,
         "NHS -> NBMA": config.maps,
     }
@@ -64,19 +66,19 @@ def _has_address(config: EsrConfig, address: IPv4Interface) -> bool:
 
 
 def compare(design: Design, configs: list[EsrConfig]) -> list[Finding]:
-    """Differences between each site of the design and the configuration that names it."""
+    """Differences between each node's plan and the configuration that names it."""
     by_name = {name: c for c in configs for name in c.hostnames}
     findings = []
-    for site in design.sites:
-        config = by_name.get(site.name)
+    for plan in plan_design(design).values():
+        config = by_name.get(plan.name)
         if config is None:
             continue  # reported by the caller, which knows where the configuration should be
-        found = _found(config, design, site)
-        for field, (value, anchor) in _expected(design, site).items():
+        found = _found(config, plan)
+        for field, (value, anchor) in _expected(design, plan).items():
             if found[field] != value:
                 findings.append(Finding(config, config.line(anchor), f"{field}: config has {_text(found[field])}, "
                                         f"design {design.source} says {_text(value)}"))
-        for what, address in (("WAN", site.wan), ("LAN", site.lan)):
+        for what, address in (("WAN", plan.wan), ("LAN", plan.lan)):
             if not _has_address(config, address):
                 findings.append(Finding(config, 1, f"{what} address {address} of the design is on no interface"))
     return findings

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ipaddress import IPv4Network
 
 from labkit.design.model import Design, Site
+from labkit.plan import plan_design
 from labkit.verify.engine import Check, CheckFailed, Context
 
 
@@ -28,10 +29,13 @@ def hub_registrations(design: Design, hub: Site) -> Check:
 
 
 def spokes_nhs(design: Design) -> Check:
+    """Each spoke has registered with every NHS its plan gives it (a cluster's units are one NHS)."""
+    plans = plan_design(design)
+
     def probe(ctx: Context) -> str:
         def one(spoke: Site) -> None:
             nhs = {n.nbma: n for n in ctx.fact(spoke.name, "nhrp_nhs")}
-            for hub in design.hubs:
+            for hub in plans[spoke.name].nhrp.nhs:
                 entry = nhs.get(hub.nbma)
                 if entry is None:
                     raise CheckFailed(f"{spoke.name}: hub {hub.name} ({hub.nbma}) is not an NHS")

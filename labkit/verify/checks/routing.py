@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from labkit.design.model import Design, Site
+from labkit.plan import plan_design
 from labkit.verify.engine import Check, CheckFailed, Context
 
 
@@ -83,9 +84,11 @@ def spoke_routes(design: Design) -> Check:
     mode = design.routing.hub_advertises
     wanted = design.routing.spoke_summary if mode == "summary" else None
     hub_tunnels = {h.tunnel for h in design.hubs}
+    plans = plan_design(design)
+    hubs_rewrite = any(s.next_hop_self for h in design.hubs for s in plans[h.name].bgp.to_spokes)
 
     def expected_nexthops(other: Site) -> set:
-        return {other.tunnel} if design.phase >= 2 else hub_tunnels
+        return hub_tunnels if hubs_rewrite else {other.tunnel}
 
     def probe(ctx: Context) -> str:
         def one(spoke: Site) -> None:

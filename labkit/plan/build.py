@@ -1,0 +1,168 @@
+"""Design -> one NodePlan per hub and spoke: every per-node decision is made here, once."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+
+from labkit.design.model import Design, Site
+from labkit.plan.model import (
+    BgpPlan,
+    BgpSession,
+    ClusterPlan,
+    ClusterUnit,
+    IpsecBinding,
+    NhrpPlan,
+    NhsPlan,
+    NodePlan,
+    StandIn,
+    VrfPlan,
+)
+
+HUB_VPN = "DMVPN"
+SPOKE_TO_HUB_VPN = "DMVPN-HUB"
+SPOKE_TO_SPOKE_VPN = "DMVPN-SPOKE"
+NO_DYNAMIC_IN_PHASE1 = ("no spoke-to-spoke VPN: a phase 1 spoke has no shortcut and sends all GRE to a hub, so a "
+                        "dynamic VPN accepting any peer would only widen what it answers")
+SYNC_BRIDGE = 20  # the cluster sync's own bridge: both real clusters keep it off data and WAN segments
+WAN_BRIDGE = 10
+
+
+def plan_design(design: Design) -> dict[str, NodePlan]:
+    """Every hub's and spoke's plan, keyed by node name, in the design's order."""
+    return {site.name: _node(design, site) for site in design.sites}
+
+
+def _node(design: Design, site: Site) -> NodePlan:
+    hub = site.role == "hub"
+    return NodePlan(
+        name=site.name,
+        role=site.role,
+        phase=design.phase,
+        wan=site.wan,
+        nbma=site.nbma,
+        tunnel=IPv4Interface(f"{site.tunnel}/{design.overlay.tunnel_network.prefixlen}"),
+        lan=site.lan,
+        nhrp=_nhrp(design, site),
+        ipsec_mode=design.ipsec.mode,
+        ike_establish="route",
+        bindings=_bindings(design, site),
+        bindings_note=NO_DYNAMIC_IN_PHASE1 if site.role == "spoke" and design.phase == 1 else "",
+        bgp=_bgp(design, site),
+        vrfs=_vrfs(design, site),
+        mpls_forwarding=design.mpls is not None,
+        cluster=_cluster(design) if hub and design.cluster else None,
+        stand_in=_stand_in(design, site),
+    )
+
+
+def _nhrp(design: Design, site: Site) -> NhrpPlan:
+    hub = site.role == "hub"
+    nhs = () if hub else tuple(NhsPlan(h.name, h.tunnel, h.nbma) for h in design.nhs)
+    return NhrpPlan(
+        network_id=design.overlay.nhrp_network_id,
+        holdtime=design.overlay.holdtime,
+        nhs=nhs,
+        multicast="dynamic" if hub else "nhs",
+        redirect=hub and design.phase == 3,
+        shortcut=not hub and design.phase >= 2,
+    )
+
+
+def _bindings(design: Design, site: Site) -> tuple[IpsecBinding, ...]:
+    """Hubs: one dynamic VPN for any spoke. Spokes: a static VPN towards the hubs' NBMA addresses, plus a
+    dynamic one for spoke-to-spoke tunnels, which exist only from phase 2 on (NO_DYNAMIC_IN_PHASE1)."""
+    if site.role == "hub":
+        return (IpsecBinding(HUB_VPN, "dynamic", (), "any spoke registers with the hub"),)
+    hubs = tuple(IPv4Network(f"{h.nbma}/32") for h in design.nhs)
+    bindings = [IpsecBinding(SPOKE_TO_HUB_VPN, "static", hubs, "GRE to the hub(s): registration, BGP")]
+    if design.phase >= 2:
+        bindings.append(IpsecBinding(SPOKE_TO_SPOKE_VPN, "dynamic", (), "spoke-to-spoke GRE after a shortcut"))
+    return tuple(bindings)
+
+
+def _bgp(design: Design, site: Site) -> BgpPlan:
+    routing = design.routing
+    hub = site.role == "hub"
+    networks = (site.lan.network,)
+    return BgpPlan(
+        asn=routing.asn,
+        router_id=site.tunnel,
+        keepalive=routing.keepalive,
+        holdtime=routing.holdtime,
+        networks=networks,
+        aggregate=routing.spoke_summary if hub and routing.hub_advertises == "summary" else None,
+        sessions=tuple(_session(design, site, name, address) for name, address in design.bgp_neighbors(site.name)),
+    )
+
+
+def _session(design: Design, site: Site, name: str, address: IPv4Address) -> BgpSession:
+    routing = design.routing
+    spokes = {s.name for s in design.spokes}
+    hq = design.headquarters
+    to_spoke = name in spokes
+    to_hq = hq is not None and name == hq.name
+    hub = site.role == "hub"
+    over_tunnel = to_spoke or not hub
+    return BgpSession(
+        name=name,
+        peer="spoke" if to_spoke else "core" if to_hq else "hub",
+        address=address,
+        update_source=site.tunnel if over_tunnel else site.lan.ip,
+        route_reflector_client=hub and (to_spoke or to_hq),
+        next_hop_self=hub and ((to_spoke and (routing.hub_advertises != "all" or design.phase == 1)) or to_hq),
+        default_originate=hub and to_spoke and routing.hub_advertises == "default",
+        vpnv4=design.mpls is not None and over_tunnel,
+        bfd=routing.bfd is not None,
+    )
+
+
+def _vrfs(design: Design, site: Site) -> tuple[VrfPlan, ...]:
+    asn = design.routing.asn
+    hub = site.role == "hub"
+    return tuple(VrfPlan(vrf.name, vrf.id, f"{site.tunnel}:{vrf.id}", f"{asn}:{vrf.id}", lan,
+                         vrf.lan_pool if hub else None)
+                 for vrf, lan in design.vrf_lans(site.name))
+
+
+def _cluster(design: Design) -> ClusterPlan:
+    cluster = design.cluster
+    units = tuple(ClusterUnit(n, h.name, h.wan, h.lan, 200 - 50 * (n - 1)) for n, h in enumerate(design.hubs, start=1))
+    vip = IPv4Interface(f"{cluster.vip}/{cluster.segment.prefixlen}")
+    return ClusterPlan(units, cluster.vrrp_id, vip, cluster.advert_ms, SYNC_BRIDGE, WAN_BRIDGE)
+
+
+def _stand_in(design: Design, site: Site) -> StandIn:
+    hub = site.role == "hub"
+    redirect_nflog = hub and design.phase >= 2
+    reasons = ["tunnel address /32: FRR 8.4 nhrpd ignores any other prefix length on an NHRP interface"]
+    if hub:
+        reasons += ["hub advertises the tunnel network in BGP: nhrpd answers a resolution only if the "
+                    "requester's tunnel address routes over the NHRP interface (on ESR the /"
+                    f"{design.overlay.tunnel_network.prefixlen} tunnel address is a connected route)",
+                    "BGP accepts spokes through a listen range; the ESR config lists every spoke",
+                    "strongSwan only responds on the hub (a trapping hub races spokes into duplicate SAs)"]
+    else:
+        reasons.append("strongSwan starts IKE from a trap on the first GRE packet: ESR `ike establish-tunnel route`")
+    if redirect_nflog:
+        reasons.append("nhrpd redirect + NFLOG group 1 on the hub: nhrpd learns of spoke-to-spoke traffic only "
+                       "through NFLOG" + (" and starts no resolution by itself in phase 2, where ESR needs no "
+                                          "redirect" if design.phase == 2 else ""))
+    cluster_unit = hub and design.cluster is not None
+    hub_pair = (hub and design.headquarters is not None and design.routing.hub_advertises == "summary"
+                and len(design.hubs) > 1 and not design.cluster)
+    if hub_pair:
+        reasons.append("the hubs exchange the spoke LANs (prefix-lists ONLY-SPOKE-SUMMARY, NOT-SPOKE-SUMMARY): "
+                       "FRR 8.4 does not bring back its own aggregate while a peer's copy is in the table")
+    if cluster_unit:
+        reasons.append("cluster units take their LAN address as BGP router-id (they share the tunnel address); "
+                       "keepalived stands in for the cluster's VRRP")
+    return StandIn(
+        tunnel_prefixlen=32,
+        redirect_nflog=redirect_nflog,
+        advertise_tunnel_network=hub,
+        router_id=site.lan.ip if cluster_unit else site.tunnel,
+        ipsec_initiates=not hub,
+        listen_range=design.overlay.tunnel_network if hub else None,
+        hub_pair_filters=hub_pair,
+        reasons=tuple(reasons),
+    )

@@ -1,0 +1,154 @@
+"""What is decided about each node, as frozen data; templates, lint and checks read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class NhsPlan:
+    """A next-hop server a spoke registers with: its tunnel and NBMA address."""
+
+    name: str
+    tunnel: IPv4Address
+    nbma: IPv4Address
+
+
+@dataclass(frozen=True)
+class NhrpPlan:
+    """The NHRP knobs of the node's mGRE tunnel, as a real ESR gets them."""
+
+    network_id: int
+    holdtime: int
+    nhs: tuple[NhsPlan, ...]  # empty on a hub
+    multicast: Literal["dynamic", "nhs"]
+    redirect: bool
+    shortcut: bool
+
+
+@dataclass(frozen=True)
+class IpsecBinding:
+    """One `ip nhrp ipsec VPN static|dynamic` binding and the peers its IKE gateway accepts."""
+
+    vpn: str
+    kind: Literal["static", "dynamic"]
+    remote_networks: tuple[IPv4Network, ...]  # empty: `remote network any`
+    reason: str
+
+
+@dataclass(frozen=True)
+class BgpSession:
+    """One BGP neighbour of the node and the options the session carries."""
+
+    name: str
+    peer: Literal["spoke", "hub", "core"]
+    address: IPv4Address
+    update_source: IPv4Address
+    route_reflector_client: bool
+    next_hop_self: bool
+    default_originate: bool
+    vpnv4: bool
+    bfd: bool
+
+
+@dataclass(frozen=True)
+class BgpPlan:
+    """The node's BGP speaker: identity, timers, what it advertises, its sessions."""
+
+    asn: int
+    router_id: IPv4Address
+    keepalive: int
+    holdtime: int
+    networks: tuple[IPv4Network, ...]
+    aggregate: IPv4Network | None  # summary-only aggregate of the spoke LANs
+    sessions: tuple[BgpSession, ...]
+
+    @property
+    def to_spokes(self) -> tuple[BgpSession, ...]:
+        return tuple(s for s in self.sessions if s.peer == "spoke")
+
+    @property
+    def others(self) -> tuple[BgpSession, ...]:
+        """Sessions with hubs and the HQ core router (not over the tunnel on a hub)."""
+        return tuple(s for s in self.sessions if s.peer != "spoke")
+
+
+@dataclass(frozen=True)
+class VrfPlan:
+    """One L3VPN service on the node."""
+
+    name: str
+    id: int
+    rd: str
+    route_target: str
+    lan: IPv4Interface
+    aggregate: IPv4Network | None  # the hub summarises the spokes' LANs of the VRF
+
+
+@dataclass(frozen=True)
+class ClusterUnit:
+    """A unit of the ESR 1+1 cluster: its number and its own addresses."""
+
+    number: int
+    name: str
+    wan: IPv4Interface
+    lan: IPv4Interface
+    priority: int  # VRRP priority: unit 1 is the active unit
+
+
+@dataclass(frozen=True)
+class ClusterPlan:
+    """The hub cluster: units, the VRRP group holding the shared WAN address, and the sync bridge."""
+
+    units: tuple[ClusterUnit, ...]
+    vrrp_id: int
+    vip: IPv4Interface
+    advert_ms: int
+    sync_bridge: int
+    wan_bridge: int
+
+    def unit(self, name: str) -> ClusterUnit:
+        return next(u for u in self.units if u.name == name)
+
+
+@dataclass(frozen=True)
+class StandIn:
+    """Where the FRR/strongSwan stand-in of the node must differ from its ESR config; `reasons` says why."""
+
+    tunnel_prefixlen: int  # nhrpd ignores any prefix length but /32 on an NHRP interface
+    redirect_nflog: bool  # nhrpd redirects only traffic shown to it through NFLOG group 1
+    advertise_tunnel_network: bool  # spokes need a route to the tunnel net or phase 3 fails silently
+    router_id: IPv4Address
+    ipsec_initiates: bool  # strongSwan trap policy (spokes) or respond only (hubs)
+    listen_range: IPv4Network | None  # the hub accepts any spoke; ESR lists them
+    hub_pair_filters: bool  # two summarising hubs: prefix-lists keep spoke LANs between them only
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NodePlan:
+    """Everything decided about one hub or spoke."""
+
+    name: str
+    role: Literal["hub", "spoke"]
+    phase: int
+    wan: IPv4Interface
+    nbma: IPv4Address
+    tunnel: IPv4Interface  # on ESR: the tunnel network's prefix length
+    lan: IPv4Interface
+    nhrp: NhrpPlan
+    ipsec_mode: str
+    ike_establish: Literal["route"]
+    bindings: tuple[IpsecBinding, ...]
+    bindings_note: str  # why a binding is absent, if one is
+    bgp: BgpPlan
+    vrfs: tuple[VrfPlan, ...]
+    mpls_forwarding: bool
+    cluster: ClusterPlan | None
+    stand_in: StandIn
+
+    @property
+    def is_hub(self) -> bool:
+        return self.role == "hub"

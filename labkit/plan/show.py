@@ -1,0 +1,29 @@
+"""The node plan as YAML: what `labkit plan DESIGN` prints and the goldens hold."""
+
+from __future__ import annotations
+
+from dataclasses import fields, is_dataclass
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+
+import yaml
+
+from labkit.design.model import Design
+from labkit.plan.build import plan_design
+
+
+def _plain(value: object) -> object:
+    """Dataclasses to dicts, tuples to lists, addresses to strings."""
+    if is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, IPv4Address | IPv4Interface | IPv4Network):
+        return str(value)
+    return value
+
+
+def plan_yaml(design: Design) -> str:
+    """Every node's plan, in the design's node order."""
+    header = f"# node plan of {design.source.as_posix()} (scenario {design.scenario}, phase {design.phase})\n"
+    plans = {name: _plain(plan) for name, plan in plan_design(design).items()}
+    return header + yaml.safe_dump(plans, sort_keys=False, default_flow_style=False, width=110)

@@ -1,0 +1,83 @@
+"""The node plan: one golden per scenario, and the decisions that differ by phase, role and design."""
+
+from __future__ import annotations
+
+import os
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+
+import pytest
+
+from labkit.design import load_design
+from labkit.plan import plan_design
+from labkit.plan.show import plan_yaml
+from tests.conftest import GOLDEN, TOPOLOGIES
+
+DESIGNS = sorted(TOPOLOGIES.glob("*.yml"))
+UPDATE = os.environ.get("LABKIT_UPDATE_GOLDEN") == "1"
+
+
+@pytest.mark.parametrize("design_file", DESIGNS, ids=lambda p: p.stem)
+def test_plan_matches_golden(design_file: Path, monkeypatch):
+    monkeypatch.chdir(TOPOLOGIES.parent)
+    text = plan_yaml(load_design(design_file.relative_to(TOPOLOGIES.parent)))
+    golden = GOLDEN / "plans" / f"{design_file.stem}.yml"
+    if UPDATE:
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(text)
+    assert text == golden.read_text(), f"{golden} differs (LABKIT_UPDATE_GOLDEN=1 to accept)"
+
+
+def _plans(scenario: str):
+    return plan_design(load_design(TOPOLOGIES / f"{scenario}.yml"))
+
+
+@pytest.mark.parametrize(("scenario", "vpns"), [("phase1", ["DMVPN-HUB"]),
+                                                 ("phase2", ["DMVPN-HUB", "DMVPN-SPOKE"]),
+                                                 ("phase3", ["DMVPN-HUB", "DMVPN-SPOKE"])])
+def test_spokes_bind_a_dynamic_vpn_only_where_spoke_to_spoke_tunnels_exist(scenario: str, vpns: list[str]):
+    plans = _plans(scenario)
+    assert [(b.vpn, b.kind) for b in plans["hub1"].bindings] == [("DMVPN", "dynamic")]
+    spoke = plans["spoke1"]
+    assert [b.vpn for b in spoke.bindings] == vpns
+    assert spoke.bindings[0].kind == "static"
+    assert spoke.bindings[0].remote_networks == (IPv4Network(f"{plans['hub1'].nbma}/32"),)
+    assert bool(spoke.bindings_note) == (len(vpns) == 1)  # the missing dynamic VPN is explained
+
+
+def test_phase2_hub_redirects_only_in_the_stand_in():
+    hub = _plans("phase2")["hub1"]
+    assert not hub.nhrp.redirect and hub.stand_in.redirect_nflog
+    assert any("phase 2" in r for r in hub.stand_in.reasons)
+    hub3 = _plans("phase3")["hub1"]
+    assert hub3.nhrp.redirect and hub3.stand_in.redirect_nflog
+    assert not _plans("phase1")["hub1"].stand_in.redirect_nflog
+
+
+def test_spokes_register_with_every_hub_of_a_dual_hub_design():
+    plans = _plans("failover")
+    spoke = plans["spoke1"]
+    assert [n.name for n in spoke.nhrp.nhs] == ["hub1", "hub2"]
+    assert [s.address for s in spoke.bgp.sessions] == [plans["hub1"].tunnel.ip, plans["hub2"].tunnel.ip]
+    assert len(spoke.bindings[0].remote_networks) == 2
+
+
+def test_cluster_units_share_one_nhs_and_keep_their_own_router_id():
+    plans = _plans("cluster")
+    assert len(plans["spoke1"].nhrp.nhs) == 1
+    hub1, hub2 = plans["hub1"], plans["hub2"]
+    assert hub1.stand_in.router_id != hub2.stand_in.router_id
+    assert hub1.cluster.sync_bridge != hub1.cluster.wan_bridge
+    assert [u.priority for u in hub1.cluster.units] == [200, 150]
+
+
+def test_hub_sessions_carry_their_options():
+    hub = _plans("phase1")["hub1"]
+    spokes = hub.bgp.to_spokes
+    assert spokes and all(s.route_reflector_client and s.next_hop_self for s in spokes)
+    assert all(s.update_source == hub.tunnel.ip for s in spokes)
+    mpls = _plans("mpls")
+    assert mpls["hub1"].mpls_forwarding and all(s.vpnv4 for s in mpls["spoke1"].bgp.sessions)
+    assert {v.rd for v in mpls["spoke1"].vrfs} == {f"{mpls['spoke1'].tunnel.ip}:{v.id}" for v in mpls["spoke1"].vrfs}
+    assert all(v.aggregate for v in mpls["hub1"].vrfs) and not any(v.aggregate for v in mpls["spoke1"].vrfs)
+    assert mpls["hub1"].stand_in.listen_range.network_address == IPv4Address("10.255.0.0")
