@@ -45,8 +45,9 @@ def missing_ties(plan: NodePlan, config: str) -> list[str]:
             missing.append(f"BFD with {session.name}: fall-over bfd")
     group = plan.bgp.spoke_group
     if group:  # the labs prove a session from every spoke; the failover lab proves BFD on it
-        if f"listen-range {group.listen_range} peer-group {group.name}" not in _block(config, f"router bgp {plan.bgp.asn}"):
-            missing.append(f"sessions with every spoke: listen-range {group.listen_range} peer-group {group.name}")
+        line = f"listen-range {group.listen_range} peer-group {group.name}"
+        if line not in _block(config, f"router bgp {plan.bgp.asn}"):
+            missing.append(f"sessions with every spoke: {line}")
         if group.bfd and "fall-over bfd" not in _block(config, f"peer-group {group.name}"):
             missing.append("BFD with every spoke: fall-over bfd")
     for vrf in plan.vrfs:  # the MPLS lab proves each VRF's isolation
