@@ -58,6 +58,11 @@ SEEDS = [
     ("phase3", "spoke2", "ip address 10.255.0.12/24", "ip address 10.255.0.11/24",
      "tunnel address 10.255.0.11 is also"),
     ("phase3", "spoke1", "    remote-as 65000", "    remote-as 65001", "remote-as 65001, but hub1 is AS 65000"),
+    ("phase3", "hub1", "listen-range 10.255.0.0/24", "listen-range 10.255.0.0/29",
+     "neighbour 10.255.0.1 (hub1) has no neighbour statement or listen range for spoke1"),
+    ("failover", "hub2", "  peer-group SPOKES\n    description \"every spoke, from any tunnel address\"\n"
+     "    remote-as 65000", "  peer-group SPOKES\n    description \"every spoke, from any tunnel address\"\n"
+     "    remote-as 65001", "peer-group SPOKES remote-as 65001, but spoke1 (in its listen range) is AS 65000"),
     ("phase1", "spoke1", "  ip nhrp multicast nhs", "  ip nhrp multicast nhs\n  ip nhrp shortcut",
      "`ip nhrp shortcut` does not belong on a spoke in phase 1"),
     ("phase3", "hub1", "  ip nhrp redirect\n", "", "a phase 3 hub needs `ip nhrp redirect`"),
@@ -85,6 +90,16 @@ def test_round_trip_reports_a_config_that_drifted_from_its_design(tmp_path: Path
     spoke.write_text(spoke.read_text().replace("  ip nhrp shortcut\n", ""))
     findings = [str(f) for f in compare(load_design(TOPOLOGIES / "phase2.yml"), _load(folder))]
     assert any("spoke1.cfg" in f and "ip nhrp shortcut: config has False" in f for f in findings), findings
+
+
+def test_round_trip_reports_a_listen_range_that_drifted_from_its_design(tmp_path: Path):
+    folder = tmp_path / "phase3"
+    shutil.copytree(CONFIGS / "phase3", folder)
+    hub = folder / "hub1.cfg"
+    hub.write_text(hub.read_text().replace("listen-range 10.255.0.0/24", "listen-range 10.255.0.0/25"))
+    findings = [str(f) for f in compare(load_design(TOPOLOGIES / "phase3.yml"), _load(folder))]
+    assert any("hub1.cfg" in f and "BGP listen ranges: config has" in f and "10.255.0.0/25" in f
+               for f in findings), findings
 
 
 def test_lint_command_names_device_and_line(tmp_path: Path, capsys):
