@@ -5,7 +5,7 @@ of them (issue 11)."""
 
 from __future__ import annotations
 
-from ipaddress import IPv4Interface
+from ipaddress import IPv4Interface, IPv4Network
 
 from labkit.design.model import Design, Proposal
 from labkit.lint.esr_config import EsrConfig, EsrProposal
@@ -32,8 +32,8 @@ def _expected(design: Design, plan: NodePlan) -> dict[str, tuple[object, str]]:
         "IPsec mode": (plan.ipsec_mode, "security ipsec vpn"),
         "BGP AS": (plan.bgp.asn, "router bgp"),
         "BGP neighbours": ({s.address for s in sessions}, "router bgp"),
-        "BGP listen ranges": (((group.listen_range, group.route_reflector_client, group.next_hop_self),)
-                              if group else (), "router bgp"),
+        "BGP listen ranges": ({_listen(group.listen_range, group.route_reflector_client, group.next_hop_self)}
+                              if group else set(), "router bgp"),
         "BFD on every neighbour": (bool(bfd) and all(bfd), "router bgp"),
         "ip nhrp redirect": (plan.nhrp.redirect, "tunnel gre"),
         "ip nhrp shortcut": (plan.nhrp.shortcut, "tunnel gre"),
@@ -57,8 +57,8 @@ def _found(config: EsrConfig, plan: NodePlan) -> dict[str, object]:
         "IPsec mode": config.ipsec_mode,
         "BGP AS": config.asn,
         "BGP neighbours": {n.address for n in config.neighbors},
-        "BGP listen ranges": tuple((r, g.rr_client, g.next_hop_self) for g in config.peer_groups
-                                   for r in g.listen_ranges),
+        "BGP listen ranges": {_listen(r, g.rr_client, g.next_hop_self) for g in config.peer_groups
+                              for r in g.listen_ranges},
         "BFD on every neighbour": bool(bfd) and all(bfd),
         "ip nhrp redirect": config.redirect,
         "ip nhrp shortcut": config.shortcut,
@@ -67,6 +67,11 @@ def _found(config: EsrConfig, plan: NodePlan) -> dict[str, object]:
         "NHS": config.nhs,
         "NHS -> NBMA": config.maps,
     }
+
+
+def _listen(listen_range: IPv4Network, rr_client: bool, next_hop_self: bool) -> str:
+    """A listen range and the options of its peer group, as a finding shows them."""
+    return " ".join([str(listen_range)] + ["route-reflector-client"] * rr_client + ["next-hop-self"] * next_hop_self)
 
 
 def _has_address(config: EsrConfig, address: IPv4Interface) -> bool:

@@ -38,34 +38,34 @@ class IpsecBinding:
     reason: str
 
 
-@dataclass(frozen=True)
-class BgpSession:
-    """One BGP neighbour of the node and the options the session carries."""
+@dataclass(frozen=True, kw_only=True)
+class SessionOptions:
+    """What a BGP session carries, to one neighbour or to every member of a peer group."""
+
+    update_source: IPv4Address
+    route_reflector_client: bool
+    next_hop_self: bool
+    default_originate: bool
+    vpnv4: bool
+    bfd: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class BgpSession(SessionOptions):
+    """One explicit BGP neighbour of the node."""
 
     name: str
     peer: Literal["hub", "core"]
     address: IPv4Address
-    update_source: IPv4Address
-    route_reflector_client: bool
-    next_hop_self: bool
-    default_originate: bool
-    vpnv4: bool
-    bfd: bool
 
 
-@dataclass(frozen=True)
-class SpokeGroup:
+@dataclass(frozen=True, kw_only=True)
+class SpokeGroup(SessionOptions):
     """A hub's one BGP peer group for every spoke: it takes a session from any address of `listen_range`
-    (the tunnel network) with these options, so that adding a spoke changes nothing on the hub."""
+    (the tunnel network), so that adding a spoke changes nothing on the hub."""
 
     name: str
     listen_range: IPv4Network
-    update_source: IPv4Address
-    route_reflector_client: bool
-    next_hop_self: bool
-    default_originate: bool
-    vpnv4: bool
-    bfd: bool
 
 
 @dataclass(frozen=True)
