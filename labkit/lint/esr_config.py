@@ -31,6 +31,21 @@ class EsrNeighbor:
 
 
 @dataclass(frozen=True)
+class EsrPeerGroup:
+    """A BGP peer group and the listen ranges that bind it: a dynamic neighbour for each address in them."""
+
+    name: str
+    remote_as: int | None
+    bfd: bool
+    rr_client: bool
+    next_hop_self: bool
+    listen_ranges: tuple[IPv4Network, ...]
+
+    def covers(self, addresses: set[IPv4Address]) -> bool:
+        return any(a in r for a in addresses for r in self.listen_ranges)
+
+
+@dataclass(frozen=True)
 class EsrVrf:
     name: str
     rd: str | None
@@ -96,6 +111,7 @@ class EsrConfig:
     networks: tuple[IPv4Network, ...]
     aggregates: tuple[IPv4Network, ...]
     neighbors: tuple[EsrNeighbor, ...]
+    peer_groups: tuple[EsrPeerGroup, ...]
     vrfs: tuple[EsrVrf, ...]
 
     @property
@@ -176,6 +192,14 @@ def _neighbor(row: dict) -> EsrNeighbor:
                        bool(row.get("rr_client")), bool(row.get("next_hop_self")))
 
 
+def _peer_groups(bgp: dict) -> tuple[EsrPeerGroup, ...]:
+    ranges = _list(bgp.get("listen_ranges"))
+    return tuple(EsrPeerGroup(g["name"], int(g["remote_as"]) if g.get("remote_as") else None, bool(g.get("bfd")),
+                              bool(g.get("rr_client")), bool(g.get("next_hop_self")),
+                              tuple(IPv4Network(r["prefix"], strict=False) for r in ranges if r["group"] == g["name"]))
+                 for g in _list(bgp.get("peer_groups")))
+
+
 def load_esr_config(path: Path, text: str | None = None) -> EsrConfig:
     """Parse one configuration file (or text said to come from `path`)."""
     text = path.read_text(encoding="utf-8") if text is None else text
@@ -223,6 +247,7 @@ def load_esr_config(path: Path, text: str | None = None) -> EsrConfig:
         networks=tuple(IPv4Network(n["prefix"]) for n in _list(bgp.get("networks"))),
         aggregates=tuple(IPv4Network(a["prefix"]) for a in _list(bgp.get("aggregates"))),
         neighbors=tuple(_neighbor(n) for n in _list(bgp.get("neighbors"))),
+        peer_groups=_peer_groups(bgp),
         vrfs=tuple(EsrVrf(v["name"], v.get("rd"), v.get("rt_import"), v.get("rt_export"),
                           vrf_networks.get(v["name"], ())) for v in _list(parsed.get("vrfs"))),
     )

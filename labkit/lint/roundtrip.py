@@ -1,10 +1,11 @@
 """Round trip: ESR configurations parsed back into the normalised model and compared with the node plan
-of the design they were generated from (addresses, NHS/NBMA mappings, proposals, BGP neighbours, NHRP
-knobs, VRFs). The IPsec bindings are compared once the parser reads all of them (issue 11)."""
+of the design they were generated from (addresses, NHS/NBMA mappings, proposals, BGP neighbours and the
+hub's listen range for spokes, NHRP knobs, VRFs). The IPsec bindings are compared once the parser reads all
+of them (issue 11)."""
 
 from __future__ import annotations
 
-from ipaddress import IPv4Interface
+from ipaddress import IPv4Interface, IPv4Network
 
 from labkit.design.model import Design, Proposal
 from labkit.lint.esr_config import EsrConfig, EsrProposal
@@ -21,6 +22,8 @@ def _esr(proposal: Proposal) -> EsrProposal:
 def _expected(design: Design, plan: NodePlan) -> dict[str, tuple[object, str]]:
     """What the node plan says, by field: (value, line anchor in the config)."""
     sessions = plan.bgp.sessions
+    group = plan.bgp.spoke_group
+    bfd = [s.bfd for s in sessions] + ([group.bfd] if group else [])
     expected: dict[str, tuple[object, str]] = {
         "tunnel address": (plan.tunnel, "tunnel gre"),
         "NBMA address": (plan.nbma, "tunnel gre"),
@@ -29,7 +32,9 @@ def _expected(design: Design, plan: NodePlan) -> dict[str, tuple[object, str]]:
         "IPsec mode": (plan.ipsec_mode, "security ipsec vpn"),
         "BGP AS": (plan.bgp.asn, "router bgp"),
         "BGP neighbours": ({s.address for s in sessions}, "router bgp"),
-        "BFD on every neighbour": (bool(sessions) and all(s.bfd for s in sessions), "router bgp"),
+        "BGP listen ranges": ({_listen(group.listen_range, group.route_reflector_client, group.next_hop_self)}
+                              if group else set(), "router bgp"),
+        "BFD on every neighbour": (bool(bfd) and all(bfd), "router bgp"),
         "ip nhrp redirect": (plan.nhrp.redirect, "tunnel gre"),
         "ip nhrp shortcut": (plan.nhrp.shortcut, "tunnel gre"),
         "VRFs": ({(v.name, v.rd, v.route_target, v.lan.network) for v in plan.vrfs}, "ip vrf"),
@@ -43,6 +48,7 @@ def _expected(design: Design, plan: NodePlan) -> dict[str, tuple[object, str]]:
 def _found(config: EsrConfig, plan: NodePlan) -> dict[str, object]:
     """The same fields as read from the parsed config."""
     lans = {v.lan.network for v in plan.vrfs}
+    bfd = [n.bfd for n in config.neighbors] + [g.bfd for g in config.peer_groups]
     return {
         "tunnel address": config.tunnel,
         "NBMA address": config.nbma,
@@ -51,7 +57,9 @@ def _found(config: EsrConfig, plan: NodePlan) -> dict[str, object]:
         "IPsec mode": config.ipsec_mode,
         "BGP AS": config.asn,
         "BGP neighbours": {n.address for n in config.neighbors},
-        "BFD on every neighbour": bool(config.neighbors) and all(n.bfd for n in config.neighbors),
+        "BGP listen ranges": {_listen(r, g.rr_client, g.next_hop_self) for g in config.peer_groups
+                              for r in g.listen_ranges},
+        "BFD on every neighbour": bool(bfd) and all(bfd),
         "ip nhrp redirect": config.redirect,
         "ip nhrp shortcut": config.shortcut,
         "VRFs": {(v.name, v.rd, v.rt_export, n) for v in config.vrfs for n in v.networks
@@ -59,6 +67,11 @@ def _found(config: EsrConfig, plan: NodePlan) -> dict[str, object]:
         "NHS": config.nhs,
         "NHS -> NBMA": config.maps,
     }
+
+
+def _listen(listen_range: IPv4Network, rr_client: bool, next_hop_self: bool) -> str:
+    """A listen range and the options of its peer group, as a finding shows them."""
+    return " ".join([str(listen_range)] + ["route-reflector-client"] * rr_client + ["next-hop-self"] * next_hop_self)
 
 
 def _has_address(config: EsrConfig, address: IPv4Interface) -> bool:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
-from labkit.lint.esr_config import EsrConfig
+from labkit.lint.esr_config import EsrConfig, EsrNeighbor, EsrPeerGroup
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,8 @@ def tunnel_addresses(configs: list[EsrConfig]) -> list[Finding]:
 
 def bgp_reciprocal(configs: list[EsrConfig]) -> list[Finding]:
     """Each BGP neighbour that is another device here names that device's address, expects its AS, and
-    that device has this one as a neighbour too. Neighbours outside this set (an HQ core) are skipped."""
+    that device has this one as a neighbour too, or a peer group whose listen range covers one of this
+    device's addresses and expects its AS. Neighbours outside this set (an HQ core) are skipped."""
     owner = {a: c for c in configs for a in c.own_addresses}
     findings = []
     for config in configs:
@@ -129,9 +130,16 @@ def bgp_reciprocal(configs: list[EsrConfig]) -> list[Finding]:
             if neighbor.remote_as != peer.asn:
                 findings.append(Finding(config, line, f"neighbour {neighbor.address} ({peer.name}) remote-as "
                                         f"{neighbor.remote_as}, but {peer.name} is AS {peer.asn}"))
-            if not any(n.address in config.own_addresses for n in peer.neighbors):
+            if any(n.address in config.own_addresses for n in peer.neighbors):
+                continue
+            group = next((g for g in peer.peer_groups if g.covers(config.own_addresses)), None)
+            if group is None:
                 findings.append(Finding(config, line, f"neighbour {neighbor.address} ({peer.name}) has no "
-                                        f"neighbour statement for {config.name}"))
+                                        f"neighbour statement or listen range for {config.name}"))
+            elif group.remote_as != config.asn:
+                findings.append(Finding(peer, peer.line("peer-group", group.name), f"peer-group {group.name} "
+                                        f"remote-as {group.remote_as}, but {config.name} (in its listen range) "
+                                        f"is AS {config.asn}"))
     return findings
 
 
@@ -156,6 +164,14 @@ def phase_commands(configs: list[EsrConfig]) -> list[Finding]:
     return findings
 
 
+def _reflects_keeping_next_hops(hub: EsrConfig, spoke: EsrConfig) -> bool:
+    """`hub` is a route reflector for `spoke` without `next-hop-self`, by a neighbour or a listen range."""
+    sessions: list[EsrNeighbor | EsrPeerGroup] = [n for n in hub.neighbors
+                                                  if spoke.tunnel and n.address == spoke.tunnel.ip]
+    sessions += [g for g in hub.peer_groups if g.covers(spoke.own_addresses)]
+    return any(s.rr_client and not s.next_hop_self for s in sessions)
+
+
 def spoke_to_spoke_reason(spoke: EsrConfig, hubs: list[EsrConfig]) -> str | None:
     """Why `spoke` may open tunnels straight to other spokes, read from the configurations alone (no
     header): it installs NHRP shortcuts (`ip nhrp shortcut`: phases 2 and 3); a hub sends NHRP redirects
@@ -167,8 +183,7 @@ def spoke_to_spoke_reason(spoke: EsrConfig, hubs: list[EsrConfig]) -> str | None
     for hub in hubs:
         if hub.redirect:
             return f"{hub.name} has `ip nhrp redirect`"
-        if spoke.tunnel and any(n.address == spoke.tunnel.ip and n.rr_client and not n.next_hop_self
-                                for n in hub.neighbors):
+        if _reflects_keeping_next_hops(hub, spoke):
             return f"{hub.name} reflects BGP routes to it without `next-hop-self`"
     return None
 

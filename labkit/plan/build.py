@@ -14,6 +14,7 @@ from labkit.plan.model import (
     NhrpPlan,
     NhsPlan,
     NodePlan,
+    SpokeGroup,
     StandIn,
     VrfPlan,
 )
@@ -23,6 +24,7 @@ SPOKE_TO_HUB_VPN = "DMVPN-HUB"
 SPOKE_TO_SPOKE_VPN = "DMVPN-SPOKE"
 NO_DYNAMIC_IN_PHASE1 = ("no spoke-to-spoke VPN: a phase 1 spoke has no shortcut and sends all GRE to a hub, so a "
                         "dynamic VPN accepting any peer would only widen what it answers")
+SPOKE_GROUP = "SPOKES"
 SYNC_BRIDGE = 20  # the cluster sync's own bridge: both real clusters keep it off data and WAN segments
 WAN_BRIDGE = 10
 
@@ -84,6 +86,7 @@ def _bgp(design: Design, site: Site) -> BgpPlan:
     routing = design.routing
     hub = site.role == "hub"
     networks = (site.lan.network,)
+    spokes = {s.name for s in design.spokes}
     return BgpPlan(
         asn=routing.asn,
         router_id=site.tunnel,
@@ -91,28 +94,42 @@ def _bgp(design: Design, site: Site) -> BgpPlan:
         holdtime=routing.holdtime,
         networks=networks,
         aggregate=routing.spoke_summary if hub and routing.hub_advertises == "summary" else None,
-        sessions=tuple(_session(design, site, name, address) for name, address in design.bgp_neighbors(site.name)),
+        sessions=tuple(_session(design, site, name, address) for name, address in design.bgp_neighbors(site.name)
+                       if name not in spokes),
+        spoke_group=_spoke_group(design, site) if hub else None,
+    )
+
+
+def _spoke_group(design: Design, site: Site) -> SpokeGroup:
+    """The hub's sessions with spokes, one construct for any number of them."""
+    advertises = design.routing.hub_advertises
+    return SpokeGroup(
+        name=SPOKE_GROUP,
+        listen_range=design.overlay.tunnel_network,
+        update_source=site.tunnel,
+        route_reflector_client=True,
+        next_hop_self=advertises != "all" or design.phase == 1,
+        default_originate=advertises == "default",
+        vpnv4=design.mpls is not None,
+        bfd=design.routing.bfd is not None,
     )
 
 
 def _session(design: Design, site: Site, name: str, address: IPv4Address) -> BgpSession:
-    routing = design.routing
-    spokes = {s.name for s in design.spokes}
+    """An explicit session: a spoke's with a hub (over the tunnel), a hub's with another hub or the HQ core."""
     hq = design.headquarters
-    to_spoke = name in spokes
     to_hq = hq is not None and name == hq.name
     hub = site.role == "hub"
-    over_tunnel = to_spoke or not hub
     return BgpSession(
         name=name,
-        peer="spoke" if to_spoke else "core" if to_hq else "hub",
+        peer="core" if to_hq else "hub",
         address=address,
-        update_source=site.tunnel if over_tunnel else site.lan.ip,
-        route_reflector_client=hub and (to_spoke or to_hq),
-        next_hop_self=hub and ((to_spoke and (routing.hub_advertises != "all" or design.phase == 1)) or to_hq),
-        default_originate=hub and to_spoke and routing.hub_advertises == "default",
-        vpnv4=design.mpls is not None and over_tunnel,
-        bfd=routing.bfd is not None,
+        update_source=site.lan.ip if hub else site.tunnel,
+        route_reflector_client=hub and to_hq,
+        next_hop_self=hub and to_hq,
+        default_originate=False,
+        vpnv4=design.mpls is not None and not hub,
+        bfd=design.routing.bfd is not None,
     )
 
 
@@ -139,7 +156,6 @@ def _stand_in(design: Design, site: Site) -> StandIn:
         reasons += ["hub advertises the tunnel network in BGP: nhrpd answers a resolution only if the "
                     "requester's tunnel address routes over the NHRP interface (on ESR the /"
                     f"{design.overlay.tunnel_network.prefixlen} tunnel address is a connected route)",
-                    "BGP accepts spokes through a listen range; the ESR config lists every spoke",
                     "strongSwan only responds on the hub (a trapping hub races spokes into duplicate SAs)"]
     else:
         reasons.append("strongSwan starts IKE from a trap on the first GRE packet: ESR `ike establish-tunnel route`")
@@ -162,7 +178,6 @@ def _stand_in(design: Design, site: Site) -> StandIn:
         advertise_tunnel_network=hub,
         router_id=site.lan.ip if cluster_unit else site.tunnel,
         ipsec_initiates=not hub,
-        listen_range=design.overlay.tunnel_network if hub else None,
         hub_pair_filters=hub_pair,
         reasons=tuple(reasons),
     )

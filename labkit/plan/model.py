@@ -38,19 +38,34 @@ class IpsecBinding:
     reason: str
 
 
-@dataclass(frozen=True)
-class BgpSession:
-    """One BGP neighbour of the node and the options the session carries."""
+@dataclass(frozen=True, kw_only=True)
+class SessionOptions:
+    """What a BGP session carries, to one neighbour or to every member of a peer group."""
 
-    name: str
-    peer: Literal["spoke", "hub", "core"]
-    address: IPv4Address
     update_source: IPv4Address
     route_reflector_client: bool
     next_hop_self: bool
     default_originate: bool
     vpnv4: bool
     bfd: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class BgpSession(SessionOptions):
+    """One explicit BGP neighbour of the node."""
+
+    name: str
+    peer: Literal["hub", "core"]
+    address: IPv4Address
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpokeGroup(SessionOptions):
+    """A hub's one BGP peer group for every spoke: it takes a session from any address of `listen_range`
+    (the tunnel network), so that adding a spoke changes nothing on the hub."""
+
+    name: str
+    listen_range: IPv4Network
 
 
 @dataclass(frozen=True)
@@ -63,16 +78,8 @@ class BgpPlan:
     holdtime: int
     networks: tuple[IPv4Network, ...]
     aggregate: IPv4Network | None  # summary-only aggregate of the spoke LANs
-    sessions: tuple[BgpSession, ...]
-
-    @property
-    def to_spokes(self) -> tuple[BgpSession, ...]:
-        return tuple(s for s in self.sessions if s.peer == "spoke")
-
-    @property
-    def others(self) -> tuple[BgpSession, ...]:
-        """Sessions with hubs and the HQ core router (not over the tunnel on a hub)."""
-        return tuple(s for s in self.sessions if s.peer != "spoke")
+    sessions: tuple[BgpSession, ...]  # explicit neighbours: a spoke's hubs; a hub's other hubs and HQ core
+    spoke_group: SpokeGroup | None  # hubs: every spoke, through one listen range
 
 
 @dataclass(frozen=True)
@@ -122,7 +129,6 @@ class StandIn:
     advertise_tunnel_network: bool  # spokes need a route to the tunnel net or phase 3 fails silently
     router_id: IPv4Address
     ipsec_initiates: bool  # strongSwan trap policy (spokes) or respond only (hubs)
-    listen_range: IPv4Network | None  # the hub accepts any spoke; ESR lists them
     hub_pair_filters: bool  # two summarising hubs: prefix-lists keep spoke LANs between them only
     reasons: tuple[str, ...]
 

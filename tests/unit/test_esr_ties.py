@@ -43,6 +43,13 @@ def missing_ties(plan: NodePlan, config: str) -> list[str]:
     for session in plan.bgp.sessions:  # the failover lab proves BFD on each session
         if session.bfd and "fall-over bfd" not in _block(config, f"neighbor {session.address}"):
             missing.append(f"BFD with {session.name}: fall-over bfd")
+    group = plan.bgp.spoke_group
+    if group:  # the labs prove a session from every spoke; the failover lab proves BFD on it
+        line = f"listen-range {group.listen_range} peer-group {group.name}"
+        if line not in _block(config, f"router bgp {plan.bgp.asn}"):
+            missing.append(f"sessions with every spoke: {line}")
+        if group.bfd and "fall-over bfd" not in _block(config, f"peer-group {group.name}"):
+            missing.append("BFD with every spoke: fall-over bfd")
     for vrf in plan.vrfs:  # the MPLS lab proves each VRF's isolation
         block = _block(config, f"ip vrf {vrf.name}")
         for line in (f"rd {vrf.rd}", f"route-target import {vrf.route_target}",
@@ -67,17 +74,18 @@ def test_esr_config_carries_what_the_lab_proves(plan: NodePlan, config: str):
 
 def _tie_lines(plan: NodePlan, config: str) -> list[str]:
     """Config lines that some tie of this node rests on."""
-    prefixes = ["ip nhrp nhs ", "ip nhrp map ", "fall-over bfd", "rd ", "route-target "]
+    prefixes = ["ip nhrp nhs ", "ip nhrp map ", "fall-over bfd", "rd ", "route-target ", "listen-range "]
     if plan.nhrp.shortcut:
         prefixes.append("ip nhrp ipsec DMVPN-SPOKE dynamic")
     return sorted({line for line in config.splitlines() if line.strip().startswith(tuple(prefixes))})
 
 
-@pytest.mark.parametrize("scenario", ["phase2", "failover", "mpls"])
-def test_removing_any_tied_line_fails_the_tie(scenario: str):
+@pytest.mark.parametrize(("scenario", "node"), [("phase2", "spoke1"), ("failover", "spoke1"), ("mpls", "spoke1"),
+                                                ("failover", "hub1")])
+def test_removing_any_tied_line_fails_the_tie(scenario: str, node: str):
     design = load_design(TOPOLOGIES / f"{scenario}.yml")
-    plan = plan_design(design)["spoke1"]
-    config = render_esr(design, design.site("spoke1"))
+    plan = plan_design(design)[node]
+    config = render_esr(design, design.site(node))
     lines = _tie_lines(plan, config)
     assert lines
     for line in lines:

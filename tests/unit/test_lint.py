@@ -58,6 +58,11 @@ SEEDS = [
     ("phase3", "spoke2", "ip address 10.255.0.12/24", "ip address 10.255.0.11/24",
      "tunnel address 10.255.0.11 is also"),
     ("phase3", "spoke1", "    remote-as 65000", "    remote-as 65001", "remote-as 65001, but hub1 is AS 65000"),
+    ("phase3", "hub1", "listen-range 10.255.0.0/24", "listen-range 10.255.0.0/29",
+     "neighbour 10.255.0.1 (hub1) has no neighbour statement or listen range for spoke1"),
+    ("failover", "hub2", "  peer-group SPOKES\n    description \"every spoke, from any tunnel address\"\n"
+     "    remote-as 65000", "  peer-group SPOKES\n    description \"every spoke, from any tunnel address\"\n"
+     "    remote-as 65001", "peer-group SPOKES remote-as 65001, but spoke1 (in its listen range) is AS 65000"),
     ("phase1", "spoke1", "  ip nhrp multicast nhs", "  ip nhrp multicast nhs\n  ip nhrp shortcut",
      "`ip nhrp shortcut` does not belong on a spoke in phase 1"),
     ("phase3", "hub1", "  ip nhrp redirect\n", "", "a phase 3 hub needs `ip nhrp redirect`"),
@@ -78,13 +83,18 @@ def test_seeded_mistake_is_reported_with_device_and_line(tmp_path: Path, scenari
     assert device in {node, "hub1", "spoke1", "spoke2", "spoke3"}
 
 
-def test_round_trip_reports_a_config_that_drifted_from_its_design(tmp_path: Path):
-    folder = tmp_path / "phase2"
-    shutil.copytree(CONFIGS / "phase2", folder)
-    spoke = folder / "spoke1.cfg"
-    spoke.write_text(spoke.read_text().replace("  ip nhrp shortcut\n", ""))
-    findings = [str(f) for f in compare(load_design(TOPOLOGIES / "phase2.yml"), _load(folder))]
-    assert any("spoke1.cfg" in f and "ip nhrp shortcut: config has False" in f for f in findings), findings
+@pytest.mark.parametrize(("scenario", "node", "old", "new", "message"), [
+    ("phase2", "spoke1", "  ip nhrp shortcut\n", "", "ip nhrp shortcut: config has False"),
+    ("phase3", "hub1", "listen-range 10.255.0.0/24", "listen-range 10.255.0.0/25",
+     "BGP listen ranges: config has {10.255.0.0/25 route-reflector-client next-hop-self}, design"),
+])
+def test_round_trip_reports_a_config_that_drifted_from_its_design(tmp_path: Path, scenario, node, old, new, message):
+    folder = tmp_path / scenario
+    shutil.copytree(CONFIGS / scenario, folder)
+    path = folder / f"{node}.cfg"
+    path.write_text(path.read_text().replace(old, new))
+    findings = [str(f) for f in compare(load_design(TOPOLOGIES / f"{scenario}.yml"), _load(folder))]
+    assert any(f"{node}.cfg" in f and message in f for f in findings), findings
 
 
 def test_lint_command_names_device_and_line(tmp_path: Path, capsys):

@@ -73,11 +73,13 @@ def test_cluster_units_share_one_nhs_and_keep_their_own_router_id():
 
 def test_hub_sessions_carry_their_options():
     hub = _plans("phase1")["hub1"]
-    spokes = hub.bgp.to_spokes
-    assert spokes and all(s.route_reflector_client and s.next_hop_self for s in spokes)
-    assert all(s.update_source == hub.tunnel.ip for s in spokes)
+    group = hub.bgp.spoke_group
+    assert group.route_reflector_client and group.next_hop_self and group.update_source == hub.tunnel.ip
+    assert hub.bgp.sessions == ()  # no spoke is listed: the listen range takes them all
+    assert not _plans("phase2")["hub1"].bgp.spoke_group.next_hop_self  # next hops stay the remote spokes
     mpls = _plans("mpls")
     assert mpls["hub1"].mpls_forwarding and all(s.vpnv4 for s in mpls["spoke1"].bgp.sessions)
     assert {v.rd for v in mpls["spoke1"].vrfs} == {f"{mpls['spoke1'].tunnel.ip}:{v.id}" for v in mpls["spoke1"].vrfs}
     assert all(v.aggregate for v in mpls["hub1"].vrfs) and not any(v.aggregate for v in mpls["spoke1"].vrfs)
-    assert mpls["hub1"].stand_in.listen_range.network_address == IPv4Address("10.255.0.0")
+    assert mpls["hub1"].bgp.spoke_group.listen_range.network_address == IPv4Address("10.255.0.0")
+    assert mpls["hub1"].bgp.spoke_group.vpnv4 and mpls["spoke1"].bgp.spoke_group is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from labkit.design import load_design
+from labkit.plan import plan_design
 from labkit.render import provenance
 from labkit.render.generate import render_esr
 from tests.conftest import TOPOLOGIES
@@ -43,7 +44,8 @@ def test_confirming_a_construct_is_one_line_in_the_data_file(monkeypatch):
     monkeypatch.setattr(provenance, "constructs", lambda: confirmed)
     after = provenance.status_counts(config)
     moved = before["assumed"] - after["assumed"]
-    assert moved == 2 * len(design.bgp_neighbors("hub1"))  # keepalive and holdtime per neighbour
+    bgp = plan_design(design)["hub1"].bgp
+    assert moved == 2 * (len(bgp.sessions) + 1)  # keepalive and holdtime per neighbour and the spokes' group
     assert provenance.confirmed_share(after) > provenance.confirmed_share(before)
     assert "bgp timers [B]" in "\n".join(provenance.header(config))
 

@@ -96,7 +96,7 @@ def test_pick_step_runs_changed_designs_and_shows_their_diff(tmp_path):
     git("commit", "-qam", "a spoke")
     scenarios, summary = _run_pick_step(tmp_path, "main")
     assert scenarios == ["phase3"]
-    assert "| spoke4 | added |" in summary and "| hub1 | changed |" in summary
+    assert "| spoke4 | added |" in summary and "| hub1 | unchanged |" in summary
     assert _run_pick_step(tmp_path, "")[0] == sorted(SCENARIOS)  # a push: every scenario
     (tmp_path / "Makefile").write_text("all:\n")
     git("add", "Makefile")

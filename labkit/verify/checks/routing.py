@@ -85,7 +85,7 @@ def spoke_routes(design: Design) -> Check:
     wanted = design.routing.spoke_summary if mode == "summary" else None
     hub_tunnels = {h.tunnel for h in design.hubs}
     plans = plan_design(design)
-    hubs_rewrite = any(s.next_hop_self for h in design.hubs for s in plans[h.name].bgp.to_spokes)
+    hubs_rewrite = any(plans[h.name].bgp.spoke_group.next_hop_self for h in design.hubs)
 
     def expected_nexthops(other: Site) -> set:
         return hub_tunnels if hubs_rewrite else {other.tunnel}

@@ -1,0 +1,53 @@
+"""Adding a branch touches only the branch: hubs take any number of spokes through one listen range, so a
+new spoke changes no file of an existing hub or spoke (lab or ESR)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from labkit.design import load_design
+from labkit.diff import LAB_FILE, compare, rendered_files
+from labkit.render.generate import render_esr
+from tests.conftest import TOPOLOGIES
+
+DESIGNS = sorted(TOPOLOGIES.glob("*.yml"))
+
+
+def _with_count(design_file: Path, count: int, folder: Path, default_pools: bool = False) -> Path:
+    """The design with `count` spokes, optionally with the pools left to their defaults (sized from the count)."""
+    lines = design_file.read_text().splitlines(keepends=True)
+    assert any(line.strip() == "count: 3" for line in lines), f"{design_file} does not derive 3 spokes"
+    pools = ("wan_pool:", "tunnel_network:", "lan_pool:")
+    text = "".join(line for line in lines if not (default_pools and line.strip().startswith(pools)))
+    path = folder / f"{count}" / design_file.name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text.replace("count: 3\n", f"count: {count}\n", 1))
+    return path
+
+
+@pytest.mark.parametrize("design_file", DESIGNS, ids=lambda p: p.stem)
+def test_adding_a_spoke_changes_only_the_new_spoke_and_the_transport(design_file: Path, tmp_path: Path):
+    old = load_design(design_file)
+    new = load_design(_with_count(design_file, 4, tmp_path))
+    # rendered_files replaces the design file's path, which headers name, by `<design>`
+    devices = compare(rendered_files(old, tmp_path / "old"), rendered_files(new, tmp_path / "new"), lab_files=True)
+    changed = {d.name: d.status for d in devices if d.status != "unchanged"}
+    assert changed == {"spoke4": "added", new.transport.name: "changed", LAB_FILE: "changed"}
+    lab = next(d for d in devices if d.name == LAB_FILE)
+    assert list(lab.diffs) == [f"{new.lab}.clab.yml"]
+    assert {d.name for d in devices if d.status == "unchanged"} == {s.name for s in old.sites} | (
+        {old.headquarters.name} if old.headquarters else set())
+
+
+def test_hub_config_has_the_same_length_for_3_and_1000_spokes(tmp_path: Path):
+    """Default pools sized from the count; only the hub is rendered (about 0.2 s for 1,000 spokes)."""
+    lengths = {}
+    for count in (3, 1000):
+        design = load_design(_with_count(TOPOLOGIES / "phase3.yml", count, tmp_path, default_pools=True))
+        assert len(design.spokes) == count
+        config = render_esr(design, design.site("hub1"))
+        assert str(design.spokes[-1].tunnel) not in config  # no spoke is listed on the hub
+        lengths[count] = len(config.splitlines())
+    assert lengths[3] == lengths[1000]
