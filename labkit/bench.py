@@ -43,6 +43,9 @@ awk "BEGIN { print \"floor_s=\" ($t1 - $t0) }"
 """
 
 
+MAKE_TEST_LIMIT_S = 5400  # CI's own limit: a longer run is a failure anyway
+
+
 def run_lab(design_file: Path, console: Console, reports: Path) -> dict:
     """`labkit run DESIGN --no-keep` as a user runs it; its wall time and its report's timings."""
     started = time.monotonic()
@@ -107,7 +110,8 @@ def bench(design_file: Path, design: Design, console: Console, out: Path, with_t
     if with_tests:
         console.say("make test: every scenario's lab, sharing the warm VM")
         started = time.monotonic()
-        done = subprocess.run(["make", "test"], capture_output=True, text=True, check=False, env=_env({}))
+        done = subprocess.run(["make", "test"], capture_output=True, text=True, check=False, env=_env({}),
+                              timeout=MAKE_TEST_LIMIT_S)
         results["make_test"] = {"wall_s": round(time.monotonic() - started, 1), "exit": done.returncode,
                                 "last_line": (done.stdout.strip().splitlines() or [""])[-1]}
     out.mkdir(parents=True, exist_ok=True)

@@ -107,7 +107,16 @@ def _locked() -> Iterator[None]:
     """One process at a time boots, replaces or stops the VM."""
     VM_DIR.mkdir(parents=True, exist_ok=True)
     with (VM_DIR / "lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        end = time.monotonic() + BOOT_DEADLINE_S + KVM_PROBE_S + 60  # what another process may hold it for
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > end:
+                    raise LabkitError(f"another labkit has held the microVM's lock ({VM_DIR / 'lock'}) for "
+                                      "too long; is a boot stuck? `labkit vm stop` clears it") from None
+                time.sleep(0.2)
         yield
 
 

@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -75,6 +76,8 @@ def test_sigterm_while_the_vm_boots_leaves_nothing(tmp_path: Path, labkit):
     proc = subprocess.Popen([sys.executable, "-m", "labkit", "up", str(design)], stderr=subprocess.PIPE, text=True,
                             env=env, cwd=ROOT)
     seen = []
+    watchdog = threading.Timer(300, proc.kill)  # the wait for a line below must not outlive a silent hang
+    watchdog.start()
     try:
         for line in proc.stderr:  # wait until the VM is booting: the middle of `up`
             seen.append(line)
@@ -84,6 +87,7 @@ def test_sigterm_while_the_vm_boots_leaves_nothing(tmp_path: Path, labkit):
         proc.send_signal(signal.SIGTERM)
         _, rest = proc.communicate(timeout=120)
     finally:
+        watchdog.cancel()
         if proc.poll() is None:
             proc.kill()
             subprocess.run([sys.executable, "-m", "labkit", "down", str(design)], env=env, cwd=ROOT, timeout=120,
