@@ -91,6 +91,8 @@ class Check:
     retry_every_s: float = 2
     converge: bool = False  # part of "the lab has converged" (timed as converge_s)
     attempt_s: float = 0  # the longest one attempt may run, if longer than the deadline (a fault case)
+    needs: tuple[str, ...] = ()  # ids of earlier checks that must pass first; if one does not, this one is blocked
+    alone: bool = False  # runs with no other check in flight, after every earlier check (a fault case)
 
     def ends_by(self, started: float) -> float:
         """When an attempt started at `started` must end: the deadline (or attempt_s) plus one command."""
@@ -102,7 +104,7 @@ class Result:
     id: str
     title: str
     nodes: tuple[str, ...]
-    status: str  # pass, fail, error, skip (the target cannot provide a fact the check needs)
+    status: str  # pass, fail, error, skip (the target cannot provide a fact), blocked (a check it needs did not pass)
     reason: str
     evidence: list[str]
     duration_s: float

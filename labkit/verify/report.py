@@ -10,7 +10,7 @@ from typing import Any
 
 from labkit.verify.engine import Result
 
-MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "skip": "SKIP"}
+MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "skip": "SKIP", "blocked": "BLOCK"}
 
 
 @dataclass
@@ -49,19 +49,20 @@ class Report:
                 for c in self.checks
             ],
             "summary": {"passed": counts["pass"], "failed": counts["fail"], "errors": counts["error"],
-                        "skipped": counts["skip"], "total": len(self.checks)},
+                        "skipped": counts["skip"], "blocked": counts["blocked"], "total": len(self.checks)},
         }
 
     def junit(self) -> str:
         counts = self.summary
         root = ET.Element("testsuites")
         suite = ET.SubElement(root, "testsuite", name=f"labkit.{self.scenario}", tests=str(len(self.checks)),
-                           failures=str(counts["fail"]), errors=str(counts["error"]), skipped=str(counts["skip"]),
+                           failures=str(counts["fail"]), errors=str(counts["error"]),
+                           skipped=str(counts["skip"] + counts["blocked"]),
                            time=f"{self.duration_s:.1f}", timestamp=self.started_at)
         for check in self.checks:
             case = ET.SubElement(suite, "testcase", classname=f"labkit.{self.scenario}", name=check.id,
                                  time=f"{check.duration_s:.2f}")
-            if check.status == "skip":
+            if check.status in ("skip", "blocked"):  # blocked: the failure is reported on the check it needs
                 ET.SubElement(case, "skipped", message=check.reason)
             elif check.status != "pass":
                 tag = "failure" if check.status == "fail" else "error"
@@ -81,7 +82,8 @@ class Report:
         counts = self.summary
         lines.append("-" * (width + 40))
         skipped = f", {counts['skip']} skipped (not applicable here)" if counts["skip"] else ""
-        lines.append(f"{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors{skipped} "
+        blocked = f", {counts['blocked']} blocked (a check they need did not pass)" if counts["blocked"] else ""
+        lines.append(f"{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors{skipped}{blocked} "
                      f"in {self.duration_s:.1f}s ({self.lab}, runtime {self.runtime})")
         return "\n".join(lines)
 

@@ -15,9 +15,10 @@ from labkit.runtime.base import Runtime
 from labkit.runtime.watchdog import Watchdog
 from labkit.verify.collect import Collector, Evidence, platform
 from labkit.verify.connect import DeviceSession, Sessions, lab_sessions
-from labkit.verify.engine import Check, run_check
+from labkit.verify.engine import Check, Result
 from labkit.verify.inventory import Inventory
-from labkit.verify.report import Report
+from labkit.verify.report import MARK, Report
+from labkit.verify.schedule import run_suite
 from labkit.verify.suites import suite_for
 
 LAB_PLATFORM = "frr-lab"
@@ -73,28 +74,30 @@ def verify_devices(design: Design, inventory: Inventory, console: Console, repor
     known = set(inventory.hosts)
     # routers are checked as they stand, one attempt per check: no waiting for a lab to converge
     suite = suite_for(design)
-    checks = [dataclasses.replace(c, deadline_s=0) for c in suite if set(c.nodes) <= known]
+    kept = {c.id for c in suite if set(c.nodes) <= known}
+    checks = [dataclasses.replace(c, deadline_s=0, needs=tuple(n for n in c.needs if n in kept))
+              for c in suite if c.id in kept]
     left_out = [c.id for c in suite if not set(c.nodes) <= known]
     if left_out:
         console.say(f"{len(left_out)} checks need nodes that are not in {inventory.path} (lab-only nodes such as "
                     f"the transport router), not run: {', '.join(left_out)}")
     collector = Collector(Sessions(connect), {n: h.labkit_platform for n, h in inventory.hosts.items()}, evidence)
-    return _run_suite(design, checks, collector, console, folder, f"devices ({inventory.path})", {})
+    return _run_suite(design, checks, collector, console, folder, f"devices ({inventory.path})", {}, block=False)
 
 
 def _run_suite(design: Design, checks: list[Check], collector: Collector, console: Console, folder: Path,
-               target: str, timings: dict, resources=dict) -> Report:
+               target: str, timings: dict, resources=dict, block: bool = True) -> Report:
     evidence = collector.evidence
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     started = time.monotonic()
     console.say(f"verifying {design.lab}: {len(checks)} checks (scenario {design.scenario}) on {target}")
-    results = []
+
+    def said(result: Result) -> None:
+        detail = evidence.redact(result.reason.splitlines()[0] if result.reason else "")
+        console.say(f"{MARK[result.status]:<5} {result.id} ({result.duration_s:.1f}s) {detail}")
+
     try:
-        for check in checks:
-            result = run_check(check, collector)
-            results.append(result)
-            detail = evidence.redact(result.reason.splitlines()[0] if result.reason else "")
-            console.say(f"{result.status.upper():<5} {check.id} ({result.duration_s:.1f}s) {detail}")
+        results = run_suite(checks, collector, said, block=block)
     finally:
         collector.sessions.close()
     converged = [r.finished_at for r, c in zip(results, checks, strict=True) if c.converge and r.status == "pass"]

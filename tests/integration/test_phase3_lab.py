@@ -39,7 +39,7 @@ def test_phase3_lab_end_to_end(tmp_path: Path, labkit):
         failed = [f"{c['id']}: {c['reason']}" for c in report["checks"] if c["status"] != "pass"]
         assert verify.returncode == 0 and not failed, "\n".join(failed)
         assert report["summary"] == {"passed": len(report["checks"]), "failed": 0, "errors": 0, "skipped": 0,
-                                     "total": len(report["checks"])}
+                                     "blocked": 0, "total": len(report["checks"])}
         assert len(report["checks"]) >= 14
         assert {"lab", "scenario", "runtime", "started_at", "duration_s", "timings", "checks"} <= set(report)
         assert (reports / "junit.xml").read_text().count("<testcase") == len(report["checks"])

@@ -129,7 +129,7 @@ def failover_case(design: Design, case: Case, shared: dict | None = None) -> Che
         return f"lost {lost}; reconverged in {reconverge}s: {word}"
 
     return Check(case.id, case.title, tuple(sorted({p.src.name for p in case.probes} | {f.node for f in case.faults})),
-                 probe, deadline_s=0,
+                 probe, deadline_s=0, alone=True,  # a fault disturbs every other check, and they its probes
                  attempt_s=BEFORE_S + case.seconds + DURING_S + RESTORE_S
                  + INJECT_S * (len(case.faults) + len(case.undo)))
 

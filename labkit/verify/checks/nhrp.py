@@ -54,8 +54,16 @@ def shortcut_to(ctx: Context, spoke: Site, prefix: IPv4Network) -> list:
     return [s for s in ctx.fact(spoke.name, "nhrp_shortcuts") if s.prefix == prefix]
 
 
-def shortcut_absent(src: Site, dst: Site, clear_first: bool) -> Check:
-    """The spoke has no shortcut to the other spoke's LAN (after clearing, when asked to)."""
+def purge_deadline_s(design: Design) -> float:
+    """How long an idle shortcut can outlive its last use (FRR nhrpd, nhrp_shortcut.c): it expires at 2/3 of
+    the holding time the resolution reply gave (the design's holdtime) and is purged 1/3 later unless used;
+    used at that moment, it is resolved again and lives one more holding time. Plus one retry and command."""
+    return 2 * design.overlay.holdtime + 10
+
+
+def shortcut_absent(src: Site, dst: Site, clear_first: bool, deadline_s: float = 40) -> Check:
+    """The spoke has no shortcut to the other spoke's LAN: after clearing it (`clear_first`), or once idle
+    traffic let it be purged within `deadline_s` (see purge_deadline_s)."""
 
     def probe(ctx: Context) -> str:
         if clear_first and not ctx.memory.get("cleared"):
@@ -69,10 +77,10 @@ def shortcut_absent(src: Site, dst: Site, clear_first: bool) -> Check:
     if clear_first:
         return Check(f"phase3.shortcut_absent.{src.name}-{dst.name}",
                      f"before traffic: no shortcut from {src.name} to {dst.name}'s LAN", (src.name,), probe,
-                     deadline_s=40)
+                     deadline_s=deadline_s)
     return Check(f"phase3.shortcut_purged.{src.name}-{dst.name}",
                  f"after idle time the shortcut {src.name} -> {dst.name} is purged", (src.name,), probe,
-                 deadline_s=180, retry_every_s=5)
+                 deadline_s=deadline_s, retry_every_s=5)
 
 
 def peering(ctx: Context, spoke: Site, other: Site) -> list[str]:

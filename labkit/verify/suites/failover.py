@@ -9,6 +9,7 @@ from labkit.design.model import Design
 from labkit.verify.checks import failover, paths
 from labkit.verify.checks.failover import Case, Fault, Probe
 from labkit.verify.engine import Check
+from labkit.verify.schedule import after, chain
 from labkit.verify.suites import baseline
 
 
@@ -39,12 +40,13 @@ def checks(design: Design) -> list[Check]:
              restored=hub_back),
     ]
     measured = [failover.failover_case(design, case, shared) for case in cases]
+    base = baseline.established(design)
+    ready = after(base, *chain(paths.full_mesh(design), failover.preferred(design, hub)))
+    # each fault case runs alone, in order; one case failing does not block the next (each restores the lab)
     return [
-        *baseline.established(design),
-        paths.full_mesh(design),
-        failover.preferred(design, hub),
-        measured[0],
-        measured[1],
-        failover.shortcut_survived("failover.hub_fail", across, shared),
-        *measured[2:],
+        *base,
+        *ready,
+        *after(ready[-1:], measured[0], measured[1]),
+        *after(measured[1:2], failover.shortcut_survived("failover.hub_fail", across, shared)),
+        *after(ready[-1:], *measured[2:]),
     ]

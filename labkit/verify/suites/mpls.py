@@ -7,18 +7,20 @@ from __future__ import annotations
 from labkit.design.model import Design
 from labkit.verify.checks import mpls, paths
 from labkit.verify.engine import Check
+from labkit.verify.schedule import after, chain
 from labkit.verify.suites import baseline
 
 
 def checks(design: Design) -> list[Check]:
     src, dst = design.spokes[0], design.spokes[1]
+    base = baseline.established(design)
+    routes = after(base, *chain(mpls.vpn_sessions(design), mpls.vrf_routes(design)))
     return [
-        *baseline.established(design),
-        paths.full_mesh(design),
-        mpls.vpn_sessions(design),
-        mpls.vrf_routes(design),
-        mpls.no_leaks(design),
-        *(mpls.vrf_reachability(design, vrf) for vrf in design.mpls.vrfs),
-        mpls.isolation(design),
-        *(mpls.labels_on_the_wire(design, vrf, src, dst) for vrf in design.mpls.vrfs),
+        *base,
+        *after(base, paths.full_mesh(design)),
+        *routes,
+        # with the VRF routes in place, what they must and must not carry, side by side
+        *after(routes[-1:], mpls.no_leaks(design), *(mpls.vrf_reachability(design, vrf) for vrf in design.mpls.vrfs),
+               mpls.isolation(design),
+               *(mpls.labels_on_the_wire(design, vrf, src, dst) for vrf in design.mpls.vrfs)),
     ]

@@ -35,6 +35,11 @@ iptables -A FORWARD -i gre1 -o gre1 -m hashlimit --hashlimit-upto 4/minute --has
   --hashlimit-mode srcip,dstip --hashlimit-srcmask 24 --hashlimit-dstmask 24 \
   --hashlimit-name loglimit-0 -j NFLOG --nflog-group 1 --nflog-size 128
 
+# strongSwan alongside FRR (neither needs the other to start): charon with this node's settings, then the
+# swanctl connections and secrets
+sh /etc/labkit/ipsec-start.sh &
+ipsec=$!
+
 # FRR: the daemons listed in /etc/frr/daemons, then the integrated configuration through vtysh
 install -d -o frr -g frr -m 0755 /run/frr
 . /etc/frr/daemons
@@ -54,7 +59,5 @@ for daemon in staticd bgpd nhrpd bfdd ospfd ldpd; do
   [ "$enabled" = yes ] && start_daemon "$daemon"
 done
 vtysh -b >/run/frr/vtysh-boot.log 2>&1 || { say "vtysh -b failed"; cat /run/frr/vtysh-boot.log; exit 1; }
-
-# strongSwan: charon with this node's settings, then the swanctl connections and secrets
-sh /etc/labkit/ipsec-start.sh
+wait "$ipsec" || { say "strongSwan did not start"; exit 1; }
 say "ready"

@@ -31,6 +31,11 @@ iptables -A OUTPUT -p gre -m policy --dir out --pol none -j DROP
 iptables -t mangle -A FORWARD -o gre1 -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1360
 iptables -t mangle -A OUTPUT -o gre1 -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1360
 
+# strongSwan alongside FRR (neither needs the other to start): charon with this node's settings, then the
+# swanctl connections and secrets
+sh /etc/labkit/ipsec-start.sh &
+ipsec=$!
+
 # FRR: the daemons listed in /etc/frr/daemons, then the integrated configuration through vtysh
 install -d -o frr -g frr -m 0755 /run/frr
 . /etc/frr/daemons
@@ -50,7 +55,5 @@ for daemon in staticd bgpd nhrpd bfdd ospfd ldpd; do
   [ "$enabled" = yes ] && start_daemon "$daemon"
 done
 vtysh -b >/run/frr/vtysh-boot.log 2>&1 || { say "vtysh -b failed"; cat /run/frr/vtysh-boot.log; exit 1; }
-
-# strongSwan: charon with this node's settings, then the swanctl connections and secrets
-sh /etc/labkit/ipsec-start.sh
+wait "$ipsec" || { say "strongSwan did not start"; exit 1; }
 say "ready"
