@@ -46,6 +46,7 @@ class MicroVMRuntime(Runtime):
             problem = self.vm.heartbeat()
             if problem is None:
                 removed = self.lab.down()
+                self.vm.give_back_memory()
                 say(f"removed {len(removed)} namespaces; the microVM stays warm (`labkit vm stop` stops it)")
             else:
                 say(f"the microVM stopped responding ({problem}): stopping it, with every lab in it")

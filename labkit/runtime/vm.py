@@ -38,7 +38,7 @@ HEARTBEAT_TIMEOUT_S = 5.0  # an agent that takes longer to answer a ping is not 
 MEMORY = os.environ.get("LABKIT_VM_MEMORY", "4G")
 CPUS = os.environ.get("LABKIT_VM_CPUS", str(min(os.cpu_count() or 2, 4)))
 IDLE_S = float(os.environ.get("LABKIT_VM_IDLE", "900"))  # powers off after this long without a lab; 0: never
-TB_CACHE_MIB = 256  # TCG's translation cache (QEMU's default, 1 GiB, ends up resident for no gain here)
+TB_CACHE_MIB = int(os.environ.get("LABKIT_VM_TB_MIB", "128"))  # TCG's translation cache, resident once filled
 # kernel messages of level warning and worse reach the console (vm.log); a soft lockup dumps every CPU
 KERNEL_CONSOLE = "loglevel=5 softlockup_all_cpu_backtrace=1 hung_task_timeout_secs=60"
 # loaded in the guest: its NIC and balloon, GRE, ESP and the netfilter matches the start scripts use
@@ -268,6 +268,12 @@ class MicroVM:
         total, free = info.get("MemTotal", 0), info.get("MemFree", 0)
         cached = info.get("Buffers", 0) + info.get("Cached", 0) + info.get("SReclaimable", 0)
         return {"guest_used_mib": total - free - cached, "guest_cached_mib": cached}
+
+    def give_back_memory(self) -> None:
+        """After a lab went: drop the guest's file caches and compact its free memory, so that free page
+        reporting hands whole runs of it back to the host instead of QEMU keeping it resident."""
+        self.executor().run(["sh", "-c", "sync; echo 1 > /proc/sys/vm/drop_caches; "
+                             "echo 1 > /proc/sys/vm/compact_memory"], timeout=60)
 
     def resources(self) -> dict[str, float]:
         """QEMU's current and peak resident memory: every lab lives inside it."""
