@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import ClassVar
 
 from labkit.errors import LabkitError
+from labkit.runtime.change import LabChange, LabState, lab_state
 from labkit.runtime.executor import Completed
 from labkit.runtime.faults import fault_script
 from labkit.runtime.labspec import LabSpec
@@ -45,6 +47,12 @@ class Runtime(ABC):
     @abstractmethod
     def down(self, say: Say) -> None:
         """Remove everything the lab made; harmless when nothing runs."""
+
+    def change(self, change: LabChange, say: Say) -> None:
+        """Bring the running lab to this spec as `change` says, leaving untouched nodes' processes alone, and
+        record the new state. A runtime that cannot refuses before touching anything."""
+        raise LabkitError(f"runtime {self.name} cannot change a running lab: `labkit down` the lab first, "
+                          "then `labkit up` starts it as designed")
 
     @abstractmethod
     def status(self) -> dict[str, dict[str, str]]:
@@ -83,9 +91,27 @@ class Runtime(ABC):
         return None
 
     def write_record(self, extra: dict | None = None) -> None:
+        """Which runtime runs the lab, and the state (labkit.runtime.change) of the build it runs."""
         RECORDS.mkdir(parents=True, exist_ok=True)
         data = {"runtime": self.name, "lab": self.spec.name, "clab_file": str(self.spec.clab_file)}
+        data |= lab_state(self.spec).to_json()
         record_path(self.spec.name).write_text(json.dumps(data | (extra or {}), indent=2))
+
+    def recorded_state(self) -> LabState | None:
+        """The state the running lab was brought to; None without a record of it."""
+        return LabState.from_json(read_record(self.spec.name) or {})
 
     def drop_record(self) -> None:
         record_path(self.spec.name).unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def removed_on_failure(runtime: Runtime, what: str, say: Say) -> Iterator[None]:
+    """A bring-up or change that fails or is interrupted (Ctrl-C, SIGTERM) removes the lab: a lab is either as
+    designed or gone."""
+    try:
+        yield
+    except BaseException:
+        say(f"{what} failed or was interrupted: removing the lab")
+        runtime.down(say)
+        raise

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from labkit.runtime.base import Runtime, Say
-from labkit.runtime.executor import Completed, LocalExecutor
+from labkit.runtime.base import Say
+from labkit.runtime.executor import LocalExecutor
 from labkit.runtime.labspec import LabSpec
-from labkit.runtime.netns import NetnsLab
+from labkit.runtime.netns import NetnsLab, NetnsRuntime
 
 PROBE = """
 set -e
@@ -23,7 +23,7 @@ def kernel_can_run_dmvpn() -> bool:
     return LocalExecutor().run(["sh", "-c", PROBE], timeout=20).ok
 
 
-class HostNetnsRuntime(Runtime):
+class HostNetnsRuntime(NetnsRuntime):
     name = "netns"
 
     def __init__(self, spec: LabSpec):
@@ -42,8 +42,3 @@ class HostNetnsRuntime(Runtime):
     def status(self) -> dict[str, dict[str, str]]:
         return self.lab.status()
 
-    def exec(self, node: str, argv: list[str], timeout: float = 60) -> Completed:
-        return self.lab.exec(node, argv, timeout)
-
-    def attach_argv(self, node: str, argv: list[str]) -> list[str]:
-        return self.lab.attach_argv(node, argv)

@@ -8,14 +8,13 @@ import time
 from pathlib import Path
 
 from labkit.errors import LabkitError
-from labkit.runtime.base import Runtime, Say, read_record
-from labkit.runtime.executor import Completed
+from labkit.runtime.base import Say, read_record
 from labkit.runtime.labspec import LabSpec
-from labkit.runtime.netns import NetnsLab
+from labkit.runtime.netns import NetnsLab, NetnsRuntime
 from labkit.runtime.vm import MicroVM
 
 
-class MicroVMRuntime(Runtime):
+class MicroVMRuntime(NetnsRuntime):
     name = "microvm"
 
     def __init__(self, spec: LabSpec):
@@ -38,8 +37,11 @@ class MicroVMRuntime(Runtime):
         self.vm.ensure(say)
         self.timings = {"vm_s": round(time.monotonic() - started, 1)}
         self.vm_pid = self.vm.pid
-        self.write_record({"vm_pid": self.vm_pid})
+        self.write_record()
         self.timings |= self.lab.up(say)
+
+    def write_record(self, extra: dict | None = None) -> None:
+        super().write_record({"vm_pid": self.vm_pid} | (extra or {}))
 
     def down(self, say: Say) -> None:
         if self.running():
@@ -61,12 +63,6 @@ class MicroVMRuntime(Runtime):
             raise LabkitError(f"the lab's VM stopped responding ({problem}); its console is in {self.vm.log}; "
                               "`labkit down` removes it")
         return self.lab.status()
-
-    def exec(self, node: str, argv: list[str], timeout: float = 60) -> Completed:
-        return self.lab.exec(node, argv, timeout)
-
-    def attach_argv(self, node: str, argv: list[str]) -> list[str]:
-        return self.lab.attach_argv(node, argv)
 
     def heartbeat(self) -> str | None:
         return self.vm.heartbeat() if self.running() else "the lab's microVM is gone"

@@ -9,15 +9,34 @@ from __future__ import annotations
 
 import shlex
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 from labkit.errors import LabkitError
+from labkit.runtime.base import Runtime, Say, removed_on_failure
+from labkit.runtime.change import LabChange
 from labkit.runtime.executor import Completed, Executor
-from labkit.runtime.labspec import LabSpec, NodeSpec
+from labkit.runtime.faults import fault_script
+from labkit.runtime.labspec import LabSpec, LinkSpec, NodeSpec
 
 STATE_ROOT = "/run/labkit"
 START_SCRIPT = "/etc/labkit/start.sh"
+NODE_STEP_TIMEOUT_S = 180  # a start script or restart, under emulation, with every other node starting too
+
+
+class NodeStep(NamedTuple):
+    """A command run in nodes in parallel: what it is called in errors, what is said when it worked."""
+
+    argv: list[str]
+    name: str
+    done: str
+
+
+START = NodeStep(["sh", START_SCRIPT], "start script", "ready")
+START_ADDED = START._replace(done="started")
+# a changed node starts from scratch in place, as the node_start fault restarts a node
+RESTART = NodeStep(["sh", "-c", fault_script("node_start")], "restart", "restarted")
 STATUS_SCRIPT = (
     'for p in /run/frr/*.pid /run/charon.pid /run/keepalived.pid; do [ -f "$p" ] || continue; '
     'n=$(basename "$p" .pid); if kill -0 "$(cat "$p")" 2>/dev/null; then echo "$n up"; '
@@ -37,7 +56,7 @@ class NetnsLab:
         return f"{self.spec.name}-{node}"
 
     def node_argv(self, node: NodeSpec, argv: list[str]) -> list[str]:
-        mounts = [f"mount --bind {self.state_dir}/nodes/{node.name}/run /run"]
+        mounts = [f"mount --bind {self.node_dir(node.name)}/run /run"]
         for source, target in node.binds:
             mounts.append(f"mkdir -p {shlex.quote(target)}")
             mounts.append(f"mount --bind {shlex.quote(str(source))} {shlex.quote(target)}")
@@ -57,17 +76,42 @@ class NetnsLab:
         listed = self.executor.run(["ip", "netns", "list"]).stdout.split()
         return [ns for ns in listed if ns.startswith(f"{self.spec.name}-")]
 
-    def up(self, say: Callable[[str], None]) -> dict[str, float]:
+    def node_dir(self, node: str) -> str:
+        return f"{self.state_dir}/nodes/{node}"
+
+    def up(self, say: Say) -> dict[str, float]:
         """Create namespaces and links, then run every node's start script in parallel; returns how long
         each stage took (namespaces_s, nodes_s)."""
         started = time.monotonic()
         if self.existing_namespaces():
             raise LabkitError(f"lab {self.spec.name} is already running; `labkit down` stops it")
+        names = [node.name for node in self.spec.nodes]
+        self.create(names, self.spec.links)
+        say(f"{len(names)} nodes and {len(self.spec.links)} links created; starting daemons")
+        created = time.monotonic()
+        self.run_in_nodes(names, START, say)
+        return {"namespaces_s": round(created - started, 1), "nodes_s": round(time.monotonic() - created, 1)}
+
+    def change(self, change: LabChange, say: Say) -> None:
+        """Bring the running lab to this spec: stop removed nodes, add the new links (and added nodes'
+        namespaces), restart changed nodes in place, start added ones; untouched nodes keep their processes."""
+        if change.removed or change.removed_links:
+            self.remove(change.removed, change.removed_links)
+            say(f"stopped {len(change.removed)} nodes ({', '.join(change.removed) or '-'}), "
+                f"removed {len(change.removed_links)} links")
+        if change.added or change.added_links:
+            self.create(change.added, change.added_links)
+            say(f"{len(change.added)} nodes and {len(change.added_links)} links created")
+        self.run_in_nodes(change.changed, RESTART, say)
+        self.run_in_nodes(change.added, START_ADDED, say)
+
+    def create(self, nodes: Sequence[str], links: Sequence[LinkSpec]) -> None:
+        """Namespaces and run directories of `nodes`, then a veth pair per link (its ends' namespaces exist)."""
         lines = ["set -e"]
-        for node in self.spec.nodes:
-            lines.append(f"ip netns add {self.netns(node.name)}")
-            lines.append(f"mkdir -p {self.state_dir}/nodes/{node.name}/run")
-        for link in self.spec.links:
+        for name in nodes:
+            lines.append(f"ip netns add {self.netns(name)}")
+            lines.append(f"mkdir -p {self.node_dir(name)}/run")
+        for link in links:
             lines.append(
                 f"ip link add {link.a_if} netns {self.netns(link.a)} type veth "
                 f"peer name {link.b_if} netns {self.netns(link.b)}"
@@ -75,26 +119,44 @@ class NetnsLab:
         done = self.shell("\n".join(lines))
         if not done.ok:
             raise LabkitError(f"creating the lab's namespaces and links failed: {done.stderr.strip()}")
-        say(f"{len(self.spec.nodes)} nodes and {len(self.spec.links)} links created; starting daemons")
-        created = time.monotonic()
 
-        def start(node: NodeSpec) -> tuple[str, Completed]:
-            return node.name, self.exec(node.name, ["sh", START_SCRIPT], timeout=180)
+    def remove(self, nodes: Sequence[str], links: Sequence[LinkSpec]) -> None:
+        """Delete `links` from an end that stays (at once, so its interface name is free again), then stop
+        `nodes`' processes and delete their namespaces (their other links go with them) and run directories."""
+        lines = []
+        for link in links:
+            stays = next(((n, i) for n, i in ((link.a, link.a_if), (link.b, link.b_if)) if n not in nodes), None)
+            if stays:
+                lines.append(f"ip -n {self.netns(stays[0])} link del {stays[1]} 2>/dev/null || true")
+        lines += _removal_lines([self.netns(name) for name in nodes])
+        lines += [f"rm -rf {self.node_dir(name)}" for name in nodes]
+        done = self.shell("\n".join(lines))
+        if not done.ok:
+            raise LabkitError(f"removing nodes {', '.join(nodes)} of lab {self.spec.name} failed: "
+                              f"{done.stderr.strip()}")
+
+    def run_in_nodes(self, nodes: Sequence[str], step: NodeStep, say: Say) -> None:
+        """Run a step in every node at once; say `<node> <done>` as each finishes; raise naming every node
+        where it failed."""
+        if not nodes:
+            return
+
+        def one(name: str) -> tuple[str, Completed]:
+            return name, self.exec(name, step.argv, timeout=NODE_STEP_TIMEOUT_S)
 
         failed = []
-        pool = ThreadPoolExecutor(max_workers=len(self.spec.nodes))
+        pool = ThreadPoolExecutor(max_workers=len(nodes))
         try:
-            for name, result in pool.map(start, self.spec.nodes):
+            for name, result in pool.map(one, nodes):
                 if result.ok:
-                    say(f"{name} ready")
+                    say(f"{name} {step.done}")
                 else:
-                    failed.append(f"{name}: start script failed (exit {result.rc}):\n"
+                    failed.append(f"{name}: {step.name} failed (exit {result.rc}):\n"
                                   f"{(result.stdout + result.stderr).strip()}")
-        finally:  # interrupted: return at once, the caller's clean-up ends the start scripts
+        finally:  # interrupted: return at once, the caller's clean-up ends the scripts
             pool.shutdown(wait=False, cancel_futures=True)
         if failed:
             raise LabkitError("\n".join(failed))
-        return {"namespaces_s": round(created - started, 1), "nodes_s": round(time.monotonic() - created, 1)}
 
     def status(self) -> dict[str, dict[str, str]]:
         """Per node, each daemon's state ('up'/'down'); a missing namespace maps to {}."""
@@ -113,19 +175,41 @@ class NetnsLab:
     def down(self) -> list[str]:
         """Stop every process of the lab's namespaces, delete them and the state; returns what was removed."""
         namespaces = self.existing_namespaces()
-        script = ["for ns in " + " ".join(namespaces) + "; do"] if namespaces else []
-        if namespaces:
-            script += [
-                '  pids=$(ip netns pids "$ns"); [ -n "$pids" ] && kill $pids 2>/dev/null || true',
-                "done",
-                "sleep 0.5",
-                "for ns in " + " ".join(namespaces) + "; do",
-                '  pids=$(ip netns pids "$ns"); [ -n "$pids" ] && kill -9 $pids 2>/dev/null || true',
-                '  ip netns del "$ns"',
-                "done",
-            ]
-        script.append(f"rm -rf {self.state_dir}")
-        done = self.shell("\n".join(script))
+        done = self.shell("\n".join([*_removal_lines(namespaces), f"rm -rf {self.state_dir}"]))
         if not done.ok:
             raise LabkitError(f"removing lab {self.spec.name} failed: {done.stderr.strip()}")
         return namespaces
+
+
+class NetnsRuntime(Runtime):
+    """A runtime whose lab is a NetnsLab (in this kernel or a microVM's): commands and live changes go to it."""
+
+    lab: NetnsLab
+
+    def exec(self, node: str, argv: list[str], timeout: float = 60) -> Completed:
+        return self.lab.exec(node, argv, timeout)
+
+    def attach_argv(self, node: str, argv: list[str]) -> list[str]:
+        return self.lab.attach_argv(node, argv)
+
+    def change(self, change: LabChange, say: Say) -> None:
+        with removed_on_failure(self, "the live change", say):
+            self.lab.change(change, say)
+        self.write_record()
+
+
+def _removal_lines(namespaces: Sequence[str]) -> list[str]:
+    """Shell stopping every process of the namespaces (SIGTERM, then SIGKILL) and deleting them."""
+    if not namespaces:
+        return []
+    each = "for ns in " + " ".join(namespaces) + "; do"
+    return [
+        each,
+        '  pids=$(ip netns pids "$ns"); [ -n "$pids" ] && kill $pids 2>/dev/null || true',
+        "done",
+        "sleep 0.5",
+        each,
+        '  pids=$(ip netns pids "$ns"); [ -n "$pids" ] && kill -9 $pids 2>/dev/null || true',
+        '  ip netns del "$ns"',
+        "done",
+    ]
