@@ -6,14 +6,14 @@ import contextlib
 import json
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from labkit.errors import LabkitError
 from labkit.runtime.change import LabChange, LabState, lab_state
 from labkit.runtime.executor import Completed
-from labkit.runtime.faults import fault_script
+from labkit.runtime.faults import Step, fault_script
 from labkit.runtime.labspec import LabSpec
 
 RECORDS = Path(os.environ.get("LABKIT_RUN_DIR", "/run/labkit"))
@@ -66,11 +66,13 @@ class Runtime(ABC):
     def attach_argv(self, node: str, argv: list[str]) -> list[str]:
         """A local command giving an interactive terminal on `argv` inside the node."""
 
-    def inject(self, node: str, fault: str, **params: object) -> str:
-        """Inject a fault (labkit.runtime.faults) into a running node; returns what the node printed."""
-        done = self.exec(node, ["sh", "-c", fault_script(fault, **params)], timeout=180)
+    def inject(self, node: str, fault: str, step: Step = "apply", values: Mapping[str, Any] | None = None,
+               **params: object) -> str:
+        """Run one step of a fault of the library (labkit.runtime.faults) in a running node, rendered with the
+        node's template `values`; returns what the node printed."""
+        done = self.exec(node, ["sh", "-c", fault_script(fault, step, values, **params)], timeout=180)
         if not done.ok:
-            raise LabkitError(f"injecting {fault} into {node} failed (exit {done.rc}): "
+            raise LabkitError(f"{step} {fault} on {node} failed (exit {done.rc}): "
                               f"{(done.stdout + done.stderr).strip()[-2000:]}")
         return done.stdout + done.stderr
 

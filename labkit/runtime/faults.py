@@ -1,44 +1,60 @@
-"""Faults a runtime injects into a running node, as shell run inside the node (any runtime's `exec`).
+"""The fault and misconfiguration library: what breaks a running lab node in place, and what puts it back.
 
-A node's router processes are the FRR daemons and charon, found by their pid files under the node's
-private /run. Restarting a node undoes what its start script did, then runs the script again.
+Each fault is one file, labkit/render/templates/faults/<name>.sh.j2: the shell a runtime runs inside the node
+(its `exec`), in a block `apply` and, where the fault has its own way back, a block `restore` (a fault without
+one heals by itself, or is itself a way back: node_start, link_up). The blocks are Jinja2 templates rendered
+with the node's values (labkit.render.faults: what the node's own files were rendered with, and the wrong
+values a misconfiguration puts in place of the design's) and the fault's parameters, each quoted for the
+shell. Files named `_*.sh.j2` hold shell that several faults share. Adding a fault is adding a file.
 """
 
 from __future__ import annotations
 
 import shlex
+from collections.abc import Mapping
+from functools import cache
+from typing import Any, Literal
 
-ROUTER_PIDS = "/run/frr/*.pid /run/charon.pid /run/keepalived.pid /run/vrrp.pid"
-KILL_ROUTER = f'for p in {ROUTER_PIDS}; do [ -f "$p" ] && kill -9 "$(cat "$p")" 2>/dev/null; done; true'
-LINKS = "ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -v '^lo$'"
-RESET = (
-    f"{KILL_ROUTER}; sleep 0.2; rm -rf /run/frr /run/charon.* /run/*.log /run/*.out /run/*.pid; "
-    "for l in gre1 lan0 br0; do ip link del $l 2>/dev/null || true; done; "
-    f"for l in $({LINKS}); do ip addr flush dev $l; done; "
-    "ip route flush table main; ip xfrm state flush; ip xfrm policy flush; "
-    "for t in filter mangle; do iptables -t $t -F; done"
-)
+import jinja2
 
-FAULTS: dict[str, str] = {
-    # every router process stops at once (SIGKILL) and every link of the node goes down
-    "node_fail": f"{KILL_ROUTER}; for l in $({LINKS}); do ip link set $l down; done",
-    # the node starts from scratch: a restarted router, or a failed one coming back
-    "node_start": f"{RESET}; for l in $({LINKS}); do ip link set $l up; done; sh /etc/labkit/start.sh",
-    "link_down": "ip link set {interface} down",
-    "link_up": "ip link set {interface} up",
-    # charon stops (its SAs leave the kernel with it) and starts again with the node's connections
-    "ipsec_restart": (
-        'pid=$(cat /run/charon.pid); kill "$pid"; n=0; while kill -0 "$pid" 2>/dev/null && [ $n -lt 100 ]; do '
-        "n=$((n + 1)); sleep 0.1; done; rm -f /run/charon.vici /run/charon.pid; sh /etc/labkit/ipsec-start.sh"
-    ),
-}
+from labkit.errors import LabkitError
+from labkit.render.templates_env import environment
+
+FOLDER = "faults/"
+SUFFIX = ".sh.j2"
+Step = Literal["apply", "restore"]
 
 
-def fault_script(fault: str, **params: str) -> str:
-    """The shell script injecting `fault` with its parameters quoted; KeyError names unknown faults."""
-    if fault not in FAULTS:
-        raise KeyError(f"unknown fault {fault!r}; faults: {', '.join(FAULTS)}")
-    script = FAULTS[fault]
-    for name, value in params.items():
-        script = script.replace("{" + name + "}", shlex.quote(str(value)))
-    return script
+class UnknownFault(LabkitError):
+    """A fault, or a step of it, that the library does not have."""
+
+
+@cache
+def fault_names() -> tuple[str, ...]:
+    """Every fault of the library, sorted."""
+    templates = environment().list_templates(filter_func=lambda name: name.startswith(FOLDER)
+                                             and name.endswith(SUFFIX) and "/_" not in name)
+    return tuple(sorted(name.removeprefix(FOLDER).removesuffix(SUFFIX) for name in templates))
+
+
+def _template(fault: str) -> jinja2.Template:
+    if fault not in fault_names():
+        raise UnknownFault(f"unknown fault {fault!r}; faults: {', '.join(fault_names())}")
+    return environment().get_template(f"{FOLDER}{fault}{SUFFIX}")
+
+
+def has_restore(fault: str) -> bool:
+    return "restore" in _template(fault).blocks
+
+
+def fault_script(fault: str, step: Step = "apply", values: Mapping[str, Any] | None = None, **params: object) -> str:
+    """The shell script of one step of `fault`, for a node with these template `values`; UnknownFault names
+    an unknown fault or step, LabkitError a value or parameter the fault needs and was not given."""
+    template = _template(fault)
+    if step not in template.blocks:
+        raise UnknownFault(f"fault {fault} has no {step} step; steps: {', '.join(template.blocks)}")
+    context = dict(values or {}) | {name: shlex.quote(str(value)) for name, value in params.items()}
+    try:
+        return "".join(template.blocks[step](template.new_context(context))).strip()
+    except jinja2.UndefinedError as exc:
+        raise LabkitError(f"fault {fault} ({step}) needs a value it was not given: {exc}") from exc

@@ -57,7 +57,7 @@ class Evidence:
 
     def __init__(self, root: Path, secrets: tuple[str, ...]):
         self.root = root
-        self.secrets = tuple(s for s in secrets if s)
+        self.secrets = tuple(sorted((s for s in secrets if s), key=len, reverse=True))  # none replaced in part
         self.count = 0
         self.lock = threading.Lock()
 
@@ -79,7 +79,7 @@ class Evidence:
         return str(base.relative_to(self.root.parent)) + ".txt"
 
 
-Injector = Callable[..., str]  # (node, fault, **params) -> what the node printed
+Injector = Callable[..., str]  # (node, fault, step, **params) -> what the node printed
 
 
 class Collector:
@@ -99,14 +99,15 @@ class Collector:
         self.down = reason
         self.sessions.abort(reason)
 
-    def inject(self, node: str, fault: str, sink: list[str], **params: object) -> None:
-        """Inject a fault; the node's sessions are reopened on next use (its daemons may have restarted)."""
+    def inject(self, node: str, fault: str, sink: list[str], step: str = "apply", **params: object) -> None:
+        """Run a step (apply, restore) of a fault; the node's sessions are reopened on next use (its daemons may
+        have restarted)."""
         if self.down:
             raise TargetDown(self.down)
         if self.injector is None:
-            raise Unsupported(f"cannot inject {fault} into {node}: only a lab runtime injects faults")
-        output = self.injector(node, fault, **params)
-        sink.append(self.evidence.save(node, f"fault {fault} {params or ''}".strip(), output, None))
+            raise Unsupported(f"cannot {step} {fault} on {node}: only a lab runtime injects faults")
+        output = self.injector(node, fault, step, **params)
+        sink.append(self.evidence.save(node, f"{step} {fault} {params or ''}".strip(), output, None))
         self.sessions.reset(node)
 
     def run(self, node: str, fact: str, sink: list[str], timeout: float | None = None, **params: object) -> list:

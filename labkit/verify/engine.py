@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from labkit.errors import LabkitError
 from labkit.verify.collect import Collector, Unsupported
 from labkit.verify.connect import KILL_MARGIN_S, SessionLost, TargetDown
 from labkit.verify.parse import ParseError
@@ -44,9 +45,13 @@ class Context:
         limit = min(timeout or DEFAULT_COMMAND_S, self.remaining())
         return self.collector.run(node, name, self.evidence, timeout=limit, **params)
 
-    def inject(self, node: str, fault: str, **params: Any) -> None:
-        """Have the runtime inject a fault into a node (see labkit.runtime.faults)."""
-        self.collector.inject(node, fault, self.evidence, **params)
+    def inject(self, node: str, fault: str, step: str = "apply", **params: Any) -> None:
+        """Have the runtime run a step of a fault in a node (see labkit.runtime.faults); CheckFailed, with what
+        the node printed, if the step failed there."""
+        try:
+            self.collector.inject(node, fault, self.evidence, step, **params)
+        except LabkitError as exc:
+            raise CheckFailed(str(exc)) from exc
 
     def each(self, items: Iterable[Any], probe: Callable[[Any], str | None]) -> list[str]:
         """Run `probe` for every item in parallel; all failures are gathered into one CheckFailed."""

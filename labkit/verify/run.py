@@ -11,9 +11,11 @@ from pathlib import Path
 
 from labkit.console import Console
 from labkit.design.model import Design
+from labkit.render.faults import fault_secrets, fault_values
 from labkit.runtime.base import Runtime
+from labkit.runtime.faults import Step
 from labkit.runtime.watchdog import Watchdog
-from labkit.verify.collect import Collector, Evidence, platform
+from labkit.verify.collect import Collector, Evidence, Injector, platform
 from labkit.verify.connect import DeviceSession, Sessions, lab_sessions
 from labkit.verify.engine import Check, Result
 from labkit.verify.inventory import Inventory
@@ -29,9 +31,10 @@ def verify_lab(design: Design, runtime: Runtime, console: Console, reports_root:
     """Run the design's suite against the running lab; print progress and the table; write the report."""
     folder = reports_root / design.scenario
     shutil.rmtree(folder, ignore_errors=True)
-    evidence = Evidence(folder / "evidence", design.secrets)
+    evidence = Evidence(folder / "evidence", (*design.secrets, *fault_secrets(design)))
     sessions = lab_sessions(runtime.attach_argv, platform(LAB_PLATFORM).sessions)
-    collector = Collector(sessions, {n: LAB_PLATFORM for n in design.node_names}, evidence, injector=runtime.inject)
+    collector = Collector(sessions, {n: LAB_PLATFORM for n in design.node_names}, evidence,
+                          injector=fault_injector(design, runtime))
 
     def lab_down(reason: str) -> None:
         console.say(f"{reason}: failing the running checks")
@@ -44,6 +47,15 @@ def verify_lab(design: Design, runtime: Runtime, console: Console, reports_root:
                               resources=runtime.resources)
     finally:
         _keep_console(runtime, folder, console)
+
+
+def fault_injector(design: Design, runtime: Runtime) -> Injector:
+    """Runs a fault's step in a node of the lab, rendered with that node's values."""
+
+    def inject(node: str, fault: str, step: Step = "apply", **params: object) -> str:
+        return runtime.inject(node, fault, step, fault_values(design, node), **params)
+
+    return inject
 
 
 def _keep_console(runtime: Runtime, folder: Path, console: Console) -> None:

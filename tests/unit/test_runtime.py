@@ -13,7 +13,6 @@ from labkit.render.generate import generate
 from labkit.runtime import agent, vm
 from labkit.runtime.clab import ClabRuntime, missing_modules
 from labkit.runtime.executor import AgentExecutor, Completed, LocalExecutor
-from labkit.runtime.faults import fault_script
 from labkit.runtime.labspec import read_lab
 from labkit.runtime.netns import NetnsLab
 from tests.conftest import TOPOLOGIES
@@ -99,14 +98,6 @@ def test_the_agent_holds_receive_timestamps_on():
 def test_agent_executor_reports_an_absent_vm():
     with pytest.raises(LabkitError, match=r"does not answer on 127\.0\.0\.1:1"):
         AgentExecutor(1).run(["true"], timeout=1)
-
-
-def test_fault_scripts_quote_parameters_and_reject_unknown_faults():
-    assert fault_script("link_down", interface="eth1") == "ip link set eth1 down"
-    assert fault_script("link_down", interface="eth1; reboot") == "ip link set 'eth1; reboot' down"
-    assert "/etc/labkit/start.sh" in fault_script("node_start")
-    with pytest.raises(KeyError, match="unknown fault 'meteor'; faults: node_fail, node_start"):
-        fault_script("meteor")
 
 
 def test_clab_runtime_injects_faults_with_docker_exec(spec, monkeypatch):

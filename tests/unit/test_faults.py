@@ -1,0 +1,149 @@
+"""The fault and misconfiguration library: one file per fault, each step rendered for a node of the phase 3
+design with that node's values; the wrong values differ from the design's, and the wrong key is as secret."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from labkit.design import load_design
+from labkit.errors import LabkitError
+from labkit.render.faults import fault_secrets, fault_values, wrong_values
+from labkit.render.templates_env import swan_proposal
+from labkit.runtime.faults import UnknownFault, fault_names, fault_script, has_restore
+from labkit.verify.collect import Collector, Evidence
+from labkit.verify.run import fault_injector
+from tests.conftest import ROOT, TOPOLOGIES
+
+DESIGN = load_design(TOPOLOGIES / "phase3.yml")
+FOLDER = ROOT / "labkit" / "render" / "templates" / "faults"
+MISCONFIGURATIONS = ("wrong_psk", "ike_proposal_mismatch", "esp_proposal_mismatch", "gre_key_mismatch",
+                     "nhrp_network_id_mismatch")
+
+
+def script(fault: str, step: str = "apply", node: str = "spoke3", **params: object) -> str:
+    return fault_script(fault, step, fault_values(DESIGN, node), **params)
+
+
+def test_adding_a_fault_is_adding_a_file():
+    files = {p.name.removesuffix(".sh.j2") for p in FOLDER.glob("*.sh.j2") if not p.name.startswith("_")}
+    assert set(fault_names()) == files
+    assert {"node_fail", "node_start", "link_down", "link_up", "ipsec_restart", *MISCONFIGURATIONS} <= files
+
+
+@pytest.mark.parametrize("fault", fault_names())
+@pytest.mark.parametrize("node", ["hub1", "spoke3", "inet"])
+def test_every_step_renders_to_valid_shell_for_every_node(fault: str, node: str):
+    for step in ("apply", "restore") if has_restore(fault) else ("apply",):
+        text = script(fault, step, node, interface="eth1")
+        assert text and "{{" not in text and "{%" not in text
+        parsed = subprocess.run(["sh", "-n", "-c", text], capture_output=True, text=True)  # parsed, never run
+        assert parsed.returncode == 0, f"{fault} {step}: {parsed.stderr}"
+
+
+def test_every_misconfiguration_has_its_own_restore():
+    assert all(has_restore(f) for f in MISCONFIGURATIONS)
+    assert has_restore("link_down") and has_restore("node_fail")
+    assert not has_restore("node_start") and not has_restore("ipsec_restart")
+
+
+def test_the_node_faults_keep_their_behaviour():
+    assert fault_script("link_down", interface="eth1") == "ip link set eth1 down"
+    assert fault_script("link_down", interface="eth1; reboot") == "ip link set 'eth1; reboot' down"
+    assert fault_script("link_down", "restore", interface="eth1") == fault_script("link_up", interface="eth1")
+    assert fault_script("node_fail", "restore") == fault_script("node_start")
+    start = fault_script("node_start")
+    assert "kill -9" in start and "ip xfrm state flush" in start and start.endswith("sh /etc/labkit/start.sh")
+    assert "ip link set $l down" in fault_script("node_fail")
+    assert fault_script("ipsec_restart").endswith("sh /etc/labkit/ipsec-start.sh")
+
+
+def test_unknown_faults_steps_and_missing_values_are_named():
+    with pytest.raises(UnknownFault, match="unknown fault 'meteor'; faults: esp_proposal_mismatch, gre_key_mismatch"):
+        fault_script("meteor")
+    with pytest.raises(UnknownFault, match="fault node_start has no restore step; steps: apply"):
+        fault_script("node_start", "restore")
+    with pytest.raises(LabkitError, match=r"fault link_down \(apply\) needs a value it was not given: 'interface'"):
+        fault_script("link_down")
+    with pytest.raises(LabkitError, match=r"fault wrong_psk .* 'wrong' is undefined"):
+        fault_script("wrong_psk")  # a misconfiguration needs the node's values
+
+
+def test_the_wrong_values_differ_from_the_design():
+    wrong = wrong_values(DESIGN)
+    assert wrong.psk != DESIGN.ipsec.psk and len(wrong.psk) == len(DESIGN.ipsec.psk)
+    assert wrong.gre_key != DESIGN.overlay.gre_key and wrong.nhrp_network_id != DESIGN.overlay.nhrp_network_id
+    assert swan_proposal(wrong.ike_proposal) != swan_proposal(DESIGN.ipsec.ike_proposal)
+    assert swan_proposal(wrong.esp_proposal) != swan_proposal(DESIGN.ipsec.esp_proposal)
+    assert wrong.psk not in repr(wrong)
+
+
+def test_wrong_psk_loads_another_key_and_its_restore_the_nodes_own():
+    wrong = wrong_values(DESIGN).psk
+    apply, restore = script("wrong_psk"), script("wrong_psk", "restore")
+    assert f'secret = "{wrong}"' in apply and DESIGN.ipsec.psk not in apply
+    assert "swanctl --load-creds --file /run/labkit-fault/swanctl.conf" in apply
+    assert "swanctl --terminate --ike dmvpn" in apply
+    assert "swanctl --load-creds --file /etc/swanctl/swanctl.conf" in restore
+    assert wrong not in restore and DESIGN.ipsec.psk not in restore
+
+
+@pytest.mark.parametrize(("fault", "key", "proposal"), [
+    ("ike_proposal_mismatch", "proposals", "aes256-sha256-modp2048"),
+    ("esp_proposal_mismatch", "esp_proposals", "aes128-sha256"),
+])
+def test_proposal_mismatches_load_an_altered_copy_of_the_nodes_connection(fault: str, key: str, proposal: str):
+    apply = script(fault)
+    assert f"s/^\\( *\\){key} = .*/\\1{key} = {proposal}/' /etc/swanctl/swanctl.conf" in apply
+    assert f"grep -q '^ *{key} = {proposal}$'" in apply  # the change took, or the apply fails
+    assert "swanctl --load-conns --file /run/labkit-fault/swanctl.conf" in apply
+    assert "swanctl --terminate --ike dmvpn" in apply
+    assert "swanctl --load-conns --file /etc/swanctl/swanctl.conf" in script(fault, "restore")
+
+
+def test_gre_key_mismatch_changes_the_key_in_place():
+    assert "ip link change gre1 type gre key 43" in script("gre_key_mismatch")
+    assert "ip link change gre1 type gre key 42" in script("gre_key_mismatch", "restore")
+    assert "ip link del" not in script("gre_key_mismatch")  # the interface stays, and stays up
+
+
+def test_nhrp_network_id_mismatch_changes_the_running_config_only():
+    apply = script("nhrp_network_id_mismatch")
+    assert "vtysh -c 'configure terminal' -c 'interface gre1' -c 'ip nhrp network-id 2'" in apply
+    assert "grep -qx ' ip nhrp network-id 2'" in apply and "write" not in apply
+    assert "-c 'ip nhrp network-id 1'" in script("nhrp_network_id_mismatch", "restore")
+
+
+class Runtime:
+    """A runtime stand-in whose nodes print back the script they were given: the worst a node could do."""
+
+    def __init__(self):
+        self.scripts: list[tuple[str, str]] = []
+
+    def inject(self, node, fault, step="apply", values=None, **params):
+        text = fault_script(fault, step, values, **params)
+        self.scripts.append((node, text))
+        return text
+
+
+class Sessions:
+    def reset(self, node: str) -> None:
+        pass
+
+
+def test_the_injector_renders_for_the_node_and_evidence_redacts_both_keys(tmp_path: Path):
+    runtime = Runtime()
+    evidence = Evidence(tmp_path / "evidence", (*DESIGN.secrets, *fault_secrets(DESIGN)))
+    collector = Collector(Sessions(), {}, evidence, injector=fault_injector(DESIGN, runtime))
+    sink: list[str] = []
+    collector.inject("spoke3", "wrong_psk", sink)
+    collector.inject("spoke3", "gre_key_mismatch", sink, step="restore")
+    assert [node for node, _ in runtime.scripts] == ["spoke3", "spoke3"]
+    assert wrong_values(DESIGN).psk in runtime.scripts[0][1]
+    saved = [(tmp_path / path).read_text() for path in sink]
+    assert saved[0].startswith("# spoke3: apply wrong_psk") and 'secret = "<redacted>"' in saved[0]
+    assert saved[1].startswith("# spoke3: restore gre_key_mismatch")
+    text = "".join(saved) + evidence.redact(f"{DESIGN.ipsec.psk} {wrong_values(DESIGN).psk}")
+    assert DESIGN.ipsec.psk not in text and wrong_values(DESIGN).psk not in text
