@@ -117,6 +117,19 @@ class Address:
 
 
 @dataclass(frozen=True)
+class Link:
+    """A network interface: its name (without the device a tunnel is bound to) and flags."""
+
+    name: str
+    flags: tuple[str, ...]
+
+    @property
+    def up(self) -> bool:
+        """Set up and with carrier: nothing in the interface's state shows a problem."""
+        return {"UP", "LOWER_UP"} <= set(self.flags)
+
+
+@dataclass(frozen=True)
 class BfdPeer:
     peer: IPv4Address
     local: IPv4Address | None
@@ -221,6 +234,7 @@ CONVERTERS: dict[str, tuple[str | None, Any]] = {
     "ProbeResult": (None, _probe),
     "RouteLookup": (None, _route_lookup),
     "Address": ("entries", lambda r: Address(r["interface"], IPv4Interface(r["address"]))),
+    "Link": ("links", lambda r: Link(r["name"].split("@")[0], tuple(r["flags"].split(",")))),
     "BfdPeer": ("entries", lambda r: BfdPeer(_ip(r["peer"]), _ip(r.get("local")), r["status"])),
     "NhrpEntry": ("entries", lambda r: NhrpEntry(r["interface"], r["kind"], _ip(r["protocol"]), _ip(r["nbma"]))),
     "NhsEntry": ("entries", lambda r: NhsEntry(r["interface"], _ip(r["nbma"]), _ip(r.get("protocol")))),
