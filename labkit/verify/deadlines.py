@@ -10,6 +10,7 @@ from labkit.plan import plan_design
 # FRR 8.4 nhrpd (nhrp_nhs.c, nhrp_reg_timeout): an unanswered registration is sent again after 2 s, the wait
 # doubling up to 64 s, then from 2 s again
 NHRP_RETRIES_S = (2, 4, 8, 16, 32, 64)
+NHRP_NHS_DROPPED_AT_S = 16  # (the same) once an unanswered wait reached this, the spoke drops its NHS registration
 # Linux's default net.core.xfrm_acq_expires: after an IKE exchange started by a trap failed, the kernel's
 # larval SA from that acquire lives on this long, and no packet to that peer starts another until it is gone
 XFRM_ACQ_EXPIRES_S = 30
@@ -21,11 +22,14 @@ def _spoke_stand_in(design: Design):
 
 
 def kept_out_within_s(design: Design) -> float:
-    """A spoke whose registrations, IKE or GRE are refused is gone from the hubs' state within: its NHRP cache
-    entry expires one holdtime after its last accepted registration, its BGP session after the BGP hold time,
-    an SA the fault did not end after a DPD interval and charon's retransmissions."""
+    """A spoke whose registrations, IKE or GRE are refused is gone from its hubs' state and they from its own
+    within: its NHRP cache entry on a hub expires one holdtime after its last accepted registration; the spoke
+    drops its NHS registration once its next renewal (a third of the holdtime on) and the retries after it
+    went unanswered up to a wait of NHRP_NHS_DROPPED_AT_S; BGP ends after its hold time, an SA the fault did not
+    end after a DPD interval and charon's retransmissions."""
     ike = _spoke_stand_in(design).ike_retransmit
-    waits = (design.overlay.holdtime, design.routing.holdtime, design.ipsec.dpd_interval + ike.give_up_s)
+    nhs = design.overlay.holdtime // 3 + sum(w for w in NHRP_RETRIES_S if w <= NHRP_NHS_DROPPED_AT_S)
+    waits = (design.overlay.holdtime, nhs, design.routing.holdtime, design.ipsec.dpd_interval + ike.give_up_s)
     return max(waits) + COMMAND_MARGIN_S
 
 

@@ -27,7 +27,7 @@ MISCONFIGURATIONS = (
     Misconfiguration("ike_proposal_mismatch", "an IKE proposal the hub does not accept", "refused"),
     Misconfiguration("esp_proposal_mismatch", "an ESP proposal the hub does not accept", "no-child"),
     Misconfiguration("gre_key_mismatch", "a wrong GRE key (silent: gre1 and IPsec stay up)", "up"),
-    # FRR documents the network-id as local only, never sent to other NHRP nodes (so does Cisco)
+    # FRR documents the network-id as local only, never sent to other NHRP nodes: the spoke stays in
     Misconfiguration("nhrp_network_id_mismatch", "another NHRP network-id", None),
 )
 
