@@ -87,8 +87,9 @@ class ByTarget(Replay):
         answers = self.outputs.get((self.node, "ping", command.split()[-1])) if command.startswith("ping ") else None
         if answers is None:
             return super().send(command, timeout)
-        answer = answers.pop(0) if isinstance(answers, list) and len(answers) > 1 else \
-            answers[0] if isinstance(answers, list) else answers
+        if isinstance(answers, list):
+            answers = answers.pop(0) if len(answers) > 1 else answers[0]
+        answer = answers
         return answer.removeprefix("text:") if answer.startswith("text:") else text(f"frr/{answer}")
 
 
