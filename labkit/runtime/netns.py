@@ -18,11 +18,20 @@ from labkit.runtime.labspec import LabSpec, NodeSpec
 
 STATE_ROOT = "/run/labkit"
 START_SCRIPT = "/etc/labkit/start.sh"
+# nodes start together and share the machine's CPUs, so each start script may take longer the more nodes
+# there are: a fixed part, plus a share per node (about 5 s each was measured under TCG on 2 cores)
+START_BASE_S = 120
+START_PER_NODE_S = 12
 STATUS_SCRIPT = (
     'for p in /run/frr/*.pid /run/charon.pid /run/keepalived.pid; do [ -f "$p" ] || continue; '
     'n=$(basename "$p" .pid); if kill -0 "$(cat "$p")" 2>/dev/null; then echo "$n up"; '
     'else echo "$n down"; fi; done'
 )
+
+
+def start_limit_s(nodes: int) -> float:
+    """How long the nodes of a lab of `nodes` nodes may take to start, all at once."""
+    return START_BASE_S + START_PER_NODE_S * nodes
 
 
 class NetnsLab:
@@ -77,9 +86,10 @@ class NetnsLab:
             raise LabkitError(f"creating the lab's namespaces and links failed: {done.stderr.strip()}")
         say(f"{len(self.spec.nodes)} nodes and {len(self.spec.links)} links created; starting daemons")
         created = time.monotonic()
+        limit = start_limit_s(len(self.spec.nodes))
 
         def start(node: NodeSpec) -> tuple[str, Completed]:
-            return node.name, self.exec(node.name, ["sh", START_SCRIPT], timeout=180)
+            return node.name, self.exec(node.name, ["sh", START_SCRIPT], timeout=limit)
 
         failed = []
         pool = ThreadPoolExecutor(max_workers=len(self.spec.nodes))
