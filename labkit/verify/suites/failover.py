@@ -41,7 +41,7 @@ def checks(design: Design) -> list[Check]:
     measured = [failover.failover_case(design, case, shared) for case in cases]
     return [
         *baseline.established(design),
-        paths.full_mesh(design),
+        paths.reachability(design),
         failover.preferred(design, hub),
         measured[0],
         measured[1],

@@ -14,7 +14,7 @@ def checks(design: Design) -> list[Check]:
     src, dst = design.spokes[0], design.spokes[1]
     return [
         *baseline.established(design),
-        paths.full_mesh(design),
+        paths.reachability(design),
         mpls.vpn_sessions(design),
         mpls.vrf_routes(design),
         mpls.no_leaks(design),

@@ -16,7 +16,7 @@ def checks(design: Design) -> list[Check]:
         *baseline.established(design),
         paths.path_via_hub(design, src, dst),
         paths.sustained_traffic(src, dst),
-        paths.full_mesh(design),
+        paths.reachability(design),
         ipsec.esp_counters_grow(src, hub),
         ipsec.transport_sees_only_esp(design, src, hub),
         nhrp.no_spoke_peering(design),

@@ -17,7 +17,7 @@ def checks(design: Design) -> list[Check]:
         nhrp.no_tunnel_yet(src, dst),
         nhrp.tunnel_on_demand(src, dst),
         paths.direct_path(src, dst),
-        paths.full_mesh(design),
+        paths.reachability(design),
         ipsec.esp_counters_grow(src, hub),
         ipsec.transport_sees_only_esp(design, src, hub),
     ]

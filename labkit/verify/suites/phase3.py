@@ -19,7 +19,7 @@ def checks(design: Design) -> list[Check]:
         paths.shortcut_installed(src, dst),
         paths.direct_path(src, dst),
         ipsec.spoke_spoke_sa(src, dst),
-        paths.full_mesh(design),
+        paths.reachability(design),
         ipsec.esp_counters_grow(src, hub),
         ipsec.transport_sees_only_esp(design, src, hub),
         nhrp.shortcut_absent(src, dst, clear_first=False),
