@@ -7,9 +7,10 @@
 #   make down            stop every lab this checkout started, and the shared microVM
 #   make configs         regenerate the reference ESR configurations in configs/ from topologies/
 #   make bench           measure phase 3 cold/warm, node start vs bare daemons, memory per node (TESTS=1: make test)
+#   make bench SCALE=10,50,100   the scale design at each spoke count: time and memory per spoke vs the floor
 #   make image           build the containerlab node image (docker/node) that <lab>.clab.yml refers to
 # Variables: RUNTIME=auto|microvm|netns|clab   KEEP=1 (leave the lab running) | KEEP=0 (tear it down)
-#            SPOKES=N (lab-<scenario>: spokes.count)
+#            SPOKES=N (lab-<scenario>: spokes.count)   SCALE=N,N,... (bench: the scale series)
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -82,9 +83,11 @@ image: deps
 test: deps
 	$(BIN)/pytest -q
 
-# phase 3 cold and warm, node start against bare daemons, memory per node; TESTS=1 times `make test` too
+# phase 3 cold and warm, node start against bare daemons, memory per node; TESTS=1 times `make test` too;
+# SCALE=10,50,100: the scale design at each spoke count instead (build/bench/bench-scale.json)
 bench: deps
-	$(LABKIT) bench topologies/phase3.yml $(if $(filter 1,$(TESTS)),--tests,)
+	$(LABKIT) bench $(if $(SCALE),topologies/scale.yml --scale $(SCALE),topologies/phase3.yml \
+		$(if $(filter 1,$(TESTS)),--tests,))
 
 unit: deps
 	$(BIN)/pytest -q -m "not lab"

@@ -295,12 +295,26 @@ def cmd_shell(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_bench(args: argparse.Namespace, console: Console) -> int:
-    from labkit.bench import bench
+    from labkit.bench import bench, bench_scale
 
     require_root()
     design = _design(args)
-    bench(Path(args.design), design, console, Path(args.out), with_tests=args.tests)
+    if args.scale:
+        bench_scale(design, args.scale, console, Path(args.out))
+    else:
+        bench(design, console, Path(args.out), with_tests=args.tests)
     return 0
+
+
+def spoke_counts(text: str) -> list[int]:
+    """`10,50,100` -> [10, 50, 100] (ascending, each once)."""
+    try:
+        counts = sorted({int(part) for part in text.split(",")})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of spoke counts, e.g. 10,50,100") from None
+    if counts[0] < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: a spoke count is at least 1")
+    return counts
 
 
 def cmd_vm(args: argparse.Namespace, console: Console) -> int:
@@ -396,9 +410,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=120)
     p.add_argument("command", nargs=argparse.REMAINDER)
     p = add("bench", cmd_bench, "measure the design's lab cold and warm, node start against bare daemons, memory "
-            "per node (and `make test` with --tests); a table and bench.json")
-    p.add_argument("--out", default="build/bench", help="where bench.json and the runs' reports go")
-    p.add_argument("--tests", action="store_true", help="also time `make test` with the VM warm")
+            "per node (and `make test` with --tests); or with --scale, the lab at each spoke count; a table and JSON")
+    p.add_argument("--out", default="build/bench", help="where bench.json (bench-scale.json) and the runs' reports go")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--tests", action="store_true", help="also time `make test` with the VM warm")
+    mode.add_argument("--scale", type=spoke_counts, metavar="N,N,...",
+                      help="run the design with each spoke count (e.g. 10,50,100) in the warm VM: time and guest "
+                      "memory per spoke against the bare-daemon floor, and how bring-up per spoke grows")
     p = sub.add_parser("vm", help="the shared microVM: status (labs, memory, uptime) or stop",
                        description="the microVM every embedded lab runs in: `status` shows its labs, memory and "
                        "uptime; `stop` powers it off (labs in it are gone)")

@@ -1,7 +1,7 @@
 """Scale: the scale design at any size (`--set spokes.count=N`, `make lab-scale SPOKES=N`), and its suite whose
 cost grows linearly with the spokes, proved without a lab: its checks run against a simulated converged phase 3
 lab that counts the commands they send and the rows they parse; the sampled spoke pairs; the full mesh only up
-to the threshold, in every suite."""
+to the threshold, in every suite; the benchmark's scale series."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from ipaddress import IPv4Address
 
 import pytest
 
+from labkit import bench, cli
 from labkit.design import Design, load_design
 from labkit.errors import DesignError
 from labkit.verify.checks import paths
@@ -50,6 +51,8 @@ def make_dry_run(*args: str) -> str:
     (("lab-scale",), "labkit run topologies/scale.yml --runtime auto --keep "),
     (("lab-scale", "SPOKES=50", "KEEP=0"),
      "labkit run topologies/scale.yml --runtime auto --no-keep --set spokes.count=50"),
+    (("bench", "SCALE=10,50,100"), "labkit bench topologies/scale.yml --scale 10,50,100"),
+    (("bench",), "labkit bench topologies/phase3.yml "),
 ])
 def test_make_passes_the_spoke_count_on(args: tuple[str, ...], expected: str):
     ran = make_dry_run(*args)
@@ -206,3 +209,39 @@ def test_every_suite_checks_a_full_mesh_only_in_a_small_lab(design_file):
     ids = {c.id.removesuffix(".after_takeover") for c in suite_for(large)}
     assert "paths.full_mesh" not in ids and "paths.hubs_and_sample" in ids
 
+
+# -- the benchmark's scale series, without a lab -----------------------------------------------------------
+
+def test_bench_takes_spoke_counts_ascending_and_refuses_others():
+    assert cli.spoke_counts("100,10,50,10") == [10, 50, 100]
+    for wrong in ("10,x", "0,10", ""):
+        with pytest.raises(Exception, match="spoke count"):
+            cli.spoke_counts(wrong)
+
+
+def test_bench_runs_labkit_with_the_designs_overrides(monkeypatch):
+    ran = []
+    monkeypatch.setattr(bench.subprocess, "run", lambda argv, **kw: ran.append(argv))
+    bench._labkit(scale(50), "down", timeout=1)
+    assert ran[0][-5:] == ["-q", "down", str(SCALE), "--set", "spokes.count=50"]
+
+
+def test_a_runs_time_limit_grows_with_its_spokes():
+    assert bench.run_limit_s(scale(100)) > bench.run_limit_s(scale(10)) > bench.up_limit_s(scale(10))
+
+
+def point(spokes: int, bringup_s: float, mib: float, wall_s: float = 100) -> dict:
+    return {"spokes": spokes, "nodes": spokes + 2, "wall_s": wall_s, "passed": 8, "total": 8, "bringup_s": bringup_s,
+            "nodes_s": bringup_s - 1, "floor_s": 10.0, "node_start_ratio": 1.5, "converge_s": 20.0, "verify_s": 60.0,
+            "bringup_s_per_spoke": bringup_s / spokes, "verify_s_per_spoke": 60.0 / spokes, "guest_mib_per_spoke": mib,
+            "floor_mib_per_node": 8.0}
+
+
+def test_scale_summary_holds_each_figure_against_its_target():
+    flat = bench.scale_summary([point(10, 40, 20), point(100, 480, 21, wall_s=590)])
+    assert flat["bringup_per_spoke_growth"] == 1.2
+    assert flat["met"] == {"largest_run_s": True, "guest_mib_per_spoke": True, "bringup_per_spoke_growth": True}
+    steep = bench.scale_summary([point(10, 40, 20), point(100, 600, 30, wall_s=700)])
+    assert steep["met"] == {"largest_run_s": False, "guest_mib_per_spoke": False, "bringup_per_spoke_growth": False}
+    table = bench.scale_table({"points": [point(10, 40, 20), point(100, 600, 30, wall_s=700)], "summary": steep})
+    assert "1.5x (target: at most 1.3x): MISSED" in table and "100 spokes up and verified: 700 s" in table
