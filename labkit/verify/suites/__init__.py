@@ -7,7 +7,7 @@ from collections.abc import Callable
 from labkit.design.model import Design
 from labkit.errors import LabkitError
 from labkit.verify.engine import Check
-from labkit.verify.suites import cluster, failover, mpls, phase1, phase2, phase3
+from labkit.verify.suites import cluster, failover, mpls, phase1, phase2, phase3, scale
 
 SUITES: dict[str, Callable[[Design], list[Check]]] = {
     "phase1": phase1.checks,
@@ -16,6 +16,7 @@ SUITES: dict[str, Callable[[Design], list[Check]]] = {
     "failover": failover.checks,
     "cluster": cluster.checks,
     "mpls": mpls.checks,
+    "scale": scale.checks,
 }
 
 
