@@ -1,13 +1,16 @@
 # labkit: DMVPN reference lab kit for Eltex ESR routers.
 #   make lab-phase3      install what is missing, generate, start and verify the phase 3 lab (left running)
 #   make lab-<scenario>  the same for any topologies/<scenario>.yml (phase1, phase2, failover...)
+#   make lab-scale SPOKES=100   the scale design with 100 spokes (SPOKES: any scenario's spoke count; default: the file's)
 #   make lab-all         every scenario in turn, each torn down after its report
 #   make test            unit tests and the real labs in the embedded runtime
 #   make down            stop every lab this checkout started, and the shared microVM
 #   make configs         regenerate the reference ESR configurations in configs/ from topologies/
 #   make bench           measure phase 3 cold/warm, node start vs bare daemons, memory per node (TESTS=1: make test)
+#   make bench SCALE=10,50,100   the scale design at each spoke count: time and memory per spoke vs the floor
 #   make image           build the containerlab node image (docker/node) that <lab>.clab.yml refers to
 # Variables: RUNTIME=auto|microvm|netns|clab   KEEP=1 (leave the lab running) | KEEP=0 (tear it down)
+#            SPOKES=N (lab-<scenario>: spokes.count)   SCALE=N,N,... (bench: the scale series)
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -48,7 +51,8 @@ $(VENV)/.installed: pyproject.toml
 
 lab-%: deps
 	@test -f topologies/$*.yml || { echo "error: no topologies/$*.yml; scenarios: $(SCENARIOS)"; exit 2; }
-	$(LABKIT) run topologies/$*.yml --runtime $(RUNTIME) $(if $(filter 0,$(KEEP)),--no-keep,--keep)
+	$(LABKIT) run topologies/$*.yml --runtime $(RUNTIME) $(if $(filter 0,$(KEEP)),--no-keep,--keep) \
+		$(if $(SPOKES),--set spokes.count=$(SPOKES))
 
 # every scenario, one after the other (one lab at a time keeps memory low); a summary at the end
 lab-all: deps
@@ -79,9 +83,11 @@ image: deps
 test: deps
 	$(BIN)/pytest -q
 
-# phase 3 cold and warm, node start against bare daemons, memory per node; TESTS=1 times `make test` too
+# phase 3 cold and warm, node start against bare daemons, memory per node; TESTS=1 times `make test` too;
+# SCALE=10,50,100: the scale design at each spoke count instead (build/bench/bench-scale.json)
 bench: deps
-	$(LABKIT) bench topologies/phase3.yml $(if $(filter 1,$(TESTS)),--tests,)
+	$(LABKIT) bench $(if $(SCALE),topologies/scale.yml --scale $(SCALE),topologies/phase3.yml \
+		$(if $(filter 1,$(TESTS)),--tests,))
 
 unit: deps
 	$(BIN)/pytest -q -m "not lab"

@@ -26,10 +26,15 @@ CONFIGS_ROOT = Path(os.environ.get("LABKIT_CONFIGS_DIR", "configs"))
 TOPOLOGIES_ROOT = Path(os.environ.get("LABKIT_TOPOLOGIES_DIR", "topologies"))
 
 
+def _design(args: argparse.Namespace) -> Design:
+    """The command's design file with the fields its `--set` options change."""
+    return load_design(args.design, args.set)
+
+
 def _design_and_build(args: argparse.Namespace, console: Console) -> tuple[Design, BuildDir]:
-    design = load_design(args.design)
+    design = _design(args)
     build = generate(design, BUILD_ROOT)
-    console.say(f"generated {build.path} ({len(design.sites) + 1} nodes) from {design.source}")
+    console.say(f"generated {build.path} ({len(design.node_names)} nodes) from {design.origin}")
     return design, build
 
 
@@ -37,8 +42,16 @@ def _running(design: Design) -> Runtime:
     spec = read_lab(BUILD_ROOT / design.lab / f"{design.lab}.clab.yml")
     runtime = running_runtime(spec)
     if runtime is None:
-        raise LabkitError(f"lab {design.lab} is not running; `labkit up {design.source}` starts it")
+        raise LabkitError(f"lab {design.lab} is not running; `labkit up {design.origin}` starts it")
     return runtime
+
+
+def _same_nodes(design: Design, runtime: Runtime) -> None:
+    """The running lab has the design's nodes: a lab started with `--set spokes.count=N` is verified as such."""
+    running = {node.name for node in runtime.spec.nodes}
+    if running != set(design.node_names):
+        raise LabkitError(f"lab {design.lab} runs {len(running)} nodes, {design.origin} has "
+                          f"{len(design.node_names)}: give the --set options the lab was started with")
 
 
 def cmd_generate(args: argparse.Namespace, console: Console) -> int:
@@ -50,7 +63,7 @@ def cmd_generate(args: argparse.Namespace, console: Console) -> int:
 def cmd_plan(args: argparse.Namespace, console: Console) -> int:
     from labkit.plan.show import plan_yaml
 
-    print(plan_yaml(load_design(args.design)), end="")
+    print(plan_yaml(_design(args)), end="")
     return 0
 
 
@@ -143,7 +156,7 @@ def _config_groups(paths: list[Path]) -> dict[Path, list[Path]]:
 def cmd_graph(args: argparse.Namespace, console: Console) -> int:
     from labkit.render.graph import render_graph
 
-    design = load_design(args.design)
+    design = _design(args)
     svg, mermaid = render_graph(design, BUILD_ROOT / design.lab)
     console.say(f"topology picture of {design.lab}: {svg} (SVG), {mermaid} (mermaid)")
     print(svg)
@@ -201,7 +214,7 @@ def cmd_up(args: argparse.Namespace, console: Console) -> int:
     started = time.monotonic()
     bring_up(design, build, args.runtime, console)
     console.say(f"lab {design.lab} is up ({time.monotonic() - started:.1f}s); "
-                f"`labkit shell {design.source} NODE` opens a node's vtysh")
+                f"`labkit shell {design.origin} NODE` opens a node's vtysh")
     return 0
 
 
@@ -211,14 +224,15 @@ def cmd_verify(args: argparse.Namespace, console: Console) -> int:
     if args.inventory:
         from labkit.verify.inventory import load_inventory
 
-        design = load_design(args.design or _scenario_design(args.scenario))
+        design = load_design(args.design or _scenario_design(args.scenario), args.set)
         report = verify_devices(design, load_inventory(Path(args.inventory)), console, REPORTS_ROOT)
         return 0 if report.all_passed else 1
     if not args.design:
         raise LabkitError("give the design file of the running lab, or --inventory FILE --scenario NAME for "
                           "real routers")
-    design = load_design(args.design)
+    design = _design(args)
     runtime = _running(design)
+    _same_nodes(design, runtime)
     report = verify_lab(design, runtime, console, REPORTS_ROOT, timings={})
     return 0 if report.all_passed else 1
 
@@ -251,12 +265,12 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         console.say(f"tearing lab {design.lab} down (--no-keep)")
         runtime.down(console.say)
     if args.keep:
-        console.say(f"lab {design.lab} left running: `labkit down {design.source}` stops it")
+        console.say(f"lab {design.lab} left running: `labkit down {design.origin}` stops it")
     return 0 if report.all_passed else 1
 
 
 def cmd_down(args: argparse.Namespace, console: Console) -> int:
-    design = load_design(args.design)
+    design = _design(args)
     require_root()
     clab_file = BUILD_ROOT / design.lab / f"{design.lab}.clab.yml"
     if not clab_file.exists():  # the lab may run although its build directory was removed
@@ -271,7 +285,7 @@ def cmd_down(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_status(args: argparse.Namespace, console: Console) -> int:
-    design = load_design(args.design)
+    design = _design(args)
     runtime = _running(design)
     states = runtime.status()
     print(f"lab {design.lab} on runtime {runtime.name}")
@@ -284,7 +298,7 @@ def cmd_status(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_exec(args: argparse.Namespace, console: Console) -> int:
-    design = load_design(args.design)
+    design = _design(args)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         raise LabkitError("give the command after the node, e.g. `labkit exec DESIGN hub1 -- ip route`")
@@ -295,19 +309,33 @@ def cmd_exec(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_shell(args: argparse.Namespace, console: Console) -> int:
-    design = load_design(args.design)
+    design = _design(args)
     argv = _running(design).attach_argv(args.node, [args.program])
     os.execvp(argv[0], argv)
     return 1  # not reached
 
 
 def cmd_bench(args: argparse.Namespace, console: Console) -> int:
-    from labkit.bench import bench
+    from labkit.bench import bench, bench_scale
 
     require_root()
-    design = load_design(args.design)
-    bench(Path(args.design), design, console, Path(args.out), with_tests=args.tests)
+    design = _design(args)
+    if args.scale:
+        bench_scale(design, args.scale, console, Path(args.out))
+    else:
+        bench(design, console, Path(args.out), with_tests=args.tests)
     return 0
+
+
+def spoke_counts(text: str) -> list[int]:
+    """`10,50,100` -> [10, 50, 100] (ascending, each once)."""
+    try:
+        counts = sorted({int(part) for part in text.split(",")})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of spoke counts, e.g. 10,50,100") from None
+    if counts[0] < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: a spoke count is at least 1")
+    return counts
 
 
 def cmd_vm(args: argparse.Namespace, console: Console) -> int:
@@ -348,6 +376,7 @@ def parser() -> argparse.ArgumentParser:
     def add(name: str, func, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.add_argument("design", help="design file, e.g. topologies/phase3.yml")
+        set_option(p)
         p.set_defaults(func=func)
         return p
 
@@ -395,15 +424,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("design", nargs="?", help="design file of the running lab, e.g. topologies/phase3.yml")
     p.add_argument("--inventory", help="YAML inventory of real routers (hosts, platform eltex_esr)")
     p.add_argument("--scenario", help="with --inventory: the scenario whose suite runs (topologies/NAME.yml)")
+    set_option(p)
     p.set_defaults(func=cmd_verify)
     p = add("exec", cmd_exec, "run a command in a node")
     p.add_argument("node")
     p.add_argument("--timeout", type=float, default=120)
     p.add_argument("command", nargs=argparse.REMAINDER)
     p = add("bench", cmd_bench, "measure the design's lab cold and warm, node start against bare daemons, memory "
-            "per node (and `make test` with --tests); a table and bench.json")
-    p.add_argument("--out", default="build/bench", help="where bench.json and the runs' reports go")
-    p.add_argument("--tests", action="store_true", help="also time `make test` with the VM warm")
+            "per node (and `make test` with --tests); or with --scale, the lab at each spoke count; a table and JSON")
+    p.add_argument("--out", default="build/bench", help="where bench.json (bench-scale.json) and the runs' reports go")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--tests", action="store_true", help="also time `make test` with the VM warm")
+    mode.add_argument("--scale", type=spoke_counts, metavar="N,N,...",
+                      help="run the design with each spoke count (e.g. 10,50,100) in the warm VM: time and guest "
+                      "memory per spoke against the bare-daemon floor, and how bring-up per spoke grows")
     p = sub.add_parser("vm", help="the shared microVM: status (labs, memory, uptime) or stop",
                        description="the microVM every embedded lab runs in: `status` shows its labs, memory and "
                        "uptime; `stop` powers it off (labs in it are gone)")
@@ -413,6 +447,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("node")
     p.add_argument("--program", default="vtysh")
     return top
+
+
+def set_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="change a field of the design for this command, e.g. spokes.count=50 (repeatable; "
+                   "the lab keeps its name, its report says what was set)")
 
 
 class Terminated(KeyboardInterrupt):

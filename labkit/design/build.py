@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from labkit.design.fields import (
     network,
     text,
 )
-from labkit.design.loader import load_yaml
+from labkit.design.loader import apply_overrides, load_yaml, parse_override
 from labkit.design.model import (
     Bfd,
     Cluster,
@@ -59,15 +60,17 @@ DEFAULT_ADVERTISE = {1: "all", 2: "all", 3: "summary"}
 VRF_NAME = r"[A-Za-z][A-Za-z0-9_-]{0,14}"  # a Linux interface name: the VRF device is named after it
 
 
-def load_design(path: str | Path) -> Design:
-    """Load and validate a design file; raise DesignError listing every problem found."""
+def load_design(path: str | Path, overrides: Sequence[str] = ()) -> Design:
+    """Load a design file, set the fields `overrides` give (`FIELD=VALUE`, in order), and validate the result
+    once; raise DesignError listing every problem found."""
     source = Path(path)
-    raw = load_yaml(source)
-    problems = Problems(source)
+    parsed = [parse_override(given) for given in overrides]
+    raw = apply_overrides(source, load_yaml(source), parsed)
+    problems = Problems(source, {o.field: o.given for o in parsed})
     design = _build(problems, raw)
     if problems.lines or design is None:
         raise DesignError(problems.lines or [f"{source}: the design is empty"])
-    return design
+    return replace(design, overrides=tuple(overrides))
 
 
 def _model(role: str):

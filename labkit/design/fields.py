@@ -16,15 +16,29 @@ DEFAULT = object()  # a default that depends on other fields, resolved once they
 
 
 class Problems:
-    """Collects `file:line: field.path: reason` lines."""
+    """Collects `file:line: field.path: reason` lines; a problem with a field set on the command line (or with
+    the mapping holding it) names the option instead of a line: `file (--set spokes.count=0): ...`."""
 
-    def __init__(self, source: Path):
+    def __init__(self, source: Path, overrides: dict[str, str] | None = None):
         self.source = source
+        self.overrides = overrides or {}  # field path -> the `--set` option as given
         self.lines: list[str] = []
 
     def add(self, line: int | None, path: str, reason: str) -> None:
-        where = f"{self.source}:{line}" if line else str(self.source)
+        where = self._where(line, path)
         self.lines.append(f"{where}: {path}: {reason}" if path else f"{where}: {reason}")
+
+    def _where(self, line: int | None, path: str) -> str:
+        given = next((g for field, g in self.overrides.items() if path in (field, *_parents(field))), None)
+        if given:
+            return f"{self.source} (--set {given})"
+        return f"{self.source}:{line}" if line else str(self.source)
+
+
+def _parents(field: str) -> list[str]:
+    """`a.b.c` -> ['a', 'a.b']."""
+    keys = field.split(".")
+    return [".".join(keys[:n]) for n in range(1, len(keys))]
 
 
 class Invalid(ValueError):

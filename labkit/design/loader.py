@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import codecs
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -98,3 +100,63 @@ def load_yaml(path: Path) -> Any:
         raise DesignError([f"{path}: invalid YAML: {reason}"]) from None
     except RecursionError:
         raise DesignError([f"{path}: invalid YAML: nested too deeply"]) from None
+
+
+@dataclass(frozen=True)
+class Override:
+    """A design field set on the command line (`--set FIELD=VALUE`), applied to the raw document before the
+    design is validated, so that a wrong value is reported like one in the file."""
+
+    keys: tuple[str, ...]
+    value: Any
+    given: str  # as typed, to name it in messages
+
+    @property
+    def field(self) -> str:
+        return ".".join(self.keys)
+
+
+def parse_override(given: str) -> Override:
+    """`spokes.count=50` -> Override(("spokes", "count"), 50); the value is read as YAML (a number, a word,
+    [a, list]); a malformed one is a DesignError naming it."""
+    field, equals, text = given.partition("=")
+    keys = tuple(key.strip() for key in field.split("."))
+    if not equals or not all(keys):
+        raise DesignError([f"--set {given}: write FIELD=VALUE with the field's dotted path, e.g. spokes.count=50"])
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise DesignError([f"--set {given}: {text!r} is not a YAML value"]) from None
+    return Override(keys, value, given)
+
+
+def apply_overrides(source: Path, raw: Any, overrides: Sequence[Override]) -> Any:
+    """The raw document with each override set in turn (missing mappings on its path are added); a path
+    through something that is not a mapping is a DesignError naming the override."""
+    if not isinstance(raw, dict):
+        return raw  # validation reports the document itself
+    for override in overrides:
+        mapping = raw
+        for depth, key in enumerate(override.keys[:-1], start=1):
+            if key not in mapping:
+                _put(mapping, key, _empty_mapping(getattr(mapping, "line", 0)))
+            mapping = mapping[key]
+            if not isinstance(mapping, dict):
+                raise DesignError([f"{source} (--set {override.given}): {'.'.join(override.keys[:depth])} is not a "
+                                   "mapping of fields; --set reaches fields of mappings only"])
+        _put(mapping, override.keys[-1], override.value)
+    return raw
+
+
+def _put(mapping: dict, key: str, value: Any) -> None:
+    """Set a key; a new key of a LineDict is placed on the mapping's own line."""
+    mapping[key] = value
+    if isinstance(mapping, LineDict):
+        mapping.key_lines.setdefault(key, mapping.line)
+
+
+def _empty_mapping(line: int) -> LineDict:
+    mapping = LineDict()
+    mapping.line = line
+    mapping.key_lines = {}
+    return mapping

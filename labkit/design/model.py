@@ -166,6 +166,12 @@ class Design:
     failover: Failover | None = None
     cluster: Cluster | None = None
     mpls: Mpls | None = None
+    overrides: tuple[str, ...] = ()  # fields the command line set (`--set FIELD=VALUE`), as given
+
+    @property
+    def origin(self) -> str:
+        """Where the design comes from, as generated files and reports name it: the file and any `--set`."""
+        return " ".join([self.source.as_posix(), *(f"--set {given}" for given in self.overrides)])
 
     @property
     def sites(self) -> tuple[Site, ...]:

@@ -10,9 +10,7 @@ from labkit.errors import LabkitError
 from labkit.runtime.base import Runtime, Say
 from labkit.runtime.executor import Completed, LocalExecutor
 from labkit.runtime.labspec import LabSpec
-from labkit.runtime.netns import STATUS_SCRIPT
-
-READY_DEADLINE_S = 180
+from labkit.runtime.netns import STATUS_SCRIPT, start_limit_s
 
 
 def clab_available() -> bool:
@@ -64,14 +62,15 @@ class ClabRuntime(Runtime):
         done = self.local.run(self.deploy_argv(), timeout=900)
         if not done.ok:
             raise LabkitError(f"containerlab deploy failed:\n{done.stderr.strip()}")
-        end = time.monotonic() + READY_DEADLINE_S
+        limit = start_limit_s(len(self.spec.nodes))
+        end = time.monotonic() + limit
         while time.monotonic() < end:
             states = self.status()
             if all(states[n.name] and "down" not in states[n.name].values() for n in self.spec.nodes):
                 say("every node's daemons run")
                 return
             time.sleep(2)
-        raise LabkitError(f"nodes not ready after {READY_DEADLINE_S}s: see `labkit status`")
+        raise LabkitError(f"nodes not ready after {limit:.0f}s: see `labkit status`")
 
     def down(self, say: Say) -> None:
         done = self.local.run(self.destroy_argv(), timeout=600)

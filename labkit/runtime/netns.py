@@ -22,7 +22,10 @@ from labkit.runtime.labspec import LabSpec, LinkSpec, NodeSpec
 
 STATE_ROOT = "/run/labkit"
 START_SCRIPT = "/etc/labkit/start.sh"
-NODE_STEP_TIMEOUT_S = 180  # a start script or restart, under emulation, with every other node starting too
+# nodes start together and share the machine's CPUs, so each start script may take longer the more nodes
+# there are: a fixed part, plus a share per node (about 5 s each was measured under TCG on 2 cores)
+START_BASE_S = 120
+START_PER_NODE_S = 12
 
 
 class NodeStep(NamedTuple):
@@ -42,6 +45,11 @@ STATUS_SCRIPT = (
     'n=$(basename "$p" .pid); if kill -0 "$(cat "$p")" 2>/dev/null; then echo "$n up"; '
     'else echo "$n down"; fi; done'
 )
+
+
+def start_limit_s(nodes: int) -> float:
+    """How long the nodes of a lab of `nodes` nodes may take to start, all at once."""
+    return START_BASE_S + START_PER_NODE_S * nodes
 
 
 class NetnsLab:
@@ -142,7 +150,7 @@ class NetnsLab:
             return
 
         def one(name: str) -> tuple[str, Completed]:
-            return name, self.exec(name, step.argv, timeout=NODE_STEP_TIMEOUT_S)
+            return name, self.exec(name, step.argv, timeout=start_limit_s(len(self.spec.nodes)))
 
         failed = []
         pool = ThreadPoolExecutor(max_workers=len(nodes))

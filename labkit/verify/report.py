@@ -23,6 +23,7 @@ class Report:
     timings: dict[str, Any]  # seconds per phase; per measured check, its figures
     checks: list[Result]
     resources: dict[str, float] = field(default_factory=dict)
+    design: dict[str, Any] = field(default_factory=dict)  # the design file, what --set changed, hubs and spokes
 
     @property
     def summary(self) -> dict[str, int]:
@@ -39,6 +40,7 @@ class Report:
             "lab": self.lab,
             "scenario": self.scenario,
             "runtime": self.runtime,
+            "design": self.design,
             "started_at": self.started_at,
             "duration_s": round(self.duration_s, 1),
             "timings": self.timings,

@@ -102,7 +102,8 @@ def _run_suite(design: Design, checks: list[Check], collector: Collector, consol
     evidence = collector.evidence
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     started = time.monotonic()
-    console.say(f"verifying {design.lab}: {len(checks)} checks (scenario {design.scenario}) on {target}")
+    console.say(f"verifying {design.lab}: {len(checks)} checks (scenario {design.scenario}, {len(design.spokes)} "
+                f"spokes) on {target}")
 
     def said(result: Result) -> None:
         detail = evidence.redact(result.reason.splitlines()[0] if result.reason else "")
@@ -118,7 +119,9 @@ def _run_suite(design: Design, checks: list[Check], collector: Collector, consol
         timings["converge_s"] = round(max(converged) - started, 1)
     timings["verify_s"] = round(time.monotonic() - started, 1)
     report = Report(lab=design.lab, scenario=design.scenario, runtime=target, started_at=started_at,
-                    duration_s=time.monotonic() - started, timings=timings, checks=results, resources=resources())
+                    duration_s=time.monotonic() - started, timings=timings, checks=results, resources=resources(),
+                    design={"file": design.source.as_posix(), "set": list(design.overrides),
+                            "hubs": len(design.hubs), "spokes": len(design.spokes)})
     report.write(folder, evidence.redact)
     print(evidence.redact(report.table()))
     console.say(f"report: {folder}/report.json, junit.xml, evidence/ ({evidence.count} command outputs)")

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from labkit.design import load_design
+from labkit.verify.suites import suite_for
 from tests.integration.conftest import check_prerequisites, design_copy, leftovers
 
 pytestmark = pytest.mark.lab
@@ -15,8 +17,13 @@ pytestmark = pytest.mark.lab
 # each scenario's `labkit run` limit: about three times what it takes on this machine kind (TCG); a hung lab
 # fails much sooner (the VM watchdog), this only bounds what nothing else would
 # (keptout: not yet measured; its checks' deadlines, each waited out in full, add up to about 29 minutes)
-RUN_LIMIT_S = {"phase1": 420, "phase2": 420, "mpls": 480, "failover": 1500, "cluster": 900, "keptout": 1800}
+RUN_LIMIT_S = {"phase1": 420, "phase2": 420, "mpls": 480, "failover": 1500, "cluster": 900, "keptout": 1800,
+               "scale": 480}
 SCENARIOS = list(RUN_LIMIT_S)
+# the scale lab, small: one spoke more than its file gives, so that `--set` reaches the lab, and past the full
+# mesh's threshold, so that the linear checks (each spoke to the hub, the sampled pairs) run for real
+SCALE_SPOKES = 5
+EXTRA_ARGS = {"scale": ("--set", f"spokes.count={SCALE_SPOKES}")}
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
@@ -24,15 +31,16 @@ def test_scenario_lab_passes_its_suite(scenario: str, tmp_path: Path, labkit):
     check_prerequisites()
     lab = f"itest-{scenario}"
     design = design_copy(tmp_path, scenario, lab)
-    labkit("down", str(design))
+    extra = EXTRA_ARGS.get(scenario, ())
+    labkit("down", str(design), *extra)
     try:
-        run = labkit("run", str(design), "--no-keep", timeout=RUN_LIMIT_S[scenario])
+        run = labkit("run", str(design), "--no-keep", *extra, timeout=RUN_LIMIT_S[scenario])
         report_file = tmp_path / "reports" / scenario / "report.json"
         assert report_file.exists(), f"no report:\n{run.stderr[-3000:]}"
         report = json.loads(report_file.read_text())
         failed = [f"{c['id']}: {c['reason']}" for c in report["checks"] if c["status"] != "pass"]
         assert run.returncode == 0 and not failed, "\n".join(failed) or run.stderr[-3000:]
-        assert report["summary"]["passed"] == len(report["checks"]) >= 10
+        assert report["summary"]["passed"] == len(report["checks"]) == len(suite_for(load_design(design, extra[1::2])))
         if scenario == "failover":
             cases = {k: v for k, v in report["timings"].items() if k.startswith("failover.") and "loss_ms" in v}
             assert len(cases) == 6, report["timings"]
@@ -45,9 +53,13 @@ def test_scenario_lab_passes_its_suite(scenario: str, tmp_path: Path, labkit):
             outs = {k: v for k, v in report["timings"].items() if k.endswith(".out")}
             assert len(joined) == 5 and len(outs) == 4, report["timings"]
             assert all(v["joined_s"] <= v["deadline_s"] for v in joined.values())
+        if scenario == "scale":
+            assert report["design"]["spokes"] == SCALE_SPOKES and report["design"]["set"] == [extra[1]]
+            ids = {c["id"] for c in report["checks"]}
+            assert {"phase3.sampled_shortcuts", "paths.hubs_and_sample"} <= ids and "paths.full_mesh" not in ids
         if scenario == "cluster":
             takeover = report["timings"]["cluster.active_fails"]
             assert takeover["reconverge_s"] is not None and takeover["loss_ms"] <= takeover["budget_ms"]
     finally:
-        labkit("down", str(design))
+        labkit("down", str(design), *extra)
     assert leftovers(lab) == []

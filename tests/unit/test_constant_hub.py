@@ -3,6 +3,7 @@ new spoke changes no file of an existing hub or spoke (lab or ESR)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -15,26 +16,31 @@ from tests.conftest import TOPOLOGIES
 DESIGNS = sorted(TOPOLOGIES.glob("*.yml"))
 
 
+COUNT = re.compile(r"^(\s*count:\s*)\d+", re.MULTILINE)
+
+
 def _with_count(design_file: Path, count: int, folder: Path, default_pools: bool = False) -> Path:
     """The design with `count` spokes, optionally with the pools left to their defaults (sized from the count)."""
-    lines = design_file.read_text().splitlines(keepends=True)
-    assert any(line.strip() == "count: 3" for line in lines), f"{design_file} does not derive 3 spokes"
+    text = design_file.read_text()
+    assert COUNT.search(text), f"{design_file} does not derive its spokes from a count"
     pools = ("wan_pool:", "tunnel_network:", "lan_pool:")
-    text = "".join(line for line in lines if not (default_pools and line.strip().startswith(pools)))
+    text = "".join(line for line in text.splitlines(keepends=True)
+                   if not (default_pools and line.strip().startswith(pools)))
     path = folder / f"{count}" / design_file.name
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text.replace("count: 3\n", f"count: {count}\n", 1))
+    path.write_text(COUNT.sub(rf"\g<1>{count}", text, count=1))
     return path
 
 
 @pytest.mark.parametrize("design_file", DESIGNS, ids=lambda p: p.stem)
 def test_adding_a_spoke_changes_only_the_new_spoke_and_the_transport(design_file: Path, tmp_path: Path):
     old = load_design(design_file)
-    new = load_design(_with_count(design_file, 4, tmp_path))
+    added = len(old.spokes) + 1
+    new = load_design(_with_count(design_file, added, tmp_path))
     # rendered_files replaces the design file's path, which headers name, by `<design>`
     devices = compare(rendered_files(old, tmp_path / "old"), rendered_files(new, tmp_path / "new"), lab_files=True)
     changed = {d.name: d.status for d in devices if d.status != "unchanged"}
-    assert changed == {"spoke4": "added", new.transport.name: "changed", LAB_FILE: "changed"}
+    assert changed == {f"spoke{added}": "added", new.transport.name: "changed", LAB_FILE: "changed"}
     lab = next(d for d in devices if d.name == LAB_FILE)
     assert list(lab.diffs) == [f"{new.lab}.clab.yml"]
     assert {d.name for d in devices if d.status == "unchanged"} == {s.name for s in old.sites} | (

@@ -39,6 +39,12 @@ class Lab:
         self.design.write_text(design_file.read_text())
         self.build_root = folder / "build"
 
+    def resize(self, by: int) -> str:
+        """Change spokes.count by `by`; the name of the spoke added or removed."""
+        count = len(load_design(self.design).spokes)
+        self.edit(f"count: {count}", f"count: {count + by}")
+        return f"spoke{max(count, count + by)}"
+
     def edit(self, old: str, new: str) -> None:
         text = self.design.read_text()
         assert old in text, f"{self.design.name} has no {old!r}"
@@ -108,12 +114,12 @@ def test_state_survives_the_record_and_an_old_record_has_none():
 def test_adding_a_spoke_starts_it_and_restarts_only_the_transport(design_file: Path, tmp_path: Path):
     lab = Lab(design_file, tmp_path)
     old = lab.state()
-    lab.edit("count: 3\n", "count: 4\n")
+    added = lab.resize(+1)
     change = lab_change(old, lab.state())
     design = load_design(lab.design)
-    assert change.added == ("spoke4",) and change.changed == (design.transport.name,) and not change.removed
+    assert change.added == (added,) and change.changed == (design.transport.name,) and not change.removed
     assert set(change.unchanged) == set(old.nodes) - {design.transport.name}
-    assert change.added_links == (L(design.transport.name, f"eth{len(design.sites)}", "spoke4", "eth1"),)
+    assert change.added_links == (L(design.transport.name, f"eth{len(design.sites)}", added, "eth1"),)
     assert not change.removed_links
 
 
@@ -121,11 +127,11 @@ def test_adding_a_spoke_starts_it_and_restarts_only_the_transport(design_file: P
 def test_removing_a_spoke_stops_it_and_restarts_only_the_transport(design_file: Path, tmp_path: Path):
     lab = Lab(design_file, tmp_path)
     old = lab.state()
-    lab.edit("count: 3\n", "count: 2\n")
+    removed = lab.resize(-1)
     change = lab_change(old, lab.state())
     transport = load_design(lab.design).transport.name
-    assert change.removed == ("spoke3",) and change.changed == (transport,) and not change.added
-    assert change.removed_links == (next(link for link in old.links if "spoke3" in (link.a, link.b)),)
+    assert change.removed == (removed,) and change.changed == (transport,) and not change.added
+    assert change.removed_links == (next(link for link in old.links if removed in (link.a, link.b)),)
 
 
 def test_regenerating_an_unchanged_design_changes_nothing(tmp_path: Path):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 
 from labkit.design.model import Design, Site
-from labkit.verify.checks.ipsec import installed_child
+from labkit.verify.checks.ipsec import installed_in
 from labkit.verify.engine import Check, CheckFailed, Context
 from labkit.verify.state import ProbeResult
 
@@ -222,8 +222,9 @@ def hub_sas_back(design: Design, hub: Site) -> Condition:
     """After strongSwan restarted on the hub: an SA with every spoke again, and BGP over it."""
 
     def condition(ctx: Context) -> str:
+        sas = ctx.fact(hub.name, "ike_sas")
         for spoke in design.spokes:
-            installed_child(ctx, hub, spoke.nbma)
+            installed_in(sas, hub, spoke.nbma)
         _bgp_with_spokes(ctx, design, hub)
         return f"{hub.name}: SAs with {len(design.spokes)} spokes re-established, BGP Established"
 

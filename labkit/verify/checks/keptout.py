@@ -170,7 +170,7 @@ def undisturbed(design: Design, spoke: Site, fault: str) -> Check:
     every BGP session between the others, every LAN of the others reaching every other."""
     rest = _without(design, spoke)
     checks = [*(nhrp.hub_registrations(rest, h) for h in rest.hubs), ipsec.hub_spoke_sas(rest),
-              routing.bgp_sessions(rest), paths.full_mesh(rest)]
+              routing.bgp_sessions(rest), paths.reachability(rest)]
 
     def probe(ctx: Context) -> str:
         return "; ".join(filter(None, (c.probe(ctx) for c in checks)))

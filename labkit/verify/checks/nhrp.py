@@ -6,6 +6,7 @@ from ipaddress import IPv4Network
 
 from labkit.design.model import Design, Site
 from labkit.plan import plan_design
+from labkit.verify.checks.waits import PROBE_S, per_spoke
 from labkit.verify.engine import Check, CheckFailed, Context
 
 
@@ -25,7 +26,7 @@ def hub_registrations(design: Design, hub: Site) -> Check:
         return f"{len(design.spokes)} spokes registered with their design tunnel and NBMA addresses"
 
     return Check(f"nhrp.registrations.{hub.name}", f"every spoke is registered in {hub.name}'s NHRP cache",
-                 (hub.name,), probe, deadline_s=120, converge=True)
+                 (hub.name,), probe, deadline_s=per_spoke(design, 120), converge=True)
 
 
 def spokes_nhs(design: Design) -> Check:
@@ -47,7 +48,7 @@ def spokes_nhs(design: Design) -> Check:
         return f"{len(design.spokes)} spokes list every hub as a registered NHS"
 
     return Check("nhrp.nhs", "every spoke lists the hub(s) as registered NHS",
-                 tuple(s.name for s in design.spokes), probe, deadline_s=120, converge=True)
+                 tuple(s.name for s in design.spokes), probe, deadline_s=per_spoke(design, 120), converge=True)
 
 
 def shortcut_to(ctx: Context, spoke: Site, prefix: IPv4Network) -> list:
@@ -61,6 +62,14 @@ def purge_deadline_s(design: Design) -> float:
     return 2 * design.overlay.holdtime + 10
 
 
+def no_shortcut(ctx: Context, src: Site, dst: Site) -> str:
+    """CheckFailed if the spoke has a shortcut to the other spoke's LAN."""
+    found = shortcut_to(ctx, src, dst.lan.network)
+    if found:
+        raise CheckFailed(f"{src.name} still has a shortcut to {dst.lan.network} via {found[0].via}")
+    return f"{src.name} has no shortcut to {dst.lan.network}"
+
+
 def shortcut_absent(src: Site, dst: Site, clear_first: bool, deadline_s: float = 40) -> Check:
     """The spoke has no shortcut to the other spoke's LAN: after clearing it (`clear_first`), or once idle
     traffic let it be purged within `deadline_s` (see purge_deadline_s)."""
@@ -69,10 +78,7 @@ def shortcut_absent(src: Site, dst: Site, clear_first: bool, deadline_s: float =
         if clear_first and not ctx.memory.get("cleared"):
             ctx.fact(src.name, "clear_shortcuts")
             ctx.memory["cleared"] = True
-        found = shortcut_to(ctx, src, dst.lan.network)
-        if found:
-            raise CheckFailed(f"{src.name} still has a shortcut to {dst.lan.network} via {found[0].via}")
-        return f"{src.name} has no shortcut to {dst.lan.network}"
+        return no_shortcut(ctx, src, dst)
 
     if clear_first:
         return Check(f"phase3.shortcut_absent.{src.name}-{dst.name}",
@@ -83,13 +89,16 @@ def shortcut_absent(src: Site, dst: Site, clear_first: bool, deadline_s: float =
                  deadline_s=deadline_s, retry_every_s=5)
 
 
+def _held_for(cache: list, sas: list, other: Site) -> list[str]:
+    """Of a node's NHRP cache and IKE SAs, what concerns `other`: entries for its tunnel or NBMA address, SAs."""
+    found = [f"NHRP {e.kind} entry {e.protocol} -> {e.nbma}" for e in cache
+             if e.nbma == other.nbma or e.protocol == other.tunnel]
+    return found + [f"IKE SA ({sa.state}) with {sa.remote}" for sa in sas if sa.remote == other.nbma]
+
+
 def peering(ctx: Context, spoke: Site, other: Site) -> list[str]:
     """What `spoke` holds for `other`: NHRP cache entries for its tunnel or NBMA address, IKE SAs with it."""
-    found = [f"NHRP {e.kind} entry {e.protocol} -> {e.nbma}" for e in ctx.fact(spoke.name, "nhrp_cache")
-             if e.nbma == other.nbma or e.protocol == other.tunnel]
-    found += [f"IKE SA ({sa.state}) with {sa.remote}" for sa in ctx.fact(spoke.name, "ike_sas")
-              if sa.remote == other.nbma]
-    return found
+    return _held_for(ctx.fact(spoke.name, "nhrp_cache"), ctx.fact(spoke.name, "ike_sas"), other)
 
 
 def no_spoke_peering(design: Design) -> Check:
@@ -98,8 +107,9 @@ def no_spoke_peering(design: Design) -> Check:
 
     def probe(ctx: Context) -> str:
         def one(spoke: Site) -> None:
+            cache, sas = ctx.fact(spoke.name, "nhrp_cache"), ctx.fact(spoke.name, "ike_sas")
             found = [f"{other.name}: {item}" for other in design.spokes if other != spoke
-                     for item in peering(ctx, spoke, other)]
+                     for item in _held_for(cache, sas, other)]
             if found:
                 raise CheckFailed(f"{spoke.name} holds spoke-to-spoke state: {'; '.join(found)}")
 
@@ -107,7 +117,8 @@ def no_spoke_peering(design: Design) -> Check:
         return f"none of {len(design.spokes)} spokes holds an NHRP entry or IKE SA for another spoke"
 
     return Check("phase1.no_spoke_peering", "after spoke-to-spoke traffic, no spoke holds an NHRP entry or "
-                 "IPsec SA for another spoke", tuple(s.name for s in design.spokes), probe, deadline_s=0)
+                 "IPsec SA for another spoke", tuple(s.name for s in design.spokes), probe, deadline_s=0,
+                 attempt_s=2 * PROBE_S * len(design.spokes))
 
 
 def no_tunnel_yet(src: Site, dst: Site) -> Check:

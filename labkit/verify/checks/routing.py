@@ -7,6 +7,7 @@ from typing import Any
 
 from labkit.design.model import Design, Site
 from labkit.plan import plan_design
+from labkit.verify.checks.waits import per_spoke
 from labkit.verify.engine import Check, CheckFailed, Context
 
 
@@ -55,7 +56,7 @@ def bgp_sessions(design: Design) -> Check:
         return f"{sessions} BGP sessions Established on both ends"
 
     return Check("routing.bgp_sessions", "every BGP session of the design is Established", nodes, probe,
-                 deadline_s=120, converge=True)
+                 deadline_s=per_spoke(design, 120), converge=True)
 
 
 def bfd_sessions(design: Design) -> Check:
@@ -74,7 +75,7 @@ def bfd_sessions(design: Design) -> Check:
         return f"BFD up beside every BGP session (detects a dead peer in {design.routing.bfd.detect_ms} ms)"
 
     return Check("routing.bfd_sessions", "a BFD session is up beside every BGP session", _peering_nodes(design),
-                 probe, deadline_s=90, converge=True)
+                 probe, deadline_s=per_spoke(design, 90), converge=True)
 
 
 def spoke_routes(design: Design) -> Check:
@@ -86,6 +87,7 @@ def spoke_routes(design: Design) -> Check:
     hub_tunnels = {h.tunnel for h in design.hubs}
     plans = plan_design(design)
     hubs_rewrite = any(plans[h.name].bgp.spoke_group.next_hop_self for h in design.hubs)
+    spoke_lans = {s.lan.network for s in design.spokes}
 
     def expected_nexthops(other: Site) -> set:
         return hub_tunnels if hubs_rewrite else {other.tunnel}
@@ -103,7 +105,7 @@ def spoke_routes(design: Design) -> Check:
                     raise CheckFailed(f"{spoke.name}: BGP route {prefix} via {route.nexthop}, not a hub")
             others = [o for o in design.spokes if o != spoke]
             if mode == "summary":
-                leaked = [str(p) for p in bgp if any(p == o.lan.network for o in others)]
+                leaked = [str(p) for p in bgp if p in spoke_lans and p != spoke.lan.network]
                 if leaked:
                     raise CheckFailed(f"{spoke.name}: specific spoke LANs leaked past the summary: {leaked}")
             if mode == "all":
@@ -131,4 +133,4 @@ def spoke_routes(design: Design) -> Check:
                + ("the remote spoke (hub keeps next hops)" if design.phase >= 2 else "the hub"),
     }
     return Check("routing.spoke_routes", titles[mode], tuple(s.name for s in design.spokes), probe,
-                 deadline_s=90, converge=True)
+                 deadline_s=per_spoke(design, 90), converge=True)

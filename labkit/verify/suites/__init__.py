@@ -7,7 +7,7 @@ from collections.abc import Callable
 from labkit.design.model import Design
 from labkit.errors import LabkitError
 from labkit.verify.engine import Check
-from labkit.verify.suites import cluster, failover, keptout, mpls, phase1, phase2, phase3
+from labkit.verify.suites import cluster, failover, keptout, mpls, phase1, phase2, phase3, scale
 
 SUITES: dict[str, Callable[[Design], list[Check]]] = {
     "phase1": phase1.checks,
@@ -17,6 +17,7 @@ SUITES: dict[str, Callable[[Design], list[Check]]] = {
     "cluster": cluster.checks,
     "mpls": mpls.checks,
     "keptout": keptout.checks,
+    "scale": scale.checks,
 }
 
 

@@ -41,7 +41,7 @@ def checks(design: Design) -> list[Check]:
     ]
     measured = [failover.failover_case(design, case, shared) for case in cases]
     base = baseline.established(design)
-    ready = after(base, *chain(paths.full_mesh(design), failover.preferred(design, hub)))
+    ready = after(base, *chain(paths.reachability(design), failover.preferred(design, hub)))
     # each fault case runs alone, in order; one case failing does not block the next (each restores the lab)
     return [
         *base,

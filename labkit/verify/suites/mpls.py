@@ -17,7 +17,7 @@ def checks(design: Design) -> list[Check]:
     routes = after(base, *chain(mpls.vpn_sessions(design), mpls.vrf_routes(design)))
     return [
         *base,
-        *after(base, paths.full_mesh(design)),
+        *after(base, paths.reachability(design)),
         *routes,
         # with the VRF routes in place, what they must and must not carry, side by side
         *after(routes[-1:], mpls.no_leaks(design), *(mpls.vrf_reachability(design, vrf) for vrf in design.mpls.vrfs),

@@ -23,7 +23,7 @@ def checks(design: Design) -> list[Check]:
             paths.shortcut_installed(src, dst),
             paths.direct_path(src, dst),
             ipsec.spoke_spoke_sa(src, dst),
-            paths.full_mesh(design),
+            paths.reachability(design),
             nhrp.shortcut_absent(src, dst, clear_first=False, deadline_s=nhrp.purge_deadline_s(design)),
         )),
         # spoke-hub traffic touches no shortcut: alongside the story
