@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from labkit.design import load_design
-from labkit.verify.suites import suite_for
+from labkit.verify.suites import parts_for, suite_for
 from tests.conftest import TOPOLOGIES
 
 # what every later check needs: the designed state of one hub, a hub pair (with BFD), a cluster (VRRP first)
@@ -137,3 +137,39 @@ def test_the_scale_design_keeps_its_checks_at_any_size():
 
 def test_every_committed_design_is_pinned():
     assert sorted(p.stem for p in TOPOLOGIES.glob("*.yml")) == sorted(EXPECTED)
+
+
+# -- designs no committed file has: what their contents give them --------------------------------------------
+
+def _without_failover(name: str) -> str:
+    """A committed design's text without its `failover:` section (the loss budget fault cases are held to)."""
+    text = (TOPOLOGIES / f"{name}.yml").read_text()
+    return text[:text.index("\nfailover:")] + "\n"
+
+
+def _parts(design) -> list[str]:
+    return [p.name.split(":")[0] for p in parts_for(design)]
+
+
+def test_a_hub_pair_without_a_loss_budget_gets_its_story_but_no_fault_cases(write_design):
+    design = load_design(write_design(_without_failover("failover")))
+    assert _parts(design) == ["designed state", "hub pair"]
+    assert list(_ids_and_needs(suite_for(design)))[-2:] == ["paths.full_mesh", "failover.preferred.hub1"]
+
+
+def test_a_cluster_without_a_loss_budget_is_still_checked_through_its_active_unit(write_design):
+    design = load_design(write_design(_without_failover("cluster")))
+    assert _parts(design) == ["hub cluster", "designed state", "reachability between the LANs"]
+    assert list(_ids_and_needs(suite_for(design))) == list(EXPECTED["cluster"])[:8]
+
+
+def test_a_phase_1_cloud_of_one_spoke_proves_reachability_and_encryption(write_design):
+    text = (TOPOLOGIES / "phase1.yml").read_text().replace("count: 3", "count: 1")
+    ids = list(_ids_and_needs(suite_for(load_design(write_design(text)))))
+    assert ids[-3:] == ["paths.full_mesh", "ipsec.esp_counters.spoke1", "ipsec.transport_capture"]
+
+
+def test_phase_3_past_the_full_mesh_samples_its_shortcuts():
+    design = load_design(TOPOLOGIES / "phase3.yml", ("spokes.count=4",))
+    assert _parts(design) == ["designed state", "phase 3 at scale", "encryption"]
+    assert list(_ids_and_needs(suite_for(design)).items()) == list(EXPECTED["scale"].items())

@@ -115,11 +115,16 @@ def sampled_shortcuts(design: Design) -> Check:
                  _names(pairs), probe, deadline_s=90, retry_every_s=3)
 
 
+def full_mesh(design: Design) -> bool:
+    """Small enough for every LAN pair to be proved (the scenario labs' size)."""
+    return len(design.spokes) <= FULL_MESH_MAX_SPOKES
+
+
 def lan_pairs(design: Design) -> list[tuple[End, End]]:
     """The LAN pairs whose reachability is proved: every ordered pair up to FULL_MESH_MAX_SPOKES spokes; beyond,
     the central LANs (hubs', HQ's) with each other, each spoke to each of them, and the sampled spoke pairs."""
     hq = (design.headquarters,) if design.headquarters else ()
-    if len(design.spokes) <= FULL_MESH_MAX_SPOKES:
+    if full_mesh(design):
         return list(itertools.permutations((*design.sites, *hq), 2))
     central = (*design.hubs, *hq)
     return [*itertools.permutations(central, 2), *itertools.product(design.spokes, central), *sample_pairs(design)]
@@ -128,7 +133,7 @@ def lan_pairs(design: Design) -> list[tuple[End, End]]:
 def reachability(design: Design, count: int = 5) -> Check:
     """The LANs of `lan_pairs` reach each other, probed in parallel; a new shortcut may lose its first packets."""
     pairs = lan_pairs(design)
-    if len(design.spokes) <= FULL_MESH_MAX_SPOKES:
+    if full_mesh(design):
         check_id, title = "paths.full_mesh", "every LAN reaches every other LAN"
     else:
         check_id = "paths.hubs_and_sample"
