@@ -102,7 +102,7 @@ def _build(problems: Problems, raw: Any) -> Design | None:
     if not top.ok:
         return None
     lab = top.take("lab", text(LAB_NAME, "; use 1-24 lower-case letters, digits or '-', starting with a letter"))
-    scenario = top.take("scenario", text(NAME, NAME_HINT))
+    scenario = top.take("scenario", text(NAME, NAME_HINT), default=None)  # a label: it selects nothing
     description = top.take("description", text(), default="")
     phase = top.take("phase", choice(1, 2, 3))
 

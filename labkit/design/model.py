@@ -152,8 +152,8 @@ class Transport:
 @dataclass(frozen=True)
 class Design:
     source: Path
-    lab: str
-    scenario: str
+    lab: str  # names the lab and everything made from the design: build/, reports/, configs/ folders
+    scenario: str | None  # an optional label from older design files; checks follow the design's contents
     description: str
     phase: int
     transport: Transport

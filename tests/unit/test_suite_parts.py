@@ -173,3 +173,19 @@ def test_phase_3_past_the_full_mesh_samples_its_shortcuts():
     design = load_design(TOPOLOGIES / "phase3.yml", ("spokes.count=4",))
     assert _parts(design) == ["designed state", "phase 3 at scale", "encryption"]
     assert list(_ids_and_needs(suite_for(design)).items()) == list(EXPECTED["scale"].items())
+
+
+# -- a user's own design file -------------------------------------------------------------------------------
+
+def own_design(label: str) -> str:
+    """topologies/phase3.yml as a user copies it: under a lab name of their own, with a `scenario:` label or none."""
+    text = (TOPOLOGIES / "phase3.yml").read_text()
+    return text.replace("lab: dmvpn-phase3\n", f"lab: mine\n{label}")
+
+
+@pytest.mark.parametrize("label", ["", "scenario: mine\n", "scenario: phase3\n", "scenario: failover\n"],
+                         ids=["no label", "its own label", "a borrowed label", "another design's label"])
+def test_a_users_own_design_gets_the_checks_its_contents_imply(write_design, label: str):
+    design = load_design(write_design(own_design(label)))
+    assert design.lab == "mine" and design.scenario == (label.split(": ")[1].strip() if label else None)
+    assert list(_ids_and_needs(suite_for(design)).items()) == list(EXPECTED["phase3"].items())
