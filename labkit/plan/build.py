@@ -10,6 +10,7 @@ from labkit.plan.model import (
     BgpSession,
     ClusterPlan,
     ClusterUnit,
+    IkeRetransmit,
     IpsecBinding,
     NhrpPlan,
     NhsPlan,
@@ -27,6 +28,8 @@ NO_DYNAMIC_IN_PHASE1 = ("no spoke-to-spoke VPN: a phase 1 spoke has no shortcut 
 SPOKE_GROUP = "SPOKES"
 SYNC_BRIDGE = 20  # the cluster sync's own bridge: both real clusters keep it off data and WAN segments
 WAN_BRIDGE = 10
+IKE_RETRANSMIT = IkeRetransmit(timeout_s=2, base=1.4, tries=3)
+BGP_CONNECT_RETRY_S = 2
 
 
 def plan_design(design: Design) -> dict[str, NodePlan]:
@@ -179,5 +182,7 @@ def _stand_in(design: Design, site: Site) -> StandIn:
         router_id=site.lan.ip if cluster_unit else site.tunnel,
         ipsec_initiates=not hub,
         hub_pair_filters=hub_pair,
+        ike_retransmit=IKE_RETRANSMIT,
+        bgp_connect_retry_s=None if hub else BGP_CONNECT_RETRY_S,
         reasons=tuple(reasons),
     )
