@@ -1,4 +1,4 @@
-"""The `labkit` command: generate, plan, configs, provenance, diff, lint, graph, up, verify, run, status, exec,
+"""The `labkit` command: generate, plan, suite, configs, provenance, diff, lint, graph, up, verify, run, status, exec,
 shell, down, vm, bench."""
 
 from __future__ import annotations
@@ -64,6 +64,13 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
     from labkit.plan.show import plan_yaml
 
     print(plan_yaml(_design(args)), end="")
+    return 0
+
+
+def cmd_suite(args: argparse.Namespace, console: Console) -> int:
+    from labkit.verify.suites import suite_text
+
+    print(suite_text(_design(args)), end="")
     return 0
 
 
@@ -382,6 +389,8 @@ def parser() -> argparse.ArgumentParser:
 
     add("generate", cmd_generate, "write build/<lab>/: containerlab topology, node files, ESR configs")
     add("plan", cmd_plan, "print every node's plan (YAML): what is decided about each hub and spoke")
+    add("suite", cmd_suite, "print the checks the design's contents select (its parts), each check's deadline and "
+        "needs, and the deadline table derived from the design's timers")
     p = sub.add_parser("configs", help="write the reference ESR configs configs/<lab>/<node>.cfg",
                        description="write (or --check) the reference ESR configs configs/<lab>/<node>.cfg, one "
                        "folder per design, named after its lab")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from labkit.design.model import Design
+from labkit.verify.deadlines import table_text
 from labkit.verify.engine import Check
 from labkit.verify.schedule import after, chain
 from labkit.verify.suites import (
@@ -51,12 +52,11 @@ def parts_for(design: Design) -> list[Part]:
     return [p for p in applying if p.stage != "story" or p is story]
 
 
-def suite_for(design: Design) -> list[Check]:
-    """The design's checks, stage by stage: the designed state, the story told in order once it holds, what
+def composed(design: Design) -> Suite:
+    """The design's suite, stage by stage: the designed state, the story told in order once it holds, what
     runs alongside, then the fault cases from the end of the story."""
     parts = parts_for(design)
     suite = Suite(design, checked(design))
-    checks: list[Check] = []
     for stage in STAGES:
         added = [c for p in parts if p.stage == stage for c in p.checks(suite)]
         if stage == "established":
@@ -64,5 +64,33 @@ def suite_for(design: Design) -> list[Check]:
         elif stage == "story":
             added = after(suite.base, *chain(*added))
             suite = replace(suite, ready=tuple(added[-1:]))
-        checks += added
-    return checks
+        suite = replace(suite, checks=suite.checks + tuple(added))
+    return suite
+
+
+def suite_for(design: Design) -> list[Check]:
+    """The design's checks, in order."""
+    return list(composed(design).checks)
+
+
+def suite_text(design: Design) -> str:
+    """What `labkit suite DESIGN` prints: the parts the design's contents select, each check with its deadline
+    and what it needs (`designed state`: every check of the first stage), then the deadline table."""
+    suite = composed(design)
+    base = tuple(c.id for c in suite.base)
+    width = max(len(c.id) for c in suite.checks)
+
+    def needs(check: Check) -> str:
+        if not set(base) <= set(check.needs):
+            return ", ".join(check.needs) or "-"
+        return ", ".join(["designed state", *(n for n in check.needs if n not in base)])
+
+    def wait(check: Check) -> str:
+        return "alone" if check.alone else f"{check.deadline_s:g} s" if check.deadline_s else "one look"
+
+    return "\n".join([
+        f"# checks of {design.origin} (lab {design.lab}, {len(design.spokes)} spokes): {len(suite.checks)}",
+        "parts:", *(f"  {p.stage:<11}  {p.name}" for p in parts_for(design)),
+        "checks (deadline; needs):", *(f"  {c.id:<{width}}  {wait(c):>8}  {needs(c)}" for c in suite.checks),
+        "deadlines:", *(f"  {line}" for line in table_text(design).splitlines()),
+    ]) + "\n"

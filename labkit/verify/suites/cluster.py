@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 from labkit.design.model import Design
+from labkit.verify import deadlines
 from labkit.verify.checks import failover, ipsec, nhrp, paths
 from labkit.verify.checks.failover import Case, Fault, Probe
 from labkit.verify.engine import Check, Context
@@ -31,7 +32,7 @@ def _vrrp(suite: Suite) -> list[Check]:
     active, standby = design.hubs
     return [Check("cluster.vrrp", f"{active.name} holds the shared NBMA address {design.cluster.vip}, "
                   f"{standby.name} stands by", (active.name, standby.name),
-                  failover.holds_shared_address(design, active), deadline_s=60)]
+                  failover.holds_shared_address(design, active), deadline_s=deadlines.VRRP(design))]
 
 
 def _takeover(suite: Suite) -> list[Check]:
@@ -46,7 +47,7 @@ def _takeover(suite: Suite) -> list[Check]:
         _all(failover.holds_shared_address(design, standby, others_alive=False),
              failover.hub_back(on_standby, standby)),
         (Probe(f"{s1.name}-hq", s1, design.hq_lan.ip), Probe(f"{s2.name}-{s3.name}", s2, s3.lan.ip)),
-        seconds=150,
+        seconds=deadlines.TAKEOVER(design),
         timers={"vrrp_advert_ms": design.cluster.advert_ms, "dpd_interval_s": design.ipsec.dpd_interval,
                 "ike_retransmits": "2 + 2.8 + 3.9 + 5.5 s before a silent peer is given up (strongswan.conf)",
                 "nhrp_registration_s": design.overlay.holdtime // 3, "bfd_detect_ms": design.routing.bfd.detect_ms

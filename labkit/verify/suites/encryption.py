@@ -14,7 +14,7 @@ from labkit.verify.suites.part import Part, Suite, one_plain_hub
 def _checks(suite: Suite) -> list[Check]:
     design = suite.checked
     hub, src = design.hubs[0], design.spokes[0]
-    counters = [ipsec.esp_counters_grow(src, hub)] if paths.full_mesh(design) else []
+    counters = [ipsec.esp_counters_grow(design, src, hub)] if paths.full_mesh(design) else []
     return after(suite.base, *counters, ipsec.transport_sees_only_esp(design, src, hub))
 
 

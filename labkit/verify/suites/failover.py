@@ -6,6 +6,7 @@ back; a spoke restart; strongSwan restart on hub1. Every case ends with the lab 
 from __future__ import annotations
 
 from labkit.design.model import Design
+from labkit.verify import deadlines
 from labkit.verify.checks import failover, paths
 from labkit.verify.checks.failover import Case, Fault, Probe
 from labkit.verify.engine import Check
@@ -32,19 +33,20 @@ def _cases(suite: Suite) -> list[Check]:
     cases = [
         Case("failover.wan_down", f"{hub.name}'s WAN link goes down, the node stays up",
              (Fault(hub.name, "link_down", {"interface": "eth1"}),), failover.served_by(design, backup, hq_too=False),
-             (to_hq, across), seconds=20,
+             (to_hq, across), seconds=deadlines.HUB_DOWN(design),
              undo=(Fault(hub.name, "link_up", {"interface": "eth1"}),), restored=hub_back),
         Case("failover.hub_fail", f"{hub.name} fails hard: its processes stop, its links go down",
-             (Fault(hub.name, "node_fail"),), on_backup, (to_hq, across), seconds=20,
+             (Fault(hub.name, "node_fail"),), on_backup, (to_hq, across), seconds=deadlines.HUB_DOWN(design),
              before=failover.shortcut_up(s2, s3), during=failover.still_direct(s2, s3)),
         Case("failover.hub_return", f"{hub.name} comes back: spokes re-register and traffic returns to it",
-             (Fault(hub.name, "node_start"),), hub_back, (to_hq, across), seconds=180),
+             (Fault(hub.name, "node_start"),), hub_back, (to_hq, across),
+             seconds=deadlines.HUB_RETURN(design)),
         Case("failover.spoke_restart", f"{s3.name} restarts: it re-registers with both hubs, its routes return",
              (Fault(s3.name, "node_fail"), Fault(s3.name, "node_start")), failover.spoke_back(design, s3),
-             (to_hq, to_restarted), seconds=120),
+             (to_hq, to_restarted), seconds=deadlines.SPOKE_RESTART(design)),
         Case("failover.ipsec_restart", f"strongSwan restarts on {hub.name}: its SAs are re-established",
              (Fault(hub.name, "ipsec_restart"),), failover.hub_sas_back(design, hub), (to_hq, across),
-             seconds=120, restored=hub_back),
+             seconds=deadlines.SAS_RESTART(design), restored=hub_back),
     ]
     measured_cases = [failover.failover_case(design, case, shared) for case in cases]
     # each fault case runs alone, in order; one case failing does not block the next (each restores the lab)

@@ -28,6 +28,7 @@ class Suite:
 
     design: Design
     checked: Design  # the design as one hub's checks see it (a cluster: its active unit as the only hub)
+    checks: tuple[Check, ...] = ()  # in the suite's order
     base: tuple[Check, ...] = ()  # the designed state: every later check needs it
     ready: tuple[Check, ...] = ()  # the end of the story: fault cases start from there
 

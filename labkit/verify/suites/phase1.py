@@ -17,7 +17,7 @@ def _story(suite: Suite) -> list[Check]:
     """Spoke-spoke traffic in every form, then proof that none of it made spokes peer."""
     design = suite.checked
     src, dst = design.spokes[0], design.spokes[1]
-    return [paths.path_via_hub(design, src, dst), paths.sustained_traffic(src, dst),
+    return [paths.path_via_hub(design, src, dst), paths.sustained_traffic(design, src, dst),
             paths.reachability(design), nhrp.no_spoke_peering(design)]
 
 

@@ -16,7 +16,7 @@ def _applies(design: Design) -> bool:
 def _story(suite: Suite) -> list[Check]:
     design = suite.checked
     src, dst = design.spokes[0], design.spokes[1]
-    return [nhrp.no_tunnel_yet(src, dst), nhrp.tunnel_on_demand(src, dst), paths.direct_path(src, dst),
+    return [nhrp.no_tunnel_yet(src, dst), nhrp.tunnel_on_demand(design, src, dst), paths.direct_path(design, src, dst),
             paths.reachability(design)]
 
 

@@ -17,13 +17,13 @@ def _story(suite: Suite) -> list[Check]:
     design = suite.checked
     src, dst = design.spokes[0], design.spokes[1]
     return [
-        nhrp.shortcut_absent(src, dst, clear_first=True),
+        nhrp.shortcut_absent(design, src, dst, clear_first=True),
         paths.path_via_hub(design, src, dst),
-        paths.shortcut_installed(src, dst),
-        paths.direct_path(src, dst),
-        ipsec.spoke_spoke_sa(src, dst),
+        paths.shortcut_installed(design, src, dst),
+        paths.direct_path(design, src, dst),
+        ipsec.spoke_spoke_sa(design, src, dst),
         paths.reachability(design),
-        nhrp.shortcut_absent(src, dst, clear_first=False, deadline_s=nhrp.purge_deadline_s(design)),
+        nhrp.shortcut_absent(design, src, dst, clear_first=False),
     ]
 
 
