@@ -1,6 +1,6 @@
 # labkit: DMVPN reference lab kit for Eltex ESR routers.
 #   make lab-phase3      install what is missing, generate, start and verify the phase 3 lab (left running)
-#   make lab-<scenario>  the same for any topologies/<scenario>.yml (phase1, phase2, failover...)
+#   make lab-<scenario>  the same for any topologies/<scenario>.yml (phase1, failover...); report: reports/<lab>/
 #   make lab-scale SPOKES=100   the scale design with 100 spokes (SPOKES: any scenario's spoke count; default: the file's)
 #   make lab-all         every scenario in turn, each torn down after its report
 #   make test            unit tests and the real labs in the embedded runtime
@@ -66,7 +66,7 @@ lab-all: deps
 generate: deps
 	@for t in $(TOPOLOGIES); do $(LABKIT) -q generate $$t; done
 
-# the reference ESR configurations, configs/<scenario>/<node>.cfg, regenerated from topologies/
+# the reference ESR configurations, configs/<lab>/<node>.cfg (one folder per design, named by its `lab:`)
 configs: $(VENV)/.installed
 	$(LABKIT) configs $(TOPOLOGIES)
 

@@ -1,4 +1,4 @@
-"""The `labkit` command: generate, plan, configs, provenance, diff, lint, graph, up, verify, run, status, exec,
+"""The `labkit` command: generate, plan, suite, configs, provenance, diff, lint, graph, up, verify, run, status, exec,
 shell, down, vm, bench."""
 
 from __future__ import annotations
@@ -64,6 +64,13 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
     from labkit.plan.show import plan_yaml
 
     print(plan_yaml(_design(args)), end="")
+    return 0
+
+
+def cmd_suite(args: argparse.Namespace, console: Console) -> int:
+    from labkit.verify.suites import suite_text
+
+    print(suite_text(_design(args)), end="")
     return 0
 
 
@@ -135,7 +142,7 @@ def cmd_lint(args: argparse.Namespace, console: Console) -> int:
 
 
 def _config_groups(paths: list[Path]) -> dict[Path, list[Path]]:
-    """Configurations grouped by folder (one folder = one scenario's devices): files as given, a folder's
+    """Configurations grouped by folder (one folder = one lab's devices): files as given, a folder's
     *.cfg, or each sub-folder's *.cfg (e.g. configs/)."""
     groups: dict[Path, list[Path]] = {}
     for path in paths:
@@ -243,7 +250,7 @@ def _scenario_design(scenario: str | None) -> Path:
     path = TOPOLOGIES_ROOT / f"{scenario}.yml"
     if not path.exists():
         known = ", ".join(sorted(p.stem for p in TOPOLOGIES_ROOT.glob("*.yml")))
-        raise LabkitError(f"no design {path} for scenario {scenario!r}; scenarios: {known}")
+        raise LabkitError(f"no design {path}; the designs of {TOPOLOGIES_ROOT}/: {known}")
     return path
 
 
@@ -382,8 +389,11 @@ def parser() -> argparse.ArgumentParser:
 
     add("generate", cmd_generate, "write build/<lab>/: containerlab topology, node files, ESR configs")
     add("plan", cmd_plan, "print every node's plan (YAML): what is decided about each hub and spoke")
-    p = sub.add_parser("configs", help="write the reference ESR configs configs/<scenario>/<node>.cfg",
-                       description="write (or --check) the reference ESR configs configs/<scenario>/<node>.cfg")
+    add("suite", cmd_suite, "print the checks the design's contents select (its parts), each check's deadline and "
+        "needs, and the deadline table derived from the design's timers")
+    p = sub.add_parser("configs", help="write the reference ESR configs configs/<lab>/<node>.cfg",
+                       description="write (or --check) the reference ESR configs configs/<lab>/<node>.cfg, one "
+                       "folder per design, named after its lab")
     p.add_argument("designs", nargs="+", help="design files, e.g. topologies/*.yml")
     p.add_argument("--check", action="store_true", help="only report files that differ from their designs")
     p.set_defaults(func=cmd_configs)
@@ -398,10 +408,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", action="store_true", help="Markdown for a CI job summary")
     p.set_defaults(func=cmd_diff)
     p = sub.add_parser("lint", help="check ESR configurations for cross-device consistency",
-                       description="check ESR configurations (one folder per scenario) for cross-device "
+                       description="check ESR configurations (one folder per lab) for cross-device "
                        "consistency: NHS/NBMA mappings, proposals, tunnel addresses, BGP, phase commands, "
                        "advertised LANs, VRF route targets")
-    p.add_argument("paths", nargs="+", help="config files or folders, e.g. configs/ or configs/phase3")
+    p.add_argument("paths", nargs="+", help="config files or folders, e.g. configs/ or configs/dmvpn-phase3")
     p.set_defaults(func=cmd_lint)
     p = sub.add_parser("provenance", help="per ESR config: how many emitted lines are confirmed vs assumed",
                        description="per ESR config: how many emitted lines are confirmed, fixed (corrected to the "
@@ -418,12 +428,13 @@ def parser() -> argparse.ArgumentParser:
                            help="leave the lab running afterwards (default) or tear it down")
     add("status", cmd_status, "show each node's daemons")
     add("down", cmd_down, "stop the lab and remove everything it made (idempotent)")
-    p = sub.add_parser("verify", help="run the scenario's suite against the running lab or real routers",
-                       description="run the scenario's suite against the running lab (DESIGN), or against real "
-                       "routers: --inventory FILE --scenario NAME (credentials from the environment)")
+    p = sub.add_parser("verify", help="run the design's suite against the running lab or real routers",
+                       description="run the design's suite against the running lab (DESIGN), or against real "
+                       "routers: --inventory FILE with DESIGN or --scenario NAME (credentials from the environment); "
+                       "the report goes to reports/<lab>/")
     p.add_argument("design", nargs="?", help="design file of the running lab, e.g. topologies/phase3.yml")
     p.add_argument("--inventory", help="YAML inventory of real routers (hosts, platform eltex_esr)")
-    p.add_argument("--scenario", help="with --inventory: the scenario whose suite runs (topologies/NAME.yml)")
+    p.add_argument("--scenario", help="with --inventory and no DESIGN: the design topologies/NAME.yml")
     set_option(p)
     p.set_defaults(func=cmd_verify)
     p = add("exec", cmd_exec, "run a command in a node")

@@ -9,7 +9,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import Any
 
-from labkit.design.catalog import esr_models
+from labkit.design.catalog import esr_models, misconfigurations
 from labkit.design.fields import (
     DEFAULT,
     Fields,
@@ -30,6 +30,7 @@ from labkit.design.model import (
     Failover,
     Headquarters,
     Ipsec,
+    Misconfiguration,
     Mpls,
     Overlay,
     Proposal,
@@ -102,7 +103,7 @@ def _build(problems: Problems, raw: Any) -> Design | None:
     if not top.ok:
         return None
     lab = top.take("lab", text(LAB_NAME, "; use 1-24 lower-case letters, digits or '-', starting with a letter"))
-    scenario = top.take("scenario", text(NAME, NAME_HINT))
+    scenario = top.take("scenario", text(NAME, NAME_HINT), default=None)  # a label: it selects nothing
     description = top.take("description", text(), default="")
     phase = top.take("phase", choice(1, 2, 3))
 
@@ -129,6 +130,7 @@ def _build(problems: Problems, raw: Any) -> Design | None:
     failover = _failover(top.fields("failover", required=False)) if top.has("failover") else None
     cluster_settings = _cluster_settings(top.fields("cluster", required=False)) if top.has("cluster") else None
     mpls = _mpls(top.fields("mpls", required=False)) if top.has("mpls") else None
+    misconfigure = top.take("misconfigure", _misconfigure, default=())
     spokes_fields = top.fields("spokes")
     lan_pool = spokes_fields.take("lan_pool", network, default=DEFAULT)
     spokes, lan_prefixlen = _spoke_entries(spokes_fields)
@@ -172,7 +174,7 @@ def _build(problems: Problems, raw: Any) -> Design | None:
         source=problems.source, lab=lab, scenario=scenario, description=description, phase=phase,
         transport=transport, overlay=overlay, ipsec=ipsec, routing=routing,
         hubs=tuple(hubs), spokes=tuple(spokes), headquarters=headquarters, failover=failover, cluster=cluster,
-        mpls=mpls,
+        mpls=mpls, misconfigure=misconfigure,
     )
     _cross_checks(problems, design, top, lan_pool)
     return design
@@ -300,6 +302,19 @@ def _vrf(fields: Fields) -> Vrf | None:
     )
     fields.finish()
     return vrf if None not in (vrf.name, vrf.id, vrf.hq_lan, vrf.lan_pool) else None
+
+
+def _misconfigure(value: object) -> tuple[Misconfiguration, ...]:
+    """A list of misconfiguration names, each once, from labkit/data/misconfigurations.yml."""
+    known = misconfigurations()
+    if not isinstance(value, list) or not value:
+        raise Invalid(f"must be a list of misconfigurations, e.g. [wrong_psk]; known: {', '.join(known)}")
+    unknown = [str(v) for v in value if v not in known]
+    if unknown:
+        raise Invalid(f"unknown misconfiguration {', '.join(unknown)}; known: {', '.join(known)}")
+    if len(set(value)) < len(value):
+        raise Invalid("lists a misconfiguration twice")
+    return tuple(known[v] for v in value)
 
 
 def _failover(fields: Fields) -> Failover:
@@ -518,6 +533,9 @@ def _cross_checks(problems: Problems, design: Design, top: Fields, lan_pool: IPv
                          f"{net} overlaps the LAN of {widest[1]} ({widest[0]})")
         if not widest or net.broadcast_address > widest[0].broadcast_address:
             widest = (net, spoke.name)
+    if design.misconfigure and len(design.spokes) < 2:
+        problems.add(top.key_line("misconfigure"), "misconfigure", "proving a misconfigured spoke kept out needs "
+                     "at least 2 spokes: the last is misconfigured, the first is the healthy control")
     if design.phase in (2, 3) and len(design.spokes) < 2:
         problems.add(top.key_line("spokes"), "spokes", f"phase {design.phase} needs at least 2 spokes "
                      "(spoke-to-spoke tunnels are what it is about)")

@@ -1,4 +1,5 @@
-"""The ESR models labkit knows, read from labkit/data/esr_models.yml."""
+"""What labkit knows, read from its data files: the ESR models (labkit/data/esr_models.yml) and the
+misconfigurations a design can ask to be proven kept out (labkit/data/misconfigurations.yml)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from importlib import resources
 
 import yaml
 
-from labkit.design.model import EsrModel
+from labkit.design.model import EsrModel, Misconfiguration
 
 
 @cache
@@ -25,3 +26,10 @@ def esr_models() -> dict[str, EsrModel]:
         )
         for name, entry in raw.items()
     }
+
+
+@cache
+def misconfigurations() -> dict[str, Misconfiguration]:
+    raw = yaml.safe_load(resources.files("labkit.data").joinpath("misconfigurations.yml").read_text())
+    return {name: Misconfiguration(fault=name, title=entry["title"], ipsec_left=entry["ipsec_left"])
+            for name, entry in raw.items()}

@@ -80,7 +80,7 @@ def read_design_text(path: Path) -> str:
         raise fail(f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
                    "save it as UTF-8") from None
     if not text.strip():
-        raise fail("is empty; a design needs lab, scenario, phase, underlay, overlay, ipsec, routing, "
+        raise fail("is empty; a design needs lab, phase, underlay, overlay, ipsec, routing, "
                    "hubs and spokes (see topologies/phase3.yml)")
     return text
 

@@ -110,6 +110,16 @@ class Cluster:
 
 
 @dataclass(frozen=True)
+class Misconfiguration:
+    """A misconfiguration of the fault library a design asks to be proven kept out (see
+    labkit/data/misconfigurations.yml): its fault, its title, what it leaves of IPsec (None: keeps nothing out)."""
+
+    fault: str
+    title: str
+    ipsec_left: str | None
+
+
+@dataclass(frozen=True)
 class Failover:
     """What the failover suite measures against: the loss budget and the probe's packet interval."""
 
@@ -152,8 +162,8 @@ class Transport:
 @dataclass(frozen=True)
 class Design:
     source: Path
-    lab: str
-    scenario: str
+    lab: str  # names the lab and everything made from the design: build/, reports/, configs/ folders
+    scenario: str | None  # an optional label from older design files; checks follow the design's contents
     description: str
     phase: int
     transport: Transport
@@ -166,6 +176,7 @@ class Design:
     failover: Failover | None = None
     cluster: Cluster | None = None
     mpls: Mpls | None = None
+    misconfigure: tuple[Misconfiguration, ...] = ()  # applied to the last spoke one at a time, each proven out
     overrides: tuple[str, ...] = ()  # fields the command line set (`--set FIELD=VALUE`), as given
 
     @property

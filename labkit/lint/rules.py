@@ -1,4 +1,4 @@
-"""Cross-device consistency of a set of ESR configurations (one scenario): what must agree between
+"""Cross-device consistency of a set of ESR configurations (one lab): what must agree between
 hubs and spokes for the DMVPN cloud to come up. Each finding names the file, line and device."""
 
 from __future__ import annotations
@@ -272,7 +272,7 @@ RULES: tuple[Rule, ...] = (nhs_mappings, proposals_agree, tunnel_addresses, bgp_
 
 
 def lint(configs: list[EsrConfig]) -> list[Finding]:
-    """Every rule over one scenario's configurations, findings in file and line order."""
+    """Every rule over one lab's configurations, findings in file and line order."""
     findings = [f for rule in RULES for f in rule(configs)]
     unique = {str(f): f for f in findings}
     return sorted(unique.values(), key=lambda f: (str(f.config.path), f.line, f.message))

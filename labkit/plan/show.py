@@ -24,6 +24,6 @@ def _plain(value: object) -> object:
 
 def plan_yaml(design: Design) -> str:
     """Every node's plan, in the design's node order."""
-    header = f"# node plan of {design.origin} (scenario {design.scenario}, phase {design.phase})\n"
+    header = f"# node plan of {design.origin} (lab {design.lab}, phase {design.phase})\n"
     plans = {name: _plain(plan) for name, plan in plan_design(design).items()}
     return header + yaml.safe_dump(plans, sort_keys=False, default_flow_style=False, width=110)

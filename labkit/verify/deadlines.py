@@ -1,55 +1,247 @@
-"""How long the lab takes to shut a refused spoke out and to let it back in, derived from the design's timers
-(NHRP holdtime, DPD, BGP), the node plan's (IKE retransmission, BGP connect retry) and what the stand-ins do
-by themselves (each constant names its source). Checks that wait on those take these as their deadlines."""
+"""Every check's deadline, from one table derived from the design's timers (NHRP holdtime, IPsec DPD, BGP
+keepalive and hold time, BFD detection, VRRP adverts) and the stand-ins' own (from the node plan: strongSwan's
+IKE retransmissions, the spokes' BGP connect retry; FRR nhrpd's registration retries), so that a design with
+slower timers gets the time it needs, and a broken lab is reported no later than the design says it must have
+recovered.
+
+An entry is max(formula, floor) + a share per spoke the hub serves (+ a share per probe an attempt sends). The
+floor is the least a lab under emulation (TCG, 2 cores) needs where the formula gives less: the literal the
+check had before this table, known to pass; where no timer bounds a wait (reading state that already holds,
+a burst of traffic, a capture), the floor is all there is. `labkit suite DESIGN` prints the table.
+
+SA lifetimes are not modelled: the designs leave them at strongSwan's defaults (hours), longer than any check.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from labkit.design.model import Design
 from labkit.plan import plan_design
 
-# FRR 8.4 nhrpd (nhrp_nhs.c, nhrp_reg_timeout): an unanswered registration is sent again after 2 s, the wait
-# doubling up to 64 s, then from 2 s again
+SPOKE_S = 2.0  # the hub brings up one more spoke: its IKE SA, registration and BGP session (TCG, 2 cores)
+PROBE_S = 0.5  # one more probe in an attempt: a command or a ping of a few packets, several run at once
+# FRR 8.4 nhrpd (nhrp_nhs.c, nhrp_reg_timeout; not configurable): an unanswered registration is sent again after
+# 2 s, the wait doubling up to 64 s, then from 2 s again
 NHRP_RETRIES_S = (2, 4, 8, 16, 32, 64)
 NHRP_NHS_DROPPED_AT_S = 16  # (the same) once an unanswered wait reached this, the spoke drops its NHS registration
-# Linux's default net.core.xfrm_acq_expires: after an IKE exchange started by a trap failed, the kernel's
-# larval SA from that acquire lives on this long, and no packet to that peer starts another until it is gone
+# Linux's default net.core.xfrm_acq_expires: after an IKE exchange started by a trap failed, the kernel's larval
+# SA from that acquire lives on this long, and no packet to that peer starts another until it is gone
 XFRM_ACQ_EXPIRES_S = 30
 COMMAND_MARGIN_S = 10  # one more round of a check's commands (a vtysh call takes ~0.7 s under emulation)
 
 
-def _spoke_stand_in(design: Design):
-    return plan_design(design)[design.spokes[0].name].stand_in
+@dataclass(frozen=True)
+class Timers:
+    """The design's timers, and the stand-ins' that bound how fast the lab reacts."""
+
+    spokes: int
+    nhrp_holdtime_s: int
+    dpd_s: int
+    bgp_keepalive_s: int
+    bgp_holdtime_s: int
+    bfd_detect_s: float | None
+    vrrp_advert_s: float | None
+    ike_give_up_s: float  # a spoke's charon gives a silent peer up after its retransmissions (the plan's stand-in)
+    bgp_connect_s: int  # a spoke retries its BGP connection this often (the plan's stand-in)
+    probes: int = 0  # what one attempt of the check sends (LAN pairs pinged)
+
+    @property
+    def nhrp_refresh_s(self) -> float:
+        """A registered spoke registers again every third of the holdtime (RFC 2332 5.2.3, FRR and ESR)."""
+        return self.nhrp_holdtime_s / 3
+
+    @property
+    def registered_s(self) -> float:
+        """A spoke whose registration replies are lost (its IKE SA still coming up) is registered within one
+        cycle of nhrpd's retries."""
+        return float(sum(NHRP_RETRIES_S))
+
+    @property
+    def dead_peer_s(self) -> float:
+        """A peer gone silent is noticed by DPD and given up after IKE's retransmissions; its SAs are cleared."""
+        return self.dpd_s + self.ike_give_up_s
+
+    @property
+    def peer_down_s(self) -> float:
+        """A dead BGP neighbour is declared down: BFD's detection time, or else the BGP hold time."""
+        return self.bfd_detect_s if self.bfd_detect_s is not None else self.bgp_holdtime_s
+
+    @property
+    def bgp_up_s(self) -> float:
+        """BGP over a tunnel registered from scratch: registration, the spoke's connect retry, and at most a hold
+        time for a session whose peer stayed silent to be dropped and tried again."""
+        return self.registered_s + self.bgp_connect_s + self.bgp_holdtime_s
+
+    @property
+    def rejoin_s(self) -> float:
+        """A spoke back with a hub that lost it (restarted, taken over, its SAs cleared): the dead SA noticed, the
+        next registration (the refresh, or a retry at most the longest backoff step later), BGP reconnected and
+        up within a hold time."""
+        return (self.dead_peer_s + max(self.nhrp_refresh_s, NHRP_RETRIES_S[-1]) + self.bgp_connect_s
+                + self.bgp_holdtime_s)
+
+    @property
+    def shortcut_s(self) -> float:
+        """A new spoke-to-spoke SA and resolution: one lost IKE exchange retransmitted through its schedule, the
+        resolution triggered again by the next traffic (the checks send some every 3 s), then the same once more."""
+        return 2 * (self.ike_give_up_s + 3)
 
 
-def kept_out_within_s(design: Design) -> float:
-    """A spoke whose registrations, IKE or GRE are refused is gone from its hubs' state and they from its own
-    within: its NHRP cache entry on a hub expires one holdtime after its last accepted registration; the spoke
-    drops its NHS registration once its next renewal (a third of the holdtime on) and the retries after it
-    went unanswered up to a wait of NHRP_NHS_DROPPED_AT_S; BGP ends after its hold time, an SA the fault did not
-    end after a DPD interval and charon's retransmissions."""
-    ike = _spoke_stand_in(design).ike_retransmit
-    nhs = design.overlay.holdtime // 3 + sum(w for w in NHRP_RETRIES_S if w <= NHRP_NHS_DROPPED_AT_S)
-    waits = (design.overlay.holdtime, nhs, design.routing.holdtime, design.ipsec.dpd_interval + ike.give_up_s)
-    return max(waits) + COMMAND_MARGIN_S
+def timers(design: Design, probes: int = 0) -> Timers:
+    bfd, cluster = design.routing.bfd, design.cluster
+    spoke = plan_design(design)[design.spokes[0].name].stand_in
+    return Timers(spokes=len(design.spokes), nhrp_holdtime_s=design.overlay.holdtime, dpd_s=design.ipsec.dpd_interval,
+                  bgp_keepalive_s=design.routing.keepalive, bgp_holdtime_s=design.routing.holdtime,
+                  bfd_detect_s=bfd.detect_ms / 1000 if bfd else None,
+                  vrrp_advert_s=cluster.advert_ms / 1000 if cluster else None,
+                  ike_give_up_s=spoke.ike_retransmit.give_up_s, bgp_connect_s=spoke.bgp_connect_retry_s, probes=probes)
 
 
-def joined_within_s(design: Design) -> float:
-    """A spoke whose misconfiguration was put right has registered, peers and is routed again within: the
-    kernel lets the trap start IKE once the failed attempt's larval SA expired; the registration that starts it
-    is lost while IKE runs, and nhrpd's next two retries may be the longest two apart; the IKE exchange ends
-    within charon's retransmissions; BGP connects within its connect retry and exchanges routes within a
-    keepalive."""
-    stand_in = _spoke_stand_in(design)
-    nhrp = sum(sorted(NHRP_RETRIES_S)[-2:])
-    return (XFRM_ACQ_EXPIRES_S + nhrp + stand_in.ike_retransmit.give_up_s + stand_in.bgp_connect_retry_s
-            + design.routing.keepalive + COMMAND_MARGIN_S)
+def _none(t: Timers) -> float:
+    return 0.0
 
 
-def timers(design: Design) -> dict:
-    """The figures the deadlines come from, for the report."""
-    stand_in = _spoke_stand_in(design)
-    return {"nhrp_holdtime_s": design.overlay.holdtime, "nhrp_registration_s": design.overlay.holdtime // 3,
-            "nhrp_retries_s": list(NHRP_RETRIES_S), "xfrm_acq_expires_s": XFRM_ACQ_EXPIRES_S,
-            "dpd_interval_s": design.ipsec.dpd_interval, "ike_give_up_s": stand_in.ike_retransmit.give_up_s,
-            "bgp_keepalive_s": design.routing.keepalive, "bgp_holdtime_s": design.routing.holdtime,
-            "bgp_connect_retry_s": stand_in.bgp_connect_retry_s}
+@dataclass(frozen=True)
+class Deadline:
+    """One named wait of the table: how long the checks that use it may take to see what they expect."""
+
+    name: str
+    formula: str  # as printed, in the timers' terms
+    why: str  # what it waits for, and which checks use it
+    derive: Callable[[Timers], float] = _none
+    floor_s: float = 0.0
+    per_spoke_s: float = 0.0
+    per_probe_s: float = 0.0
+
+    def __call__(self, design: Design, probes: int = 0) -> float:
+        return self.of(timers(design, probes))
+
+    def of(self, t: Timers) -> float:
+        return round(max(self.floor_s, self.derive(t)) + self.per_spoke_s * t.spokes + self.per_probe_s * t.probes, 1)
+
+    def floored(self, t: Timers) -> bool:
+        """The floor, not the formula, sets the value for these timers."""
+        return self.derive(t) < self.floor_s
+
+
+REGISTRATION = Deadline(
+    "registration", "nhrp retry cycle (2+4+...+64 s) + 2 s/spoke",
+    "every spoke registered with every NHS, its hub-spoke SAs up (nhrp.registrations, nhrp.nhs, "
+    "ipsec.hub_spoke_sas)", lambda t: t.registered_s, per_spoke_s=SPOKE_S)
+BGP = Deadline(
+    "bgp", "registration + bgp connect (2 s) + bgp holdtime + 2 s/spoke",
+    "every BGP session Established (routing.bgp_sessions): it rides the registered tunnel",
+    lambda t: t.bgp_up_s, per_spoke_s=SPOKE_S)
+BFD = Deadline(
+    "bfd", "registration + bgp connect (2 s) + bfd detect time + 2 s/spoke",
+    "a BFD session up beside every BGP session (routing.bfd_sessions): it starts with the BGP neighbour (on a "
+    "hub, once the spoke's connection creates it) and is up within a detect time",
+    lambda t: t.registered_s + t.bgp_connect_s + (t.bfd_detect_s or 0), per_spoke_s=SPOKE_S)
+ROUTES = Deadline(
+    "routes", "3 x bgp keepalive, floor 90 s; + 2 s/spoke",
+    "the routes a session carries, once it is up (routing.spoke_routes, mpls.vrf_routes): the first updates",
+    lambda t: 3 * t.bgp_keepalive_s, floor_s=90, per_spoke_s=SPOKE_S)
+VPN = Deadline(
+    "vpn", "bgp holdtime + 3 x bgp keepalive, floor 120 s",
+    "VPNv4 Established with routes on the hub-spoke sessions, which are up (mpls.vpn_sessions)",
+    lambda t: t.bgp_holdtime_s + 3 * t.bgp_keepalive_s, floor_s=120)
+LOOK = Deadline(
+    "look", "no timer: 40 s", "reading state that already holds: a shortcut cleared, a path traced, an SA listed "
+    "(phase3.shortcut_absent, paths.via_hub, paths.direct, ipsec.spoke_spoke_sa)", floor_s=40)
+TRAFFIC = Deadline(
+    "traffic", "no timer: 60 s", "a burst of traffic and what it shows: ESP counters, a capture, a long ping, labels, "
+    "the routes' choice of hub (ipsec.esp_counters, ipsec.transport_capture, paths.sustained, mpls.no_leaks, "
+    "mpls.labels_on_the_wire, failover.preferred)", floor_s=60)
+SHORTCUT = Deadline(
+    "shortcut", "2 x (ike give-up + 3 s), floor 60 s",
+    "traffic builds a spoke-to-spoke SA and resolution (phase3.shortcut_installed, phase2.tunnel_on_demand, a "
+    "fault case's shortcut before the fault)", lambda t: t.shortcut_s, floor_s=60)
+SAMPLED = Deadline(
+    "sampled", "2 x (ike give-up + 3 s), floor 90 s",
+    "the sampled spoke pairs build their shortcuts, at most 8 at once (phase3.sampled_shortcuts)",
+    lambda t: t.shortcut_s, floor_s=90)
+REACHABILITY = Deadline(
+    "reachability", "4 x (ike give-up + 3 s), floor 120 s; + 0.5 s/pair",
+    "every LAN pair answers pings, a pair on a new shortcut after it is built (paths.full_mesh, "
+    "paths.hubs_and_sample)", lambda t: 2 * t.shortcut_s, floor_s=120, per_probe_s=PROBE_S)
+VRF_PINGS = Deadline(
+    "vrf_pings", "no timer: 90 s", "every site pair answers pings inside a VRF, through the hub "
+    "(mpls.reachability.<vrf>)", floor_s=90)
+ISOLATION = Deadline(
+    "isolation", "no timer: 150 s", "every VRF crossing looked up and pinged, with its controls (mpls.isolation)",
+    floor_s=150)
+PURGE = Deadline(
+    "purge", "2 x nhrp holdtime + 10 s",
+    "an idle shortcut is gone (phase3.shortcut_purged): FRR nhrpd expires it at 2/3 of the holding time its "
+    "resolution reply gave (the design's holdtime) and purges it 1/3 later unless used; used at that moment, it "
+    "is resolved again and lives one more holdtime; plus one retry and a command", lambda t: 2 * t.nhrp_holdtime_s + 10)
+VRRP = Deadline(
+    "vrrp", "3 x vrrp advert, floor 60 s", "the active unit holds the shared address, the standby stands by "
+    "(cluster.vrrp): the standby claims it after 3 missed adverts; the units start with the lab",
+    lambda t: 3 * (t.vrrp_advert_s or 0), floor_s=60)
+HUB_DOWN = Deadline(
+    "hub_down", "peer down (bfd detect, else bgp holdtime) + 10 s, floor 20 s",
+    "how long a hub failure's probes run (failover.wan_down, failover.hub_fail): the dead hub noticed, BGP "
+    "withdraws and the kernel reroutes, then traffic seen flowing", lambda t: t.peer_down_s + 10, floor_s=20)
+HUB_RETURN = Deadline(
+    "hub_return", "rejoin, floor 180 s",
+    "how long the probes run while a failed hub comes back from scratch and its spokes return (failover.hub_return)",
+    lambda t: t.rejoin_s, floor_s=180)
+SPOKE_RESTART = Deadline(
+    "spoke_restart", "bgp (registration from scratch + connect + holdtime), floor 120 s",
+    "how long the probes run while a spoke restarts from scratch and registers, peers and routes again "
+    "(failover.spoke_restart)", lambda t: t.bgp_up_s, floor_s=120)
+SAS_RESTART = Deadline(
+    "sas_restart", "rejoin, floor 120 s",
+    "how long the probes run while strongSwan restarts on a hub and its spokes' SAs come back "
+    "(failover.ipsec_restart)", lambda t: t.rejoin_s, floor_s=120)
+TAKEOVER = Deadline(
+    "takeover", "rejoin, floor 150 s",
+    "how long the probes run while a cluster's standby takes over and the spokes re-register with it "
+    "(cluster.active_fails)", lambda t: t.rejoin_s, floor_s=150)
+RESTORE = Deadline(
+    "restore", "rejoin, floor 120 s", "a fault case's lab back in its designed state after the undo",
+    lambda t: t.rejoin_s, floor_s=120)
+DURING = Deadline(
+    "during", "no timer: 15 s", "a condition that must hold while a fault holds (an established shortcut still "
+    "direct; seen once: one refreshed through the other hub took a few seconds)", floor_s=15)
+KEPT_OUT = Deadline(
+    "kept_out", "max(nhrp holdtime, refresh + nhrp retries up to 16 s, bgp holdtime, dead peer) + 10 s",
+    "a spoke whose registrations, IKE or GRE are refused is gone from its hubs' state and they from its own "
+    "(keptout.<fault>.out): its cache entry on a hub expires a holdtime after its last accepted registration; it "
+    "drops its NHS registration once its next renewal and the retries after it went unanswered; BGP ends after "
+    "its hold time, an SA the fault did not end after DPD and IKE's retransmissions",
+    lambda t: max(t.nhrp_holdtime_s, t.nhrp_refresh_s + sum(w for w in NHRP_RETRIES_S if w <= NHRP_NHS_DROPPED_AT_S),
+                  t.bgp_holdtime_s, t.dead_peer_s) + COMMAND_MARGIN_S)
+JOINED = Deadline(
+    "joined", "xfrm acquire expiry (30 s) + the two longest nhrp retries + ike give-up + bgp connect + keepalive "
+    "+ 10 s", "a spoke put right registers, peers and is routed again (keptout.<fault>.joined): the trap starts IKE "
+    "once the failed attempt's larval SA expired; the registration that started it is lost while IKE runs and "
+    "nhrpd's next two retries may be the longest apart; IKE ends within its retransmissions; BGP connects and "
+    "exchanges routes within a keepalive",
+    lambda t: (XFRM_ACQ_EXPIRES_S + sum(NHRP_RETRIES_S[-2:]) + t.ike_give_up_s + t.bgp_connect_s
+               + t.bgp_keepalive_s + COMMAND_MARGIN_S))
+INJECT = Deadline("inject", "no timer: 60 s", "what one fault injection may take (the runtime's own work)",
+                  floor_s=60)
+
+TABLE: tuple[Deadline, ...] = (REGISTRATION, BGP, BFD, ROUTES, VPN, LOOK, TRAFFIC, SHORTCUT, SAMPLED, REACHABILITY,
+                               VRF_PINGS, ISOLATION, PURGE, VRRP, HUB_DOWN, HUB_RETURN, SPOKE_RESTART, SAS_RESTART,
+                               TAKEOVER, RESTORE, DURING, KEPT_OUT, JOINED, INJECT)
+
+
+def table_text(design: Design) -> str:
+    """The table for `design`: each entry's seconds, formula and what it waits for."""
+    t = timers(design)
+    width = max(len(d.name) for d in TABLE)
+    bfd = "none" if t.bfd_detect_s is None else f"{t.bfd_detect_s:g} s"
+    head = (f"timers: nhrp holdtime {t.nhrp_holdtime_s} s (refresh {t.nhrp_refresh_s:g} s), dpd {t.dpd_s} s, ike "
+            f"give-up {t.ike_give_up_s:g} s, bgp {t.bgp_keepalive_s}/{t.bgp_holdtime_s} s (connect "
+            f"{t.bgp_connect_s} s), bfd {bfd}, {t.spokes} spokes; rejoin {t.rejoin_s:.1f} s")
+
+    def row(d: Deadline) -> str:
+        derived = f" (the formula gives {d.derive(t):.1f} s: the floor holds)" if d.floored(t) and d.derive(t) else ""
+        return f"{d.name:<{width}}  {d.of(t):>6.1f} s  {d.formula}{derived}\n{'':<{width + 12}}{d.why}"
+
+    return "\n".join([head, *map(row, TABLE)]) + "\n"

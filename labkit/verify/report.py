@@ -16,7 +16,7 @@ MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "skip": "SKIP", "block
 @dataclass
 class Report:
     lab: str
-    scenario: str
+    parts: list[str]  # the suite's parts: what in the design its checks prove
     runtime: str
     started_at: str
     duration_s: float
@@ -38,7 +38,7 @@ class Report:
         counts = self.summary
         return {
             "lab": self.lab,
-            "scenario": self.scenario,
+            "parts": self.parts,
             "runtime": self.runtime,
             "design": self.design,
             "started_at": self.started_at,
@@ -57,12 +57,12 @@ class Report:
     def junit(self) -> str:
         counts = self.summary
         root = ET.Element("testsuites")
-        suite = ET.SubElement(root, "testsuite", name=f"labkit.{self.scenario}", tests=str(len(self.checks)),
+        suite = ET.SubElement(root, "testsuite", name=f"labkit.{self.lab}", tests=str(len(self.checks)),
                            failures=str(counts["fail"]), errors=str(counts["error"]),
                            skipped=str(counts["skip"] + counts["blocked"]),
                            time=f"{self.duration_s:.1f}", timestamp=self.started_at)
         for check in self.checks:
-            case = ET.SubElement(suite, "testcase", classname=f"labkit.{self.scenario}", name=check.id,
+            case = ET.SubElement(suite, "testcase", classname=f"labkit.{self.lab}", name=check.id,
                                  time=f"{check.duration_s:.2f}")
             if check.status in ("skip", "blocked"):  # blocked: the failure is reported on the check it needs
                 ET.SubElement(case, "skipped", message=check.reason)

@@ -1,5 +1,5 @@
 """`labkit verify`: connect to every node (a lab's, or real routers from an inventory), run the
-scenario's suite, write the report."""
+design's suite, write the report to reports/<lab>/."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from labkit.verify.engine import Check, Result
 from labkit.verify.inventory import Inventory
 from labkit.verify.report import MARK, Report
 from labkit.verify.schedule import run_suite
-from labkit.verify.suites import suite_for
+from labkit.verify.suites import parts_for, suite_for
 
 LAB_PLATFORM = "frr-lab"
 
@@ -29,7 +29,7 @@ LAB_PLATFORM = "frr-lab"
 def verify_lab(design: Design, runtime: Runtime, console: Console, reports_root: Path,
                timings: dict[str, float]) -> Report:
     """Run the design's suite against the running lab; print progress and the table; write the report."""
-    folder = reports_root / design.scenario
+    folder = reports_root / design.lab
     shutil.rmtree(folder, ignore_errors=True)
     evidence = Evidence(folder / "evidence", (*design.secrets, *fault_secrets(design)))
     sessions = lab_sessions(runtime.attach_argv, platform(LAB_PLATFORM).sessions)
@@ -71,7 +71,7 @@ def verify_devices(design: Design, inventory: Inventory, console: Console, repor
     """Run the design's suite against real routers: the checks whose nodes are all in the inventory.
     Credentials come from the environment and appear in no report or evidence."""
     username, password = inventory.credentials()
-    folder = reports_root / design.scenario
+    folder = reports_root / design.lab
     shutil.rmtree(folder, ignore_errors=True)
     evidence = Evidence(folder / "evidence", (*design.secrets, password))
 
@@ -102,8 +102,9 @@ def _run_suite(design: Design, checks: list[Check], collector: Collector, consol
     evidence = collector.evidence
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     started = time.monotonic()
-    console.say(f"verifying {design.lab}: {len(checks)} checks (scenario {design.scenario}, {len(design.spokes)} "
-                f"spokes) on {target}")
+    parts = [p.name for p in parts_for(design)]
+    console.say(f"verifying {design.lab}: {len(checks)} checks ({len(design.spokes)} spokes) on {target}; "
+                f"parts: {'; '.join(parts)}")
 
     def said(result: Result) -> None:
         detail = evidence.redact(result.reason.splitlines()[0] if result.reason else "")
@@ -118,10 +119,11 @@ def _run_suite(design: Design, checks: list[Check], collector: Collector, consol
     if converged and len(converged) == sum(1 for c in checks if c.converge):
         timings["converge_s"] = round(max(converged) - started, 1)
     timings["verify_s"] = round(time.monotonic() - started, 1)
-    report = Report(lab=design.lab, scenario=design.scenario, runtime=target, started_at=started_at,
+    label = {"scenario": design.scenario} if design.scenario else {}
+    report = Report(lab=design.lab, parts=parts, runtime=target, started_at=started_at,
                     duration_s=time.monotonic() - started, timings=timings, checks=results, resources=resources(),
                     design={"file": design.source.as_posix(), "set": list(design.overrides),
-                            "hubs": len(design.hubs), "spokes": len(design.spokes)})
+                            "hubs": len(design.hubs), "spokes": len(design.spokes), **label})
     report.write(folder, evidence.redact)
     print(evidence.redact(report.table()))
     console.say(f"report: {folder}/report.json, junit.xml, evidence/ ({evidence.count} command outputs)")

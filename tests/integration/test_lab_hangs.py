@@ -48,13 +48,13 @@ def test_a_frozen_vm_fails_the_checks_with_that_reason_and_comes_down(tmp_path: 
         started = time.monotonic()
         verify = labkit("verify", str(design), timeout=400)
         took = time.monotonic() - started
-        report = json.loads((tmp_path / "reports" / "phase1" / "report.json").read_text())
+        report = json.loads((tmp_path / "reports" / lab / "report.json").read_text())
         reasons = {c["id"]: c["reason"] for c in report["checks"]}
         assert verify.returncode == 1 and report["summary"]["passed"] == 0, reasons
         assert all("the lab's VM stopped responding" in r for r in reasons.values()), reasons
         # detected within the watchdog's grace time (plus a few beats of 5 s), then every check fails at once
         assert took < HUNG_AFTER_S + 6 * BEAT_EVERY_S + 60, f"verify took {took:.0f}s"
-        assert (tmp_path / "reports" / "phase1" / "vm-console.log").stat().st_size > 0
+        assert (tmp_path / "reports" / lab / "vm-console.log").stat().st_size > 0
 
         started = time.monotonic()
         status = labkit("status", str(design), timeout=60)

@@ -34,14 +34,14 @@ def test_phase3_lab_end_to_end(tmp_path: Path, labkit):
         assert again.returncode == 0 and "nothing to change" in again.stderr, again.stderr[-3000:]
 
         verify = labkit("verify", str(design))
-        reports = tmp_path / "reports" / "phase3"
+        reports = tmp_path / "reports" / LAB  # reports/<lab>/
         report = json.loads((reports / "report.json").read_text())
         failed = [f"{c['id']}: {c['reason']}" for c in report["checks"] if c["status"] != "pass"]
         assert verify.returncode == 0 and not failed, "\n".join(failed)
         assert report["summary"] == {"passed": len(report["checks"]), "failed": 0, "errors": 0, "skipped": 0,
                                      "blocked": 0, "total": len(report["checks"])}
         assert len(report["checks"]) >= 14
-        assert {"lab", "scenario", "runtime", "started_at", "duration_s", "timings", "checks"} <= set(report)
+        assert {"lab", "parts", "runtime", "started_at", "duration_s", "timings", "checks"} <= set(report)
         assert (reports / "junit.xml").read_text().count("<testcase") == len(report["checks"])
         evidence = list((reports / "evidence").rglob("*.txt"))
         assert len(evidence) >= 20

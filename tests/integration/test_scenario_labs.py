@@ -35,7 +35,7 @@ def test_scenario_lab_passes_its_suite(scenario: str, tmp_path: Path, labkit):
     labkit("down", str(design), *extra)
     try:
         run = labkit("run", str(design), "--no-keep", *extra, timeout=RUN_LIMIT_S[scenario])
-        report_file = tmp_path / "reports" / scenario / "report.json"
+        report_file = tmp_path / "reports" / lab / "report.json"
         assert report_file.exists(), f"no report:\n{run.stderr[-3000:]}"
         report = json.loads(report_file.read_text())
         failed = [f"{c['id']}: {c['reason']}" for c in report["checks"] if c["status"] != "pass"]

@@ -63,8 +63,8 @@ def test_summary_check_fails_when_a_spoke_lan_leaks(tmp_path):
 def test_sa_check_fails_without_an_sa_to_the_peer(tmp_path):
     design = load_design(TOPOLOGIES / "phase3.yml")
     outputs = {("spoke1", "ike_sas"): "spoke1_swanctl_list_sas.txt"}
-    assert run(ipsec.spoke_spoke_sa(design.spokes[0], design.spokes[1]), outputs, tmp_path)[0] == "pass"
-    status, reason = run(ipsec.spoke_spoke_sa(design.spokes[0], design.spokes[2]), outputs, tmp_path)
+    assert run(ipsec.spoke_spoke_sa(design, design.spokes[0], design.spokes[1]), outputs, tmp_path)[0] == "pass"
+    status, reason = run(ipsec.spoke_spoke_sa(design, design.spokes[0], design.spokes[2]), outputs, tmp_path)
     assert status == "fail" and "no IKE SA with 198.51.100.14" in reason
 
 
@@ -81,10 +81,10 @@ def test_a_refused_command_fails_the_check(tmp_path):
     src, dst = design.spokes[0], design.spokes[1]
     outputs = {("spoke1", "nhrp_shortcuts"): "spoke3_show_ip_nhrp_shortcut_empty.txt",
                ("spoke1", "clear_shortcuts"): "text:% No entries\n"}  # vtysh's answer when nothing to clear
-    assert run(nhrp.shortcut_absent(src, dst, clear_first=True), outputs, tmp_path)[0] == "pass"
+    assert run(nhrp.shortcut_absent(design, src, dst, clear_first=True), outputs, tmp_path)[0] == "pass"
     # hand-made: the form of vtysh's refusal of a command it does not know
     outputs[("spoke1", "clear_shortcuts")] = "text:% Unknown command: clear ip nhrp shortcut\n"
-    status, reason = run(nhrp.shortcut_absent(src, dst, clear_first=True), outputs, tmp_path)
+    status, reason = run(nhrp.shortcut_absent(design, src, dst, clear_first=True), outputs, tmp_path)
     assert status == "fail" and "spoke1 refused `clear ip nhrp shortcut`: % Unknown command" in reason
 
 

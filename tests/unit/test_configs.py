@@ -5,7 +5,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from labkit.design import load_design
+from labkit.errors import LabkitError
 from labkit.render.configs import out_of_sync, write_configs
 from tests.conftest import ROOT, TOPOLOGIES
 
@@ -29,8 +32,28 @@ def test_a_design_change_without_regenerated_configs_names_the_files(tmp_path: P
                            .replace("holdtime: 30", "holdtime: 60"))
     changed = load_design(design_file)
     problems = out_of_sync([changed], configs)
-    assert problems and all("configs/phase1/" in p and "differs" in p for p in problems)
+    assert problems and all("configs/dmvpn-phase1/" in p and "differs" in p for p in problems)
     write_configs([changed], configs)
     assert out_of_sync([changed], configs) == []
-    (configs / "phase1" / "spoke9.cfg").write_text("hostname spoke9\n")
-    assert out_of_sync([changed], configs) == [f"{configs}/phase1/spoke9.cfg: no node of {design_file} has this name"]
+    (configs / "dmvpn-phase1" / "spoke9.cfg").write_text("hostname spoke9\n")
+    assert out_of_sync([changed], configs) == [
+        f"{configs}/dmvpn-phase1/spoke9.cfg: no node of {design_file} has this name"]
+
+
+def test_a_users_own_design_writes_its_own_folder_and_leaves_the_committed_ones(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    configs = tmp_path / "configs"
+    shutil.copytree(ROOT / "configs", configs)
+    own = tmp_path / "mine.yml"  # borrows phase 3's scenario label, under a lab name of its own
+    own.write_text((TOPOLOGIES / "phase3.yml").read_text().replace("lab: dmvpn-phase3\n",
+                                                                    "lab: mine\nscenario: phase3\n"))
+    written = write_configs([load_design(own)], configs)
+    assert {p.parent.name for p in written} == {"mine"}
+    assert out_of_sync(_designs(), configs) == []  # every committed folder as it was
+
+
+def test_two_designs_of_one_lab_name_are_refused(tmp_path: Path):
+    copy = tmp_path / "copy.yml"
+    copy.write_text((TOPOLOGIES / "phase3.yml").read_text())
+    with pytest.raises(LabkitError, match=r"both name their lab 'dmvpn-phase3'"):
+        write_configs([load_design(TOPOLOGIES / "phase3.yml"), load_design(copy)], tmp_path / "configs")

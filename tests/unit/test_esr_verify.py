@@ -23,7 +23,7 @@ def reports(tmp_path: Path, monkeypatch) -> Path:
     monkeypatch.chdir(ROOT)
     monkeypatch.setattr(cli, "REPORTS_ROOT", tmp_path / "reports")
     monkeypatch.setenv("LABKIT_ESR_USERNAME", "labkit")
-    return tmp_path / "reports" / "phase3"
+    return tmp_path / "reports" / "dmvpn-phase3"  # reports/<lab>/
 
 
 @pytest.fixture
@@ -64,3 +64,22 @@ def test_a_refused_login_is_an_error_that_names_it(endpoint, reports: Path, tmp_
     [check] = report["checks"]  # only hub1 is in the inventory: its registrations check
     assert check["status"] == "fail" and "session lost" in check["reason"] and "auth" in check["reason"].lower()
     assert "wrong-password-1" not in json.dumps(report)
+
+
+def test_a_users_own_design_is_verified_into_its_own_report_folder(endpoint, reports: Path, tmp_path: Path,
+                                                                   monkeypatch):
+    """A copy of phase3.yml under the user's lab name, borrowing the phase 3 scenario label: the phase 3 checks,
+    reported under reports/<its lab>/, nothing written where phase 3's report goes."""
+    monkeypatch.setenv("LABKIT_ESR_PASSWORD", PASSWORD)
+    own = tmp_path / "mine.yml"
+    own.write_text((ROOT / "topologies" / "phase3.yml").read_text().replace("lab: dmvpn-phase3\n",
+                                                                             "lab: mine\nscenario: phase3\n"))
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(f"hosts:\n  hub1: {{host: 127.0.0.1, port: {endpoint['hub1']}, platform: eltex_esr}}\n")
+    cli.main(["-q", "verify", str(own), "--inventory", str(inventory)])
+    report = json.loads((reports.parent / "mine" / "report.json").read_text())
+    assert report["lab"] == "mine" and report["design"]["scenario"] == "phase3"
+    assert [c["id"] for c in report["checks"]] == ["nhrp.registrations.hub1"]  # the hub's check of phase 3's suite
+    assert report["parts"][:2] == ["designed state: registrations, NHS, hub-spoke SAs, BGP (BFD), spoke routes",
+                                   "phase 3: redirect and shortcut between two spokes, purged when idle"]
+    assert not reports.exists()

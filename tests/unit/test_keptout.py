@@ -17,7 +17,7 @@ from labkit.verify.checks import keptout
 from labkit.verify.collect import Collector, Evidence
 from labkit.verify.engine import Check, run_check
 from labkit.verify.schedule import validate
-from labkit.verify.suites import keptout as suite
+from labkit.verify.suites import suite_for
 from tests.conftest import FIXTURES, TOPOLOGIES
 from tests.unit.test_checks import Replay
 
@@ -216,27 +216,29 @@ def test_the_link_fact_reads_a_tunnel_bound_to_a_device():
 
 def test_deadlines_follow_the_designs_timers():
     # the spoke's renewal 10 s on, then nhrpd's waits of 2, 4, 8 and 16 s before it drops the registration
-    assert deadlines.kept_out_within_s(DESIGN) == 10 + 30 + deadlines.COMMAND_MARGIN_S
+    assert deadlines.KEPT_OUT(DESIGN) == 10 + 30 + deadlines.COMMAND_MARGIN_S
     slow = dataclasses.replace(DESIGN, overlay=dataclasses.replace(DESIGN.overlay, holdtime=90))
-    assert deadlines.kept_out_within_s(slow) == 90 + deadlines.COMMAND_MARGIN_S  # the hub's cache entry
+    assert deadlines.KEPT_OUT(slow) == 90 + deadlines.COMMAND_MARGIN_S  # the hub's cache entry
     # acquire expiry 30 + nhrpd's 32 + 64 s retries + IKE give-up 14.2 + BGP connect 2 + keepalive 3 + margin
-    assert deadlines.joined_within_s(DESIGN) == 30 + 96 + 14.2 + 2 + 3 + deadlines.COMMAND_MARGIN_S
-    assert deadlines.timers(DESIGN)["nhrp_registration_s"] == 10
+    assert deadlines.JOINED(DESIGN) == round(30 + 96 + 14.2 + 2 + 3 + deadlines.COMMAND_MARGIN_S, 1)
+    assert deadlines.timers(DESIGN).nhrp_refresh_s == 10
 
 
 def test_the_suite_is_well_formed_and_each_misconfiguration_runs_alone():
-    checks = suite.checks(DESIGN)
+    checks = suite_for(DESIGN)
     validate(checks)
     by_id = {c.id: c for c in checks}
-    for m in suite.MISCONFIGURATIONS:
+    story_end = next(c for c in checks if c.id.endswith(".applied")).needs
+    assert story_end == (next(c.id for c in reversed(checks) if c.id.startswith("phase3.")),)
+    for m in DESIGN.misconfigure:
         assert m.fault in fault_names() and has_restore(m.fault)
         apply, restore = by_id[f"keptout.{m.fault}.applied"], by_id[f"keptout.{m.fault}.restored"]
         assert apply.alone and restore.alone and apply.nodes == restore.nodes == (SPOKE3.name,)
         assert restore.needs == apply.needs  # the restore runs whenever the apply could, whatever was found
         assert by_id[f"keptout.{m.fault}.joined"].needs == (restore.id,)
-        proofs = ("stays_in",) if m.left is None else ("out", "unreachable", "others_undisturbed")
+        proofs = ("stays_in",) if m.ipsec_left is None else ("out", "unreachable", "others_undisturbed")
         assert all(f"keptout.{m.fault}.{p}" in by_id for p in proofs)
     faults = [c.id for c in checks if c.id.endswith(".applied")]
-    assert faults == [f"keptout.{m.fault}.applied" for m in suite.MISCONFIGURATIONS]
-    for before, after in zip(suite.MISCONFIGURATIONS, suite.MISCONFIGURATIONS[1:], strict=False):
+    assert faults == [f"keptout.{m.fault}.applied" for m in DESIGN.misconfigure]
+    for before, after in zip(DESIGN.misconfigure, DESIGN.misconfigure[1:], strict=False):
         assert by_id[f"keptout.{after.fault}.applied"].needs == (f"keptout.{before.fault}.joined",)

@@ -26,9 +26,14 @@ def _load(folder: Path):
     return [load_esr_config(f) for f in sorted(folder.glob("*.cfg"))]
 
 
+def _committed(scenario: str) -> Path:
+    """configs/<lab>/ of topologies/<scenario>.yml"""
+    return CONFIGS / load_design(TOPOLOGIES / f"{scenario}.yml").lab
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_committed_configs_are_consistent_and_match_the_design(scenario: str):
-    configs = _load(CONFIGS / scenario)
+    configs = _load(_committed(scenario))
     design = load_design(TOPOLOGIES / f"{scenario}.yml")
     assert {n for c in configs for n in c.hostnames} == {s.name for s in design.sites}
     assert [str(f) for f in lint(configs)] == []
@@ -37,7 +42,7 @@ def test_committed_configs_are_consistent_and_match_the_design(scenario: str):
 
 def _seeded(tmp_path: Path, scenario: str, node: str, old: str, new: str) -> list[str]:
     folder = tmp_path / scenario
-    shutil.copytree(CONFIGS / scenario, folder)
+    shutil.copytree(_committed(scenario), folder)
     path = folder / f"{node}.cfg"
     text = path.read_text()
     assert old in text, f"seed {old!r} not in {path}"
@@ -90,7 +95,7 @@ def test_seeded_mistake_is_reported_with_device_and_line(tmp_path: Path, scenari
 ])
 def test_round_trip_reports_a_config_that_drifted_from_its_design(tmp_path: Path, scenario, node, old, new, message):
     folder = tmp_path / scenario
-    shutil.copytree(CONFIGS / scenario, folder)
+    shutil.copytree(_committed(scenario), folder)
     path = folder / f"{node}.cfg"
     path.write_text(path.read_text().replace(old, new))
     findings = [str(f) for f in compare(load_design(TOPOLOGIES / f"{scenario}.yml"), _load(folder))]

@@ -64,6 +64,8 @@ def test_containerlab_jobs_run_the_computed_scenarios():
     lab = _ci()["jobs"]["lab-clab"]
     assert "scenarios" in lab["needs"]
     assert lab["strategy"]["matrix"]["scenario"] == "${{ fromJSON(needs.scenarios.outputs.scenarios) }}"
+    junit = next(s for s in lab["steps"] if s.get("name") == "test results")["with"]["report_paths"]
+    assert junit == "reports/*/junit.xml"  # reports/<lab>/, named after the design's lab, not its file
 
 
 def _run_pick_step(repo: Path, base: str) -> tuple[list[str], str]:

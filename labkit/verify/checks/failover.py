@@ -16,19 +16,13 @@ from ipaddress import IPv4Address
 
 from labkit.design.model import Design, Site
 from labkit.verify.checks.ipsec import installed_in
+from labkit.verify.deadlines import DURING, INJECT, RESTORE, SHORTCUT, TRAFFIC
 from labkit.verify.engine import Check, CheckFailed, Context
 from labkit.verify.state import ProbeResult
 
 Condition = Callable[[Context], str]  # a detail when it holds; CheckFailed while it does not
 TAIL_S = 1.0  # over the probe's last second at least TAIL_SHARE of the packets must be answered:
 TAIL_SHARE = 0.8  # traffic flows again (a straggler or two at the very end is no outage)
-BEFORE_S = 60  # how long a case waits for its precondition
-RESTORE_S = 120  # how long a case waits for the lab to be back after its undo
-INJECT_S = 60  # what one injection may take, for the case's time bound
-# how long a `during` condition may take to hold: a shortcut whose refresh falls inside the hub's outage is
-# resolved again through the other hub (seen once: spoke2 listed no shortcut right after hub1 failed, while
-# its traffic to spoke3 lost only 40 ms)
-DURING_S = 15
 
 
 @dataclass(frozen=True)
@@ -53,17 +47,17 @@ class Case:
     faults: tuple[Fault, ...]
     recovered: Condition
     probes: tuple[Probe, ...]
-    seconds: int  # how long the probes run: long enough to see the recovery
+    seconds: float  # how long the probes run: long enough to see the recovery (a deadline of the table)
     before: Condition | None = None  # must hold before the fault (e.g. a shortcut exists)
     undo: tuple[Fault, ...] = ()  # puts the lab back for the next case
     restored: Condition | None = None  # holds once the undo took effect
-    during: Condition | None = None  # must hold within DURING_S of the recovery, while the fault still holds
+    during: Condition | None = None  # must hold soon after the recovery (deadlines.DURING), while the fault holds
     timers: dict = field(default_factory=dict)  # the design's timers that bound this case, for the report
 
 
-def _run_probes(ctx: Context, probes: tuple[Probe, ...], seconds: int, interval_ms: int) -> None:
+def _run_probes(ctx: Context, probes: tuple[Probe, ...], seconds: float, interval_ms: int) -> None:
     for probe in probes:
-        ctx.fact(probe.src.name, "probe_start", probe=probe.name, count=seconds * 1000 // interval_ms,
+        ctx.fact(probe.src.name, "probe_start", probe=probe.name, count=int(seconds * 1000 // interval_ms),
                  interval=interval_ms / 1000, source=probe.src.lan.ip, target=probe.target)
 
 
@@ -79,19 +73,20 @@ def _wait(ctx: Context, condition: Condition, limit_s: float) -> tuple[float | N
             time.sleep(0.5)
 
 
-def _look(ctx: Context, condition: Condition) -> dict:
-    """Whether `condition` holds within DURING_S, looked at while the fault still holds."""
-    took, word = _wait(ctx, condition, DURING_S)
+def _look(ctx: Context, condition: Condition, limit_s: float) -> dict:
+    """Whether `condition` holds within `limit_s`, looked at while the fault still holds."""
+    took, word = _wait(ctx, condition, limit_s)
     return {"held": took is not None, "detail": word}
 
 
 def failover_case(design: Design, case: Case, shared: dict | None = None) -> Check:
     failover = design.failover
     budget, interval = failover.loss_budget_ms, failover.probe_interval_ms
+    before_s, during_s, restore_s, inject_s = SHORTCUT(design), DURING(design), RESTORE(design), INJECT(design)
 
     def probe(ctx: Context) -> str:
         if case.before:
-            took, word = _wait(ctx, case.before, BEFORE_S)
+            took, word = _wait(ctx, case.before, before_s)
             if took is None:
                 raise CheckFailed(f"precondition not met, no fault injected: {word}")
         _run_probes(ctx, case.probes, case.seconds, interval)
@@ -102,7 +97,7 @@ def failover_case(design: Design, case: Case, shared: dict | None = None) -> Che
         injected = time.monotonic() - started
         took, word = _wait(ctx, case.recovered, case.seconds - injected)
         reconverge = None if took is None else round(injected + took, 1)
-        during = _look(ctx, case.during) if case.during and took is not None else None
+        during = _look(ctx, case.during, during_s) if case.during and took is not None else None
         results: dict[str, ProbeResult] = {p.name: ctx.fact(p.src.name, "probe_result", timeout=case.seconds + 60,
                                                              probe=p.name)[0] for p in case.probes}
         figures = {name: {"loss_ms": r.lost * interval, "outage_ms": r.longest_gap() * interval,
@@ -121,7 +116,7 @@ def failover_case(design: Design, case: Case, shared: dict | None = None) -> Che
                 problems.append(f"{p.name}: traffic not flowing at the end of the probe")
             elif p.budgeted and figures[p.name]["loss_ms"] > budget:
                 problems.append(f"{p.name}: lost {figures[p.name]['loss_ms']} ms of traffic, budget {budget} ms")
-        _put_back(ctx, case, problems)
+        _put_back(ctx, case, problems, restore_s)
         lost = ", ".join(f"{n} {f['loss_ms']} ms" for n, f in figures.items())
         if problems:
             raise CheckFailed(f"{'; '.join(problems)} (lost: {lost}; reconverged "
@@ -130,16 +125,16 @@ def failover_case(design: Design, case: Case, shared: dict | None = None) -> Che
 
     return Check(case.id, case.title, tuple(sorted({p.src.name for p in case.probes} | {f.node for f in case.faults})),
                  probe, deadline_s=0, alone=True,  # a fault disturbs every other check, and they its probes
-                 attempt_s=BEFORE_S + case.seconds + DURING_S + RESTORE_S
-                 + INJECT_S * (len(case.faults) + len(case.undo)))
+                 attempt_s=before_s + case.seconds + during_s + restore_s
+                 + inject_s * (len(case.faults) + len(case.undo)))
 
 
-def _put_back(ctx: Context, case: Case, problems: list[str]) -> None:
+def _put_back(ctx: Context, case: Case, problems: list[str], restore_s: float) -> None:
     """Undo the fault and wait until the lab is back, so the next case starts from the designed state."""
     for fault in case.undo:
         ctx.inject(fault.node, fault.kind, **fault.params)
     if case.restored:
-        took, word = _wait(ctx, case.restored, RESTORE_S)
+        took, word = _wait(ctx, case.restored, restore_s)
         if took is None:
             problems.append(f"lab not back to the designed state after the case: {word}")
         else:
@@ -286,7 +281,7 @@ def preferred(design: Design, hub: Site) -> Check:
     """Before any fault: traffic between spokes and HQ flows through the preferred hub."""
     condition = served_by(design, hub)
     return Check(f"failover.preferred.{hub.name}", f"before any fault, traffic flows through {hub.name}",
-                 tuple(s.name for s in design.spokes), condition, deadline_s=60)
+                 tuple(s.name for s in design.spokes), condition, deadline_s=TRAFFIC(design))
 
 
 def holds_shared_address(design: Design, unit: Site, others_alive: bool = True) -> Condition:

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Address
 
 from labkit.design.model import Design, Site
-from labkit.verify.checks.waits import per_spoke
+from labkit.verify.deadlines import LOOK, REGISTRATION, TRAFFIC
 from labkit.verify.engine import Check, CheckFailed, Context
 from labkit.verify.state import ChildSa, IkeSa
 
@@ -52,20 +52,20 @@ def hub_spoke_sas(design: Design) -> Check:
         return f"IKE + {design.ipsec.mode} CHILD SA on both ends of {len(pairs)} hub-spoke pairs"
 
     return Check("ipsec.hub_spoke_sas", "an IKE SA and a CHILD SA between each hub and each spoke",
-                 tuple(s.name for s in design.sites), probe, deadline_s=per_spoke(design, 120), converge=True)
+                 tuple(s.name for s in design.sites), probe, deadline_s=REGISTRATION(design), converge=True)
 
 
-def spoke_spoke_sa(src: Site, dst: Site) -> Check:
+def spoke_spoke_sa(design: Design, src: Site, dst: Site) -> Check:
     def probe(ctx: Context) -> str:
         installed_child(ctx, src, dst.nbma)
         return f"{src.name} has an established IKE SA and installed CHILD SA with {dst.name} ({dst.nbma})"
 
     return Check(f"ipsec.spoke_spoke_sa.{src.name}-{dst.name}",
                  f"a direct IPsec SA now exists between {src.name} and {dst.name}", (src.name,), probe,
-                 deadline_s=40)
+                 deadline_s=LOOK(design))
 
 
-def esp_counters_grow(spoke: Site, hub: Site, packets: int = 10) -> Check:
+def esp_counters_grow(design: Design, spoke: Site, hub: Site, packets: int = 10) -> Check:
     def probe(ctx: Context) -> str:
         before = installed_child(ctx, spoke, hub.nbma)
         ping = ctx.fact(spoke.name, "ping", count=packets, interval=0.2, source=spoke.lan.ip, target=hub.lan.ip)
@@ -79,7 +79,7 @@ def esp_counters_grow(spoke: Site, hub: Site, packets: int = 10) -> Check:
         return f"{received}/{packets} pings; ESP packets out +{grown_out}, in +{grown_in}"
 
     return Check(f"ipsec.esp_counters.{spoke.name}", f"ESP counters of {spoke.name}'s SA with {hub.name} grow "
-                 "under traffic", (spoke.name,), probe, deadline_s=60)
+                 "under traffic", (spoke.name,), probe, deadline_s=TRAFFIC(design))
 
 
 def captured_during(ctx: Context, captures: list[tuple[str, str, dict]], traffic: Callable[[], None]) -> list[list]:
@@ -114,4 +114,4 @@ def transport_sees_only_esp(design: Design, spoke: Site, hub: Site) -> Check:
         return esp_only(packets, transport, f"{spoke.name} pinging {hub.name}")
 
     return Check("ipsec.transport_capture", f"the transport router {transport} sees ESP and no cleartext GRE",
-                 (transport, spoke.name), probe, deadline_s=60)
+                 (transport, spoke.name), probe, deadline_s=TRAFFIC(design))

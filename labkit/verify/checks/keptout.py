@@ -13,7 +13,7 @@ from typing import Literal
 from labkit.design.model import Design, Headquarters, Site
 from labkit.verify import deadlines
 from labkit.verify.checks import ipsec, nhrp, paths, routing
-from labkit.verify.checks.failover import INJECT_S, Condition, spoke_back
+from labkit.verify.checks.failover import Condition, spoke_back
 from labkit.verify.engine import Check, CheckFailed, Context
 
 # What a misconfiguration leaves of IPsec between the spoke and a hub: `refused`, no IKE SA (a wrong key, an
@@ -37,7 +37,7 @@ def _since_start(ctx: Context) -> float:
     return round(time.monotonic() - ctx.memory.setdefault("started", time.monotonic()), 1)
 
 
-def applied(spoke: Site, fault: str, title: str) -> Check:
+def applied(design: Design, spoke: Site, fault: str, title: str) -> Check:
     """The misconfiguration applied to the running spoke, in place (once: never retried)."""
 
     def probe(ctx: Context) -> str:
@@ -45,10 +45,10 @@ def applied(spoke: Site, fault: str, title: str) -> Check:
         return f"{title} on {spoke.name}"
 
     return Check(f"keptout.{fault}.applied", f"{spoke.name} gets {title}, in place", (spoke.name,), probe,
-                 deadline_s=0, attempt_s=INJECT_S, alone=True)
+                 deadline_s=0, attempt_s=deadlines.INJECT(design), alone=True)
 
 
-def restored(spoke: Site, fault: str) -> Check:
+def restored(design: Design, spoke: Site, fault: str) -> Check:
     """The design's configuration put back on the spoke, in place (no restart)."""
 
     def probe(ctx: Context) -> str:
@@ -56,7 +56,7 @@ def restored(spoke: Site, fault: str) -> Check:
         return f"{spoke.name} runs with the design's configuration again"
 
     return Check(f"keptout.{fault}.restored", f"{fault} undone on {spoke.name}, in place", (spoke.name,), probe,
-                 deadline_s=0, attempt_s=INJECT_S, alone=True)
+                 deadline_s=0, attempt_s=deadlines.INJECT(design), alone=True)
 
 
 def _ipsec_problem(ctx: Context, node: Site, peer: Site, left: IpsecLeft) -> str | None:
@@ -116,14 +116,14 @@ def kept_out(design: Design, spoke: Site, fault: str, left: IpsecLeft) -> Check:
         problems += _spoke_problems(ctx, design, spoke, left)
         if problems:
             raise NotKeptOut(f"{spoke.name} NOT KEPT OUT: {'; '.join(problems)}")
-        ctx.measurements.update({"out_s": elapsed, "deadline_s": deadlines.kept_out_within_s(design),
-                                 "bounded_by": deadlines.timers(design)})
+        ctx.measurements.update({"out_s": elapsed, "deadline_s": deadlines.KEPT_OUT(design),
+                                 "bounded_by": dataclasses.asdict(deadlines.timers(design))})
         return (f"{spoke.name} out {elapsed}s after {fault}: in no hub's NHRP cache or BGP table, its LAN routed "
                 f"nowhere, IPsec {left}, gre1 still up")
 
     return Check(f"keptout.{fault}.out", f"{spoke.name} is kept out: no registration, no routes, IPsec {left}",
                  (*(h.name for h in design.hubs), spoke.name), probe,
-                 deadline_s=deadlines.kept_out_within_s(design), retry_every_s=3)
+                 deadline_s=deadlines.KEPT_OUT(design), retry_every_s=3)
 
 
 def unreachable(design: Design, spoke: Site, control: Site, fault: str) -> Check:
@@ -158,7 +158,8 @@ def unreachable(design: Design, spoke: Site, control: Site, fault: str) -> Check
                 "answered")
 
     return Check(f"keptout.{fault}.unreachable", f"{spoke.name}'s LAN and HQ's do not reach each other, a healthy "
-                 "spoke's do", (spoke.name, control.name, hq.name), probe, deadline_s=20, retry_every_s=3)
+                 "spoke's do", (spoke.name, control.name, hq.name), probe, deadline_s=deadlines.LOOK(design),
+                 retry_every_s=3)
 
 
 def _without(design: Design, spoke: Site) -> Design:
@@ -176,8 +177,8 @@ def undisturbed(design: Design, spoke: Site, fault: str) -> Check:
         return "; ".join(filter(None, (c.probe(ctx) for c in checks)))
 
     return Check(f"keptout.{fault}.others_undisturbed", f"the lab without {spoke.name} is undisturbed",
-                 tuple(n for n in rest.node_names if n != rest.transport.name), probe, deadline_s=60,
-                 retry_every_s=3)
+                 tuple(n for n in rest.node_names if n != rest.transport.name), probe,
+                 deadline_s=deadlines.TRAFFIC(design), retry_every_s=3)
 
 
 def _joined(design: Design, spoke: Site) -> Condition:
@@ -208,12 +209,13 @@ def _joined(design: Design, spoke: Site) -> Condition:
 def joined(design: Design, spoke: Site, fault: str) -> Check:
     """After the restore the spoke joins again, within the deadline the design's timers give."""
     condition = _joined(design, spoke)
-    within = deadlines.joined_within_s(design)
+    within = deadlines.JOINED(design)
 
     def probe(ctx: Context) -> str:
         elapsed = _since_start(ctx)
         detail = condition(ctx)
-        ctx.measurements.update({"joined_s": elapsed, "deadline_s": within, "bounded_by": deadlines.timers(design)})
+        ctx.measurements.update({"joined_s": elapsed, "deadline_s": within,
+                                 "bounded_by": dataclasses.asdict(deadlines.timers(design))})
         return f"joined {elapsed}s after the restore: {detail}"
 
     return Check(f"keptout.{fault}.joined", f"{spoke.name} joins again once {fault} is undone",

@@ -8,6 +8,7 @@ from ipaddress import IPv4Interface, IPv4Network
 
 from labkit.design.model import Design, Site, Vrf
 from labkit.verify.checks.ipsec import captured_during, esp_only
+from labkit.verify.deadlines import ISOLATION, ROUTES, TRAFFIC, VPN, VRF_PINGS
 from labkit.verify.engine import Check, CheckFailed, Context
 
 
@@ -42,7 +43,7 @@ def vpn_sessions(design: Design) -> Check:
         return f"{len(design.spokes)} hub-spoke VPNv4 sessions Established, routes received on both ends"
 
     return Check("mpls.vpn_sessions", "VPNv4 sessions Established between the hub and every spoke",
-                 tuple(s.name for s in design.sites), probe, deadline_s=120, converge=True)
+                 tuple(s.name for s in design.sites), probe, deadline_s=VPN(design), converge=True)
 
 
 def expected_vrf_routes(design: Design, site: Site, vrf: Vrf) -> dict[IPv4Network, Site]:
@@ -79,7 +80,7 @@ def vrf_routes(design: Design) -> Check:
         return f"{routes} labelled VPN routes in {len(items)} VRF tables, each via its PE's tunnel address"
 
     return Check("mpls.vrf_routes", "each VRF on each node holds the expected routes, with labels",
-                 tuple(s.name for s in design.sites), probe, deadline_s=90, converge=True)
+                 tuple(s.name for s in design.sites), probe, deadline_s=ROUTES(design), converge=True)
 
 
 def no_leaks(design: Design) -> Check:
@@ -106,7 +107,7 @@ def no_leaks(design: Design) -> Check:
                 "own networks")
 
     return Check("mpls.no_leaks", "VRF routes stay in their VRF: none in the global table or another VRF",
-                 tuple(s.name for s in design.sites), probe, deadline_s=60)
+                 tuple(s.name for s in design.sites), probe, deadline_s=TRAFFIC(design))
 
 
 def vrf_reachability(design: Design, vrf: Vrf, count: int = 3) -> Check:
@@ -129,7 +130,7 @@ def vrf_reachability(design: Design, vrf: Vrf, count: int = 3) -> Check:
         return f"{len(pairs)} site pairs answer pings inside {vrf.name}"
 
     return Check(f"mpls.reachability.{vrf.name}", f"every site reaches every other inside VRF {vrf.name}",
-                 tuple(s.name for s in design.sites), probe, deadline_s=90, retry_every_s=3)
+                 tuple(s.name for s in design.sites), probe, deadline_s=VRF_PINGS(design), retry_every_s=3)
 
 
 def isolation(design: Design, count: int = 2) -> Check:
@@ -168,7 +169,7 @@ def isolation(design: Design, count: int = 2) -> Check:
 
     names = " and ".join(v.name for v in design.mpls.vrfs)
     return Check("mpls.isolation", f"{names} reach neither each other nor the global table, on any site",
-                 tuple(s.name for s in design.sites), probe, deadline_s=150)
+                 tuple(s.name for s in design.sites), probe, deadline_s=ISOLATION(design))
 
 
 def labels_on_the_wire(design: Design, vrf: Vrf, src: Site, dst: Site) -> Check:
@@ -201,4 +202,4 @@ def labels_on_the_wire(design: Design, vrf: Vrf, src: Site, dst: Site) -> Check:
 
     return Check(f"mpls.labels_on_the_wire.{vrf.name}", f"{vrf.name} traffic {src.name} -> {dst.name} crosses the "
                  f"hub labelled inside the tunnel and as ESP on the transport", (hub.name, transport, src.name),
-                 probe, deadline_s=60)
+                 probe, deadline_s=TRAFFIC(design))

@@ -6,7 +6,7 @@ from ipaddress import IPv4Network
 
 from labkit.design.model import Design, Site
 from labkit.plan import plan_design
-from labkit.verify.checks.waits import PROBE_S, per_spoke
+from labkit.verify.deadlines import LOOK, PROBE_S, PURGE, REGISTRATION, SHORTCUT
 from labkit.verify.engine import Check, CheckFailed, Context
 
 
@@ -26,7 +26,7 @@ def hub_registrations(design: Design, hub: Site) -> Check:
         return f"{len(design.spokes)} spokes registered with their design tunnel and NBMA addresses"
 
     return Check(f"nhrp.registrations.{hub.name}", f"every spoke is registered in {hub.name}'s NHRP cache",
-                 (hub.name,), probe, deadline_s=per_spoke(design, 120), converge=True)
+                 (hub.name,), probe, deadline_s=REGISTRATION(design), converge=True)
 
 
 def spokes_nhs(design: Design) -> Check:
@@ -48,18 +48,11 @@ def spokes_nhs(design: Design) -> Check:
         return f"{len(design.spokes)} spokes list every hub as a registered NHS"
 
     return Check("nhrp.nhs", "every spoke lists the hub(s) as registered NHS",
-                 tuple(s.name for s in design.spokes), probe, deadline_s=per_spoke(design, 120), converge=True)
+                 tuple(s.name for s in design.spokes), probe, deadline_s=REGISTRATION(design), converge=True)
 
 
 def shortcut_to(ctx: Context, spoke: Site, prefix: IPv4Network) -> list:
     return [s for s in ctx.fact(spoke.name, "nhrp_shortcuts") if s.prefix == prefix]
-
-
-def purge_deadline_s(design: Design) -> float:
-    """How long an idle shortcut can outlive its last use (FRR nhrpd, nhrp_shortcut.c): it expires at 2/3 of
-    the holding time the resolution reply gave (the design's holdtime) and is purged 1/3 later unless used;
-    used at that moment, it is resolved again and lives one more holding time. Plus one retry and command."""
-    return 2 * design.overlay.holdtime + 10
 
 
 def no_shortcut(ctx: Context, src: Site, dst: Site) -> str:
@@ -70,9 +63,9 @@ def no_shortcut(ctx: Context, src: Site, dst: Site) -> str:
     return f"{src.name} has no shortcut to {dst.lan.network}"
 
 
-def shortcut_absent(src: Site, dst: Site, clear_first: bool, deadline_s: float = 40) -> Check:
+def shortcut_absent(design: Design, src: Site, dst: Site, clear_first: bool) -> Check:
     """The spoke has no shortcut to the other spoke's LAN: after clearing it (`clear_first`), or once idle
-    traffic let it be purged within `deadline_s` (see purge_deadline_s)."""
+    traffic let it be purged (deadlines.PURGE)."""
 
     def probe(ctx: Context) -> str:
         if clear_first and not ctx.memory.get("cleared"):
@@ -83,10 +76,10 @@ def shortcut_absent(src: Site, dst: Site, clear_first: bool, deadline_s: float =
     if clear_first:
         return Check(f"phase3.shortcut_absent.{src.name}-{dst.name}",
                      f"before traffic: no shortcut from {src.name} to {dst.name}'s LAN", (src.name,), probe,
-                     deadline_s=deadline_s)
+                     deadline_s=LOOK(design))
     return Check(f"phase3.shortcut_purged.{src.name}-{dst.name}",
                  f"after idle time the shortcut {src.name} -> {dst.name} is purged", (src.name,), probe,
-                 deadline_s=deadline_s, retry_every_s=5)
+                 deadline_s=PURGE(design), retry_every_s=5)
 
 
 def _held_for(cache: list, sas: list, other: Site) -> list[str]:
@@ -135,7 +128,7 @@ def no_tunnel_yet(src: Site, dst: Site) -> Check:
                  deadline_s=0)
 
 
-def tunnel_on_demand(src: Site, dst: Site) -> Check:
+def tunnel_on_demand(design: Design, src: Site, dst: Site) -> Check:
     """Phase 2: traffic to the remote LAN makes the spoke resolve the BGP next hop (the remote spoke's tunnel
     address) to its NBMA address and bring up an SA with it."""
 
@@ -155,4 +148,4 @@ def tunnel_on_demand(src: Site, dst: Site) -> Check:
 
     return Check(f"phase2.tunnel_on_demand.{src.name}-{dst.name}",
                  f"traffic makes {src.name} resolve {dst.name}'s tunnel address and build an SA with it",
-                 (src.name,), probe, deadline_s=60, retry_every_s=3)
+                 (src.name,), probe, deadline_s=SHORTCUT(design), retry_every_s=3)

@@ -12,7 +12,7 @@ import itertools
 from labkit.design.model import Design, Headquarters, Site
 from labkit.verify.checks.ipsec import installed_child
 from labkit.verify.checks.nhrp import no_shortcut, shortcut_to
-from labkit.verify.checks.waits import per_probe
+from labkit.verify.deadlines import LOOK, REACHABILITY, SAMPLED, SHORTCUT, TRAFFIC
 from labkit.verify.engine import Check, CheckFailed, Context
 
 FULL_MESH_MAX_SPOKES = 3  # the scenario labs' size; a larger lab gets the linear set of pairs
@@ -41,7 +41,7 @@ def path_via_hub(design: Design, src: Site, dst: Site) -> Check:
         return f"2 overlay hops: {hops[0].address} (hub), {hops[1].address}"
 
     return Check(f"paths.via_hub.{src.name}-{dst.name}", f"{src.name} -> {dst.name} crosses the hub",
-                 (src.name,), probe, deadline_s=40)
+                 (src.name,), probe, deadline_s=LOOK(design))
 
 
 def _shortcut(ctx: Context, src: Site, dst: Site) -> str:
@@ -58,11 +58,12 @@ def _shortcut(ctx: Context, src: Site, dst: Site) -> str:
     return f"{src.name}: {dst.lan.network} via {dst.tunnel} (NHRP shortcut, beats BGP's summary)"
 
 
-def shortcut_installed(src: Site, dst: Site) -> Check:
+def shortcut_installed(design: Design, src: Site, dst: Site) -> Check:
     """Traffic through the hub makes it redirect; the spoke then routes the LAN via the other spoke."""
     return Check(f"phase3.shortcut_installed.{src.name}-{dst.name}",
                  f"traffic makes the hub redirect and {src.name} install a shortcut to {dst.name}'s LAN",
-                 (src.name,), lambda ctx: _shortcut(ctx, src, dst), deadline_s=60, retry_every_s=3)
+                 (src.name,), lambda ctx: _shortcut(ctx, src, dst), deadline_s=SHORTCUT(design),
+                 retry_every_s=3)
 
 
 def _one_hop(ctx: Context, src: Site, dst: Site) -> str:
@@ -72,9 +73,9 @@ def _one_hop(ctx: Context, src: Site, dst: Site) -> str:
     return f"1 overlay hop: {hops[0].address} (direct, not via the hub)"
 
 
-def direct_path(src: Site, dst: Site) -> Check:
+def direct_path(design: Design, src: Site, dst: Site) -> Check:
     return Check(f"paths.direct.{src.name}-{dst.name}", f"with the shortcut, {src.name} -> {dst.name} is one "
-                 "overlay hop", (src.name,), lambda ctx: _one_hop(ctx, src, dst), deadline_s=40)
+                 "overlay hop", (src.name,), lambda ctx: _one_hop(ctx, src, dst), deadline_s=LOOK(design))
 
 
 def sample_pairs(design: Design) -> tuple[tuple[Site, Site], ...]:
@@ -112,14 +113,19 @@ def sampled_shortcuts(design: Design) -> Check:
                 "their own SA")
 
     return Check("phase3.sampled_shortcuts", f"{len(pairs)} sampled spoke pairs build shortcuts on traffic",
-                 _names(pairs), probe, deadline_s=90, retry_every_s=3)
+                 _names(pairs), probe, deadline_s=SAMPLED(design), retry_every_s=3)
+
+
+def full_mesh(design: Design) -> bool:
+    """Small enough for every LAN pair to be proved (the scenario labs' size)."""
+    return len(design.spokes) <= FULL_MESH_MAX_SPOKES
 
 
 def lan_pairs(design: Design) -> list[tuple[End, End]]:
     """The LAN pairs whose reachability is proved: every ordered pair up to FULL_MESH_MAX_SPOKES spokes; beyond,
     the central LANs (hubs', HQ's) with each other, each spoke to each of them, and the sampled spoke pairs."""
     hq = (design.headquarters,) if design.headquarters else ()
-    if len(design.spokes) <= FULL_MESH_MAX_SPOKES:
+    if full_mesh(design):
         return list(itertools.permutations((*design.sites, *hq), 2))
     central = (*design.hubs, *hq)
     return [*itertools.permutations(central, 2), *itertools.product(design.spokes, central), *sample_pairs(design)]
@@ -128,7 +134,7 @@ def lan_pairs(design: Design) -> list[tuple[End, End]]:
 def reachability(design: Design, count: int = 5) -> Check:
     """The LANs of `lan_pairs` reach each other, probed in parallel; a new shortcut may lose its first packets."""
     pairs = lan_pairs(design)
-    if len(design.spokes) <= FULL_MESH_MAX_SPOKES:
+    if full_mesh(design):
         check_id, title = "paths.full_mesh", "every LAN reaches every other LAN"
     else:
         check_id = "paths.hubs_and_sample"
@@ -150,7 +156,8 @@ def reachability(design: Design, count: int = 5) -> Check:
         ctx.each(pairs, one)
         return f"{len(pairs)} LAN pairs answer pings ({count} each, first packets of a new shortcut may drop)"
 
-    return Check(check_id, title, _names(pairs), probe, deadline_s=per_probe(120, len(pairs)), retry_every_s=3)
+    return Check(check_id, title, _names(pairs), probe, deadline_s=REACHABILITY(design, probes=len(pairs)),
+                 retry_every_s=3)
 
 
 def _names(pairs: list[tuple[End, End]]) -> tuple[str, ...]:
@@ -158,7 +165,7 @@ def _names(pairs: list[tuple[End, End]]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(end.name for pair in pairs for end in pair))
 
 
-def sustained_traffic(src: Site, dst: Site, count: int = 100, interval: float = 0.05) -> Check:
+def sustained_traffic(design: Design, src: Site, dst: Site, count: int = 100, interval: float = 0.05) -> Check:
     """A long ping between two LANs; nearly every packet must come back."""
 
     def probe(ctx: Context) -> str:
@@ -170,4 +177,4 @@ def sustained_traffic(src: Site, dst: Site, count: int = 100, interval: float = 
         return f"{received}/{count} pings every {interval * 1000:.0f} ms answered"
 
     return Check(f"paths.sustained.{src.name}-{dst.name}", f"sustained traffic {src.name} -> {dst.name} "
-                 f"({count} pings)", (src.name,), probe, deadline_s=60)
+                 f"({count} pings)", (src.name,), probe, deadline_s=TRAFFIC(design))

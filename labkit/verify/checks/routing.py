@@ -7,7 +7,7 @@ from typing import Any
 
 from labkit.design.model import Design, Site
 from labkit.plan import plan_design
-from labkit.verify.checks.waits import per_spoke
+from labkit.verify.deadlines import BFD, BGP, ROUTES
 from labkit.verify.engine import Check, CheckFailed, Context
 
 
@@ -56,7 +56,7 @@ def bgp_sessions(design: Design) -> Check:
         return f"{sessions} BGP sessions Established on both ends"
 
     return Check("routing.bgp_sessions", "every BGP session of the design is Established", nodes, probe,
-                 deadline_s=per_spoke(design, 120), converge=True)
+                 deadline_s=BGP(design), converge=True)
 
 
 def bfd_sessions(design: Design) -> Check:
@@ -75,7 +75,7 @@ def bfd_sessions(design: Design) -> Check:
         return f"BFD up beside every BGP session (detects a dead peer in {design.routing.bfd.detect_ms} ms)"
 
     return Check("routing.bfd_sessions", "a BFD session is up beside every BGP session", _peering_nodes(design),
-                 probe, deadline_s=per_spoke(design, 90), converge=True)
+                 probe, deadline_s=BFD(design), converge=True)
 
 
 def spoke_routes(design: Design) -> Check:
@@ -133,4 +133,4 @@ def spoke_routes(design: Design) -> Check:
                + ("the remote spoke (hub keeps next hops)" if design.phase >= 2 else "the hub"),
     }
     return Check("routing.spoke_routes", titles[mode], tuple(s.name for s in design.spokes), probe,
-                 deadline_s=per_spoke(design, 90), converge=True)
+                 deadline_s=ROUTES(design), converge=True)

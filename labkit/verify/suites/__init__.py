@@ -1,27 +1,98 @@
-"""Suites: which checks, in which order, for each scenario."""
+"""Suites composed from what a design contains: every part whose predicate holds adds its checks, stage by stage
+(see labkit.verify.suites.part), so any design file gets its checks without new Python. A new part is a module
+with a `Part` and one line in PARTS; a part for declared fault cases goes in the `faults` stage, starting from
+`suite.ready`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import replace
 
 from labkit.design.model import Design
-from labkit.errors import LabkitError
+from labkit.verify.deadlines import table_text
 from labkit.verify.engine import Check
-from labkit.verify.suites import cluster, failover, keptout, mpls, phase1, phase2, phase3, scale
+from labkit.verify.schedule import after, chain
+from labkit.verify.suites import (
+    baseline,
+    cluster,
+    encryption,
+    failover,
+    keptout,
+    mpls,
+    phase1,
+    phase2,
+    phase3,
+    reachability,
+    sampled,
+)
+from labkit.verify.suites.part import STAGES, Part, Suite, checked
 
-SUITES: dict[str, Callable[[Design], list[Check]]] = {
-    "phase1": phase1.checks,
-    "phase2": phase2.checks,
-    "phase3": phase3.checks,
-    "failover": failover.checks,
-    "cluster": cluster.checks,
-    "mpls": mpls.checks,
-    "keptout": keptout.checks,
-    "scale": scale.checks,
-}
+PARTS: tuple[Part, ...] = (
+    # established: the designed state
+    cluster.VRRP,
+    baseline.PART,
+    # story: the first that applies; reachability applies to every design
+    failover.STORY,
+    sampled.PART,
+    phase3.PART,
+    phase2.PART,
+    phase1.PART,
+    reachability.PART,
+    # alongside the story
+    encryption.PART,
+    mpls.PART,
+    # fault cases
+    failover.CASES,
+    cluster.TAKEOVER,
+    keptout.PART,
+)
+
+
+def parts_for(design: Design) -> list[Part]:
+    """The parts a design gets, in the registry's order: every one that applies, but one story."""
+    applying = [p for p in PARTS if p.applies(design)]
+    story = next(p for p in applying if p.stage == "story")
+    return [p for p in applying if p.stage != "story" or p is story]
+
+
+def composed(design: Design) -> Suite:
+    """The design's suite, stage by stage: the designed state, the story told in order once it holds, what
+    runs alongside, then the fault cases from the end of the story."""
+    parts = parts_for(design)
+    suite = Suite(design, checked(design))
+    for stage in STAGES:
+        added = [c for p in parts if p.stage == stage for c in p.checks(suite)]
+        if stage == "established":
+            suite = replace(suite, base=tuple(added))
+        elif stage == "story":
+            added = after(suite.base, *chain(*added))
+            suite = replace(suite, ready=tuple(added[-1:]))
+        suite = replace(suite, checks=suite.checks + tuple(added))
+    return suite
 
 
 def suite_for(design: Design) -> list[Check]:
-    if design.scenario not in SUITES:
-        raise LabkitError(f"no verification suite for scenario {design.scenario!r} yet; suites: {', '.join(SUITES)}")
-    return SUITES[design.scenario](design)
+    """The design's checks, in order."""
+    return list(composed(design).checks)
+
+
+def suite_text(design: Design) -> str:
+    """What `labkit suite DESIGN` prints: the parts the design's contents select, each check with its deadline
+    and what it needs (`designed state`: every check of the first stage), then the deadline table."""
+    suite = composed(design)
+    base = tuple(c.id for c in suite.base)
+    width = max(len(c.id) for c in suite.checks)
+
+    def needs(check: Check) -> str:
+        if not set(base) <= set(check.needs):
+            return ", ".join(check.needs) or "-"
+        return ", ".join(["designed state", *(n for n in check.needs if n not in base)])
+
+    def wait(check: Check) -> str:
+        return "alone" if check.alone else f"{check.deadline_s:g} s" if check.deadline_s else "one look"
+
+    return "\n".join([
+        f"# checks of {design.origin} (lab {design.lab}, {len(design.spokes)} spokes): {len(suite.checks)}",
+        "parts:", *(f"  {p.stage:<11}  {p.name}" for p in parts_for(design)),
+        "checks (deadline; needs):", *(f"  {c.id:<{width}}  {wait(c):>8}  {needs(c)}" for c in suite.checks),
+        "deadlines:", *(f"  {line}" for line in table_text(design).splitlines()),
+    ]) + "\n"

@@ -1,5 +1,5 @@
-"""The state every scenario must reach first: registrations, NHS, hub-spoke SAs, BGP (and BFD where the
-design has it) and the spokes' routes as the hub advertises them. Every later check of a suite needs them."""
+"""The state every design must reach first: registrations, NHS, hub-spoke SAs, BGP (and BFD where the design
+has it) and the spokes' routes as the hub advertises them. Every later check of a suite needs them."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from labkit.design.model import Design
 from labkit.verify.checks import ipsec, nhrp, routing
 from labkit.verify.engine import Check
 from labkit.verify.schedule import after
+from labkit.verify.suites.part import Part, Suite, always
 
 
 def established(design: Design) -> list[Check]:
@@ -19,3 +20,11 @@ def established(design: Design) -> list[Check]:
         *sessions,
         *after(sessions[:1], routing.spoke_routes(design)),
     ]
+
+
+def _checks(suite: Suite) -> list[Check]:
+    return established(suite.checked)
+
+
+PART = Part("designed state: registrations, NHS, hub-spoke SAs, BGP (BFD), spoke routes", "established", always,
+            _checks)

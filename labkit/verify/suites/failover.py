@@ -1,19 +1,27 @@
-"""Hub failover: the dual-hub lab in its designed state first, then one fault after another, each measured
-with two continuous probes (a spoke LAN to the HQ LAN, a spoke LAN to another spoke's LAN):
-hub1's WAN link down and up; hub1 down hard; a shortcut riding through that; hub1 back; a spoke restart;
-strongSwan restart on hub1. Every case ends with the lab back in its designed state."""
+"""Hub failover, in a design with a hub pair: the lab in its designed state with traffic through the preferred
+hub, then one fault after another, each measured with two continuous probes (a spoke LAN to the HQ LAN, a spoke
+LAN to another spoke's LAN): hub1's WAN link down and up; hub1 down hard; a shortcut riding through that; hub1
+back; a spoke restart; strongSwan restart on hub1. Every case ends with the lab back in its designed state."""
 
 from __future__ import annotations
 
 from labkit.design.model import Design
+from labkit.verify import deadlines
 from labkit.verify.checks import failover, paths
 from labkit.verify.checks.failover import Case, Fault, Probe
 from labkit.verify.engine import Check
-from labkit.verify.schedule import after, chain
-from labkit.verify.suites import baseline
+from labkit.verify.schedule import after
+from labkit.verify.suites.part import Part, Suite, hub_pair, measured
 
 
-def checks(design: Design) -> list[Check]:
+def _story(suite: Suite) -> list[Check]:
+    """Every LAN reaches every other, and traffic flows through the preferred hub before any fault."""
+    design = suite.design
+    return [paths.reachability(design), failover.preferred(design, design.hubs[0])]
+
+
+def _cases(suite: Suite) -> list[Check]:
+    design = suite.design
     hub, backup = design.hubs[0], design.hubs[1]
     s1, s2, s3 = design.spokes[0], design.spokes[1], design.spokes[2]
     to_hq = Probe(f"{s1.name}-hq", s1, design.hq_lan.ip)
@@ -25,28 +33,34 @@ def checks(design: Design) -> list[Check]:
     cases = [
         Case("failover.wan_down", f"{hub.name}'s WAN link goes down, the node stays up",
              (Fault(hub.name, "link_down", {"interface": "eth1"}),), failover.served_by(design, backup, hq_too=False),
-             (to_hq, across), seconds=20,
+             (to_hq, across), seconds=deadlines.HUB_DOWN(design),
              undo=(Fault(hub.name, "link_up", {"interface": "eth1"}),), restored=hub_back),
         Case("failover.hub_fail", f"{hub.name} fails hard: its processes stop, its links go down",
-             (Fault(hub.name, "node_fail"),), on_backup, (to_hq, across), seconds=20,
+             (Fault(hub.name, "node_fail"),), on_backup, (to_hq, across), seconds=deadlines.HUB_DOWN(design),
              before=failover.shortcut_up(s2, s3), during=failover.still_direct(s2, s3)),
         Case("failover.hub_return", f"{hub.name} comes back: spokes re-register and traffic returns to it",
-             (Fault(hub.name, "node_start"),), hub_back, (to_hq, across), seconds=180),
+             (Fault(hub.name, "node_start"),), hub_back, (to_hq, across),
+             seconds=deadlines.HUB_RETURN(design)),
         Case("failover.spoke_restart", f"{s3.name} restarts: it re-registers with both hubs, its routes return",
              (Fault(s3.name, "node_fail"), Fault(s3.name, "node_start")), failover.spoke_back(design, s3),
-             (to_hq, to_restarted), seconds=120),
+             (to_hq, to_restarted), seconds=deadlines.SPOKE_RESTART(design)),
         Case("failover.ipsec_restart", f"strongSwan restarts on {hub.name}: its SAs are re-established",
-             (Fault(hub.name, "ipsec_restart"),), failover.hub_sas_back(design, hub), (to_hq, across), seconds=120,
-             restored=hub_back),
+             (Fault(hub.name, "ipsec_restart"),), failover.hub_sas_back(design, hub), (to_hq, across),
+             seconds=deadlines.SAS_RESTART(design), restored=hub_back),
     ]
-    measured = [failover.failover_case(design, case, shared) for case in cases]
-    base = baseline.established(design)
-    ready = after(base, *chain(paths.reachability(design), failover.preferred(design, hub)))
+    measured_cases = [failover.failover_case(design, case, shared) for case in cases]
     # each fault case runs alone, in order; one case failing does not block the next (each restores the lab)
     return [
-        *base,
-        *ready,
-        *after(ready[-1:], measured[0], measured[1]),
-        *after(measured[1:2], failover.shortcut_survived("failover.hub_fail", across, shared)),
-        *after(ready[-1:], *measured[2:]),
+        *after(suite.ready, measured_cases[0], measured_cases[1]),
+        *after(measured_cases[1:2], failover.shortcut_survived("failover.hub_fail", across, shared)),
+        *after(suite.ready, *measured_cases[2:]),
     ]
+
+
+def _cases_apply(design: Design) -> bool:
+    return hub_pair(design) and measured(design)
+
+
+STORY = Part("hub pair: reachability, traffic through the preferred hub", "story", hub_pair, _story)
+CASES = Part("hub pair failover: WAN down, hub failure, return, spoke restart, strongSwan restart", "faults",
+             _cases_apply, _cases)

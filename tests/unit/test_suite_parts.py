@@ -1,0 +1,236 @@
+"""Which checks a design gets, pinned per committed design: ids in order and each check's needs. The suites are
+composed from what a design contains; these are the checks (and the order and needs) that each design had when
+its suite was still a module picked by its `scenario` name, so the composition changes none of them."""
+
+from __future__ import annotations
+
+import pytest
+
+from labkit.design import load_design
+from labkit.verify.suites import parts_for, suite_for
+from tests.conftest import TOPOLOGIES
+
+# what every later check needs: the designed state of one hub, a hub pair (with BFD), a cluster (VRRP first)
+ONE_HUB = ("nhrp.registrations.hub1", "nhrp.nhs", "ipsec.hub_spoke_sas", "routing.bgp_sessions", "routing.spoke_routes")
+HUB_PAIR = ("nhrp.registrations.hub1", "nhrp.registrations.hub2", "nhrp.nhs", "ipsec.hub_spoke_sas",
+            "routing.bgp_sessions", "routing.bfd_sessions", "routing.spoke_routes")
+CLUSTER = ("cluster.vrrp", "nhrp.registrations.hub1", "nhrp.nhs", "ipsec.hub_spoke_sas", "routing.bgp_sessions",
+           "routing.bfd_sessions", "routing.spoke_routes")
+
+EXPECTED: dict[str, dict[str, tuple[str, ...]]] = {
+    "phase1": {
+        "nhrp.registrations.hub1": (),
+        "nhrp.nhs": (),
+        "ipsec.hub_spoke_sas": (),
+        "routing.bgp_sessions": (),
+        "routing.spoke_routes": ("routing.bgp_sessions",),
+        "paths.via_hub.spoke1-spoke2": ONE_HUB,
+        "paths.sustained.spoke1-spoke2": ("paths.via_hub.spoke1-spoke2", *ONE_HUB),
+        "paths.full_mesh": ("paths.sustained.spoke1-spoke2", *ONE_HUB),
+        "phase1.no_spoke_peering": ("paths.full_mesh", *ONE_HUB),
+        "ipsec.esp_counters.spoke1": ONE_HUB,
+        "ipsec.transport_capture": ONE_HUB,
+    },
+    "phase2": {
+        "nhrp.registrations.hub1": (),
+        "nhrp.nhs": (),
+        "ipsec.hub_spoke_sas": (),
+        "routing.bgp_sessions": (),
+        "routing.spoke_routes": ("routing.bgp_sessions",),
+        "phase2.no_tunnel_before.spoke1-spoke2": ONE_HUB,
+        "phase2.tunnel_on_demand.spoke1-spoke2": ("phase2.no_tunnel_before.spoke1-spoke2", *ONE_HUB),
+        "paths.direct.spoke1-spoke2": ("phase2.tunnel_on_demand.spoke1-spoke2", *ONE_HUB),
+        "paths.full_mesh": ("paths.direct.spoke1-spoke2", *ONE_HUB),
+        "ipsec.esp_counters.spoke1": ONE_HUB,
+        "ipsec.transport_capture": ONE_HUB,
+    },
+    "phase3": {
+        "nhrp.registrations.hub1": (),
+        "nhrp.nhs": (),
+        "ipsec.hub_spoke_sas": (),
+        "routing.bgp_sessions": (),
+        "routing.spoke_routes": ("routing.bgp_sessions",),
+        "phase3.shortcut_absent.spoke1-spoke2": ONE_HUB,
+        "paths.via_hub.spoke1-spoke2": ("phase3.shortcut_absent.spoke1-spoke2", *ONE_HUB),
+        "phase3.shortcut_installed.spoke1-spoke2": ("paths.via_hub.spoke1-spoke2", *ONE_HUB),
+        "paths.direct.spoke1-spoke2": ("phase3.shortcut_installed.spoke1-spoke2", *ONE_HUB),
+        "ipsec.spoke_spoke_sa.spoke1-spoke2": ("paths.direct.spoke1-spoke2", *ONE_HUB),
+        "paths.full_mesh": ("ipsec.spoke_spoke_sa.spoke1-spoke2", *ONE_HUB),
+        "phase3.shortcut_purged.spoke1-spoke2": ("paths.full_mesh", *ONE_HUB),
+        "ipsec.esp_counters.spoke1": ONE_HUB,
+        "ipsec.transport_capture": ONE_HUB,
+    },
+    "failover": {
+        "nhrp.registrations.hub1": (),
+        "nhrp.registrations.hub2": (),
+        "nhrp.nhs": (),
+        "ipsec.hub_spoke_sas": (),
+        "routing.bgp_sessions": (),
+        "routing.bfd_sessions": (),
+        "routing.spoke_routes": ("routing.bgp_sessions",),
+        "paths.full_mesh": HUB_PAIR,
+        "failover.preferred.hub1": ("paths.full_mesh", *HUB_PAIR),
+        "failover.wan_down": ("failover.preferred.hub1",),
+        "failover.hub_fail": ("failover.preferred.hub1",),
+        "failover.shortcut_survives": ("failover.hub_fail",),
+        "failover.hub_return": ("failover.preferred.hub1",),
+        "failover.spoke_restart": ("failover.preferred.hub1",),
+        "failover.ipsec_restart": ("failover.preferred.hub1",),
+    },
+    "cluster": {
+        "cluster.vrrp": (),
+        "nhrp.registrations.hub1": (),
+        "nhrp.nhs": (),
+        "ipsec.hub_spoke_sas": (),
+        "routing.bgp_sessions": (),
+        "routing.bfd_sessions": (),
+        "routing.spoke_routes": ("routing.bgp_sessions",),
+        "paths.full_mesh": CLUSTER,
+        "cluster.active_fails": ("paths.full_mesh",),
+        "nhrp.registrations.hub2.after_takeover": (),
+        "ipsec.hub_spoke_sas.after_takeover": (),
+        "paths.full_mesh.after_takeover": (),
+    },
+    "mpls": {
+        "nhrp.registrations.hub1": (),
+        "nhrp.nhs": (),
+        "ipsec.hub_spoke_sas": (),
+        "routing.bgp_sessions": (),
+        "routing.spoke_routes": ("routing.bgp_sessions",),
+        "paths.full_mesh": ONE_HUB,
+        "mpls.vpn_sessions": ONE_HUB,
+        "mpls.vrf_routes": ("mpls.vpn_sessions", *ONE_HUB),
+        "mpls.no_leaks": ("mpls.vrf_routes",),
+        "mpls.reachability.CORP": ("mpls.vrf_routes",),
+        "mpls.reachability.ATM": ("mpls.vrf_routes",),
+        "mpls.isolation": ("mpls.vrf_routes",),
+        "mpls.labels_on_the_wire.CORP": ("mpls.vrf_routes",),
+        "mpls.labels_on_the_wire.ATM": ("mpls.vrf_routes",),
+    },
+    # phase 3, then each misconfiguration in turn on spoke3 from the end of the story (the purge)
+    "keptout": {
+        "nhrp.registrations.hub1": (),
+        "nhrp.nhs": (),
+        "ipsec.hub_spoke_sas": (),
+        "routing.bgp_sessions": (),
+        "routing.spoke_routes": ("routing.bgp_sessions",),
+        "phase3.shortcut_absent.spoke1-spoke2": ONE_HUB,
+        "paths.via_hub.spoke1-spoke2": ("phase3.shortcut_absent.spoke1-spoke2", *ONE_HUB),
+        "phase3.shortcut_installed.spoke1-spoke2": ("paths.via_hub.spoke1-spoke2", *ONE_HUB),
+        "paths.direct.spoke1-spoke2": ("phase3.shortcut_installed.spoke1-spoke2", *ONE_HUB),
+        "ipsec.spoke_spoke_sa.spoke1-spoke2": ("paths.direct.spoke1-spoke2", *ONE_HUB),
+        "paths.full_mesh": ("ipsec.spoke_spoke_sa.spoke1-spoke2", *ONE_HUB),
+        "phase3.shortcut_purged.spoke1-spoke2": ("paths.full_mesh", *ONE_HUB),
+        "ipsec.esp_counters.spoke1": ONE_HUB,
+        "ipsec.transport_capture": ONE_HUB,
+        "keptout.wrong_psk.applied": ("phase3.shortcut_purged.spoke1-spoke2",),
+        "keptout.wrong_psk.out": ("keptout.wrong_psk.applied",),
+        "keptout.wrong_psk.unreachable": ("keptout.wrong_psk.out",),
+        "keptout.wrong_psk.others_undisturbed": ("keptout.wrong_psk.out",),
+        "keptout.wrong_psk.restored": ("phase3.shortcut_purged.spoke1-spoke2",),
+        "keptout.wrong_psk.joined": ("keptout.wrong_psk.restored",),
+        "keptout.ike_proposal_mismatch.applied": ("keptout.wrong_psk.joined",),
+        "keptout.ike_proposal_mismatch.out": ("keptout.ike_proposal_mismatch.applied",),
+        "keptout.ike_proposal_mismatch.unreachable": ("keptout.ike_proposal_mismatch.out",),
+        "keptout.ike_proposal_mismatch.others_undisturbed": ("keptout.ike_proposal_mismatch.out",),
+        "keptout.ike_proposal_mismatch.restored": ("keptout.wrong_psk.joined",),
+        "keptout.ike_proposal_mismatch.joined": ("keptout.ike_proposal_mismatch.restored",),
+        "keptout.esp_proposal_mismatch.applied": ("keptout.ike_proposal_mismatch.joined",),
+        "keptout.esp_proposal_mismatch.out": ("keptout.esp_proposal_mismatch.applied",),
+        "keptout.esp_proposal_mismatch.unreachable": ("keptout.esp_proposal_mismatch.out",),
+        "keptout.esp_proposal_mismatch.others_undisturbed": ("keptout.esp_proposal_mismatch.out",),
+        "keptout.esp_proposal_mismatch.restored": ("keptout.ike_proposal_mismatch.joined",),
+        "keptout.esp_proposal_mismatch.joined": ("keptout.esp_proposal_mismatch.restored",),
+        "keptout.gre_key_mismatch.applied": ("keptout.esp_proposal_mismatch.joined",),
+        "keptout.gre_key_mismatch.out": ("keptout.gre_key_mismatch.applied",),
+        "keptout.gre_key_mismatch.unreachable": ("keptout.gre_key_mismatch.out",),
+        "keptout.gre_key_mismatch.others_undisturbed": ("keptout.gre_key_mismatch.out",),
+        "keptout.gre_key_mismatch.restored": ("keptout.esp_proposal_mismatch.joined",),
+        "keptout.gre_key_mismatch.joined": ("keptout.gre_key_mismatch.restored",),
+        "keptout.nhrp_network_id_mismatch.applied": ("keptout.gre_key_mismatch.joined",),
+        "keptout.nhrp_network_id_mismatch.stays_in": ("keptout.nhrp_network_id_mismatch.applied",),
+        "keptout.nhrp_network_id_mismatch.restored": ("keptout.gre_key_mismatch.joined",),
+        "keptout.nhrp_network_id_mismatch.joined": ("keptout.nhrp_network_id_mismatch.restored",),
+    },
+    "scale": {
+        "nhrp.registrations.hub1": (),
+        "nhrp.nhs": (),
+        "ipsec.hub_spoke_sas": (),
+        "routing.bgp_sessions": (),
+        "routing.spoke_routes": ("routing.bgp_sessions",),
+        "phase3.sampled_shortcuts": ONE_HUB,
+        "paths.hubs_and_sample": ("phase3.sampled_shortcuts", *ONE_HUB),
+        "ipsec.transport_capture": ONE_HUB,
+    },
+}
+
+
+def _ids_and_needs(checks) -> dict[str, tuple[str, ...]]:
+    return {c.id: c.needs for c in checks}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_committed_design_gets_the_checks_it_always_had(name: str):
+    checks = suite_for(load_design(TOPOLOGIES / f"{name}.yml"))
+    assert list(_ids_and_needs(checks).items()) == list(EXPECTED[name].items())
+
+
+def test_the_scale_design_keeps_its_checks_at_any_size():
+    checks = suite_for(load_design(TOPOLOGIES / "scale.yml", ("spokes.count=20",)))
+    assert list(_ids_and_needs(checks).items()) == list(EXPECTED["scale"].items())
+
+
+def test_every_committed_design_is_pinned():
+    assert sorted(p.stem for p in TOPOLOGIES.glob("*.yml")) == sorted(EXPECTED)
+
+
+# -- designs no committed file has: what their contents give them --------------------------------------------
+
+def _without_failover(name: str) -> str:
+    """A committed design's text without its `failover:` section (the loss budget fault cases are held to)."""
+    text = (TOPOLOGIES / f"{name}.yml").read_text()
+    return text[:text.index("\nfailover:")] + "\n"
+
+
+def _parts(design) -> list[str]:
+    return [p.name.split(":")[0] for p in parts_for(design)]
+
+
+def test_a_hub_pair_without_a_loss_budget_gets_its_story_but_no_fault_cases(write_design):
+    design = load_design(write_design(_without_failover("failover")))
+    assert _parts(design) == ["designed state", "hub pair"]
+    assert list(_ids_and_needs(suite_for(design)))[-2:] == ["paths.full_mesh", "failover.preferred.hub1"]
+
+
+def test_a_cluster_without_a_loss_budget_is_still_checked_through_its_active_unit(write_design):
+    design = load_design(write_design(_without_failover("cluster")))
+    assert _parts(design) == ["hub cluster", "designed state", "reachability between the LANs"]
+    assert list(_ids_and_needs(suite_for(design))) == list(EXPECTED["cluster"])[:8]
+
+
+def test_a_phase_1_cloud_of_one_spoke_proves_reachability_and_encryption(write_design):
+    text = (TOPOLOGIES / "phase1.yml").read_text().replace("count: 3", "count: 1")
+    ids = list(_ids_and_needs(suite_for(load_design(write_design(text)))))
+    assert ids[-3:] == ["paths.full_mesh", "ipsec.esp_counters.spoke1", "ipsec.transport_capture"]
+
+
+def test_phase_3_past_the_full_mesh_samples_its_shortcuts():
+    design = load_design(TOPOLOGIES / "phase3.yml", ("spokes.count=4",))
+    assert _parts(design) == ["designed state", "phase 3 at scale", "encryption"]
+    assert list(_ids_and_needs(suite_for(design)).items()) == list(EXPECTED["scale"].items())
+
+
+# -- a user's own design file -------------------------------------------------------------------------------
+
+def own_design(label: str) -> str:
+    """topologies/phase3.yml as a user copies it: under a lab name of their own, with a `scenario:` label or none."""
+    text = (TOPOLOGIES / "phase3.yml").read_text()
+    return text.replace("lab: dmvpn-phase3\n", f"lab: mine\n{label}")
+
+
+@pytest.mark.parametrize("label", ["", "scenario: mine\n", "scenario: phase3\n", "scenario: failover\n"],
+                         ids=["no label", "its own label", "a borrowed label", "another design's label"])
+def test_a_users_own_design_gets_the_checks_its_contents_imply(write_design, label: str):
+    design = load_design(write_design(own_design(label)))
+    assert design.lab == "mine" and design.scenario == (label.split(": ")[1].strip() if label else None)
+    assert list(_ids_and_needs(suite_for(design)).items()) == list(EXPECTED["phase3"].items())
