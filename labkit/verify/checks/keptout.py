@@ -34,7 +34,8 @@ def _hq(design: Design) -> Site | Headquarters:
 
 def _since_start(ctx: Context) -> float:
     """Seconds since the check's first attempt started."""
-    return round(time.monotonic() - ctx.memory.setdefault("started", time.monotonic()), 1)
+    now = time.monotonic()
+    return round(now - ctx.memory.setdefault("started", now), 1)
 
 
 def applied(design: Design, spoke: Site, fault: str, title: str) -> Check:
