@@ -9,7 +9,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import Any
 
-from labkit.design.catalog import esr_models, misconfigurations
+from labkit.design.catalog import edge_cases, esr_models, misconfigurations
 from labkit.design.fields import (
     DEFAULT,
     Fields,
@@ -27,6 +27,7 @@ from labkit.design.model import (
     Bfd,
     Cluster,
     Design,
+    EdgeCase,
     Failover,
     Headquarters,
     Ipsec,
@@ -131,6 +132,7 @@ def _build(problems: Problems, raw: Any) -> Design | None:
     cluster_settings = _cluster_settings(top.fields("cluster", required=False)) if top.has("cluster") else None
     mpls = _mpls(top.fields("mpls", required=False)) if top.has("mpls") else None
     misconfigure = top.take("misconfigure", _misconfigure, default=())
+    cases = top.take("cases", _cases, default=())
     spokes_fields = top.fields("spokes")
     lan_pool = spokes_fields.take("lan_pool", network, default=DEFAULT)
     spokes, lan_prefixlen = _spoke_entries(spokes_fields)
@@ -174,7 +176,7 @@ def _build(problems: Problems, raw: Any) -> Design | None:
         source=problems.source, lab=lab, scenario=scenario, description=description, phase=phase,
         transport=transport, overlay=overlay, ipsec=ipsec, routing=routing,
         hubs=tuple(hubs), spokes=tuple(spokes), headquarters=headquarters, failover=failover, cluster=cluster,
-        mpls=mpls, misconfigure=misconfigure,
+        mpls=mpls, misconfigure=misconfigure, cases=cases,
     )
     _cross_checks(problems, design, top, lan_pool)
     return design
@@ -304,17 +306,28 @@ def _vrf(fields: Fields) -> Vrf | None:
     return vrf if None not in (vrf.name, vrf.id, vrf.hq_lan, vrf.lan_pool) else None
 
 
+def _listed(value: object, known: dict, what: str, example: str) -> list[str]:
+    """A list of names from a catalogue of labkit/data, each once."""
+    if not isinstance(value, list) or not value:
+        raise Invalid(f"must be a list of {what}s, e.g. [{example}]; known: {', '.join(known)}")
+    unknown = [str(v) for v in value if v not in known]
+    if unknown:
+        raise Invalid(f"unknown {what} {', '.join(unknown)}; known: {', '.join(known)}")
+    if len(set(value)) < len(value):
+        raise Invalid(f"lists a {what} twice")
+    return value
+
+
 def _misconfigure(value: object) -> tuple[Misconfiguration, ...]:
     """A list of misconfiguration names, each once, from labkit/data/misconfigurations.yml."""
     known = misconfigurations()
-    if not isinstance(value, list) or not value:
-        raise Invalid(f"must be a list of misconfigurations, e.g. [wrong_psk]; known: {', '.join(known)}")
-    unknown = [str(v) for v in value if v not in known]
-    if unknown:
-        raise Invalid(f"unknown misconfiguration {', '.join(unknown)}; known: {', '.join(known)}")
-    if len(set(value)) < len(value):
-        raise Invalid("lists a misconfiguration twice")
-    return tuple(known[v] for v in value)
+    return tuple(known[v] for v in _listed(value, known, "misconfiguration", "wrong_psk"))
+
+
+def _cases(value: object) -> tuple[EdgeCase, ...]:
+    """A list of edge case names, each once, from labkit/data/cases.yml."""
+    known = edge_cases()
+    return tuple(known[v] for v in _listed(value, known, "case", "mtu"))
 
 
 def _failover(fields: Fields) -> Failover:
@@ -536,6 +549,13 @@ def _cross_checks(problems: Problems, design: Design, top: Fields, lan_pool: IPv
     if design.misconfigure and len(design.spokes) < 2:
         problems.add(top.key_line("misconfigure"), "misconfigure", "proving a misconfigured spoke kept out needs "
                      "at least 2 spokes: the last is misconfigured, the first is the healthy control")
+    for case in design.cases:
+        if len(design.spokes) < case.spokes:
+            problems.add(top.key_line("cases"), "cases", f"{case.name} needs at least {case.spokes} spokes "
+                         f"({len(design.spokes)} in the design); set spokes.count to {case.spokes} or more")
+        if design.phase not in case.phases:
+            problems.add(top.key_line("cases"), "cases", f"{case.name} means something only in phase "
+                         f"{' or '.join(map(str, case.phases))}, not in phase {design.phase}; remove it")
     if design.phase in (2, 3) and len(design.spokes) < 2:
         problems.add(top.key_line("spokes"), "spokes", f"phase {design.phase} needs at least 2 spokes "
                      "(spoke-to-spoke tunnels are what it is about)")

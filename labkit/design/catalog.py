@@ -1,5 +1,6 @@
-"""What labkit knows, read from its data files: the ESR models (labkit/data/esr_models.yml) and the
-misconfigurations a design can ask to be proven kept out (labkit/data/misconfigurations.yml)."""
+"""What labkit knows, read from its data files: the ESR models (labkit/data/esr_models.yml), the
+misconfigurations a design can ask to be proven kept out (labkit/data/misconfigurations.yml) and the edge
+cases it can ask to be proven (labkit/data/cases.yml)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from importlib import resources
 
 import yaml
 
-from labkit.design.model import EsrModel, Misconfiguration
+from labkit.design.model import EdgeCase, EsrModel, Failover, Misconfiguration
 
 
 @cache
@@ -32,4 +33,14 @@ def esr_models() -> dict[str, EsrModel]:
 def misconfigurations() -> dict[str, Misconfiguration]:
     raw = yaml.safe_load(resources.files("labkit.data").joinpath("misconfigurations.yml").read_text())
     return {name: Misconfiguration(fault=name, title=entry["title"], ipsec_left=entry["ipsec_left"])
+            for name, entry in raw.items()}
+
+
+@cache
+def edge_cases() -> dict[str, EdgeCase]:
+    raw = yaml.safe_load(resources.files("labkit.data").joinpath("cases.yml").read_text())
+    return {name: EdgeCase(name=name, title=entry["title"], spokes=entry["spokes"],
+                           phases=tuple(entry.get("phases", (1, 2, 3))),
+                           budget=Failover(entry["loss_budget_ms"], entry["probe_interval_ms"])
+                           if "loss_budget_ms" in entry else None)
             for name, entry in raw.items()}

@@ -120,6 +120,18 @@ class Misconfiguration:
 
 
 @dataclass(frozen=True)
+class EdgeCase:
+    """An edge case a design asks to be proven (see labkit/data/cases.yml): its name, title, the spokes and
+    phases it needs, and for a case measured with probes, its loss budget."""
+
+    name: str
+    title: str
+    spokes: int
+    phases: tuple[int, ...]
+    budget: Failover | None = None
+
+
+@dataclass(frozen=True)
 class Failover:
     """What the failover suite measures against: the loss budget and the probe's packet interval."""
 
@@ -177,6 +189,7 @@ class Design:
     cluster: Cluster | None = None
     mpls: Mpls | None = None
     misconfigure: tuple[Misconfiguration, ...] = ()  # applied to the last spoke one at a time, each proven out
+    cases: tuple[EdgeCase, ...] = ()  # edge cases proven after the story, one at a time
     overrides: tuple[str, ...] = ()  # fields the command line set (`--set FIELD=VALUE`), as given
 
     @property
@@ -240,6 +253,13 @@ class Design:
             if site.name == name:
                 return site
         raise KeyError(name)
+
+    def transport_port(self, site: Site) -> str:
+        """The transport router's port on the site's WAN link: ethN for the Nth site, hubs first."""
+        return f"eth{self.sites.index(site) + 1}"
+
+    def has_case(self, name: str) -> bool:
+        return any(case.name == name for case in self.cases)
 
     @property
     def secrets(self) -> tuple[str, ...]:

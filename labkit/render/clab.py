@@ -51,8 +51,8 @@ def topology(design: Design) -> dict[str, Any]:
             "labels": labels,
         }
     links = [
-        {"endpoints": [f"{design.transport.name}:eth{i}", f"{site.name}:eth1"]}
-        for i, site in enumerate(design.sites, start=1)
+        {"endpoints": [f"{design.transport.name}:{design.transport_port(site)}", f"{site.name}:eth1"]}
+        for site in design.sites
     ]
     if design.headquarters:
         links += [

@@ -29,6 +29,8 @@ NHRP_NHS_DROPPED_AT_S = 16  # (the same) once an unanswered wait reached this, t
 # Linux's default net.core.xfrm_acq_expires: after an IKE exchange started by a trap failed, the kernel's larval
 # SA from that acquire lives on this long, and no packet to that peer starts another until it is gone
 XFRM_ACQ_EXPIRES_S = 30
+# the hub's NFLOG rule that triggers its NHRP redirects (site-start.sh) passes 4 packets a minute per LAN pair
+HUB_REDIRECT_INTERVAL_S = 15
 COMMAND_MARGIN_S = 10  # one more round of a check's commands (a vtysh call takes ~0.7 s under emulation)
 
 
@@ -223,12 +225,21 @@ JOINED = Deadline(
     "exchanges routes within a keepalive",
     lambda t: (XFRM_ACQ_EXPIRES_S + sum(NHRP_RETRIES_S[-2:]) + t.ike_give_up_s + t.bgp_connect_s
                + t.bgp_keepalive_s + COMMAND_MARGIN_S))
+PMTU = Deadline(
+    "pmtu", "no timer: 90 s", "a path MTU case (pmtud.learned, pmtud.black_hole): two links narrowed, a few DF "
+    "pings, the links restored, full-size packets shown crossing again", floor_s=90)
+BLOCKED = Deadline(
+    "blocked", "hub redirect interval (15 s) + dpd + ike give-up + 10 s, floor 45 s",
+    "how long the probes run with the spoke-to-spoke underlay blocked (edge.underlay_blocked): the hub redirects "
+    "(at most 4 a minute per pair), the resolution and the IKE exchange it starts fail, DPD gives up the old "
+    "spoke-to-spoke SA; the traffic must stay on the hub path throughout",
+    lambda t: HUB_REDIRECT_INTERVAL_S + t.dead_peer_s + COMMAND_MARGIN_S, floor_s=45)
 INJECT = Deadline("inject", "no timer: 60 s", "what one fault injection may take (the runtime's own work)",
                   floor_s=60)
 
 TABLE: tuple[Deadline, ...] = (REGISTRATION, BGP, BFD, ROUTES, VPN, LOOK, TRAFFIC, SHORTCUT, SAMPLED, REACHABILITY,
                                VRF_PINGS, ISOLATION, PURGE, VRRP, HUB_DOWN, HUB_RETURN, SPOKE_RESTART, SAS_RESTART,
-                               TAKEOVER, RESTORE, DURING, KEPT_OUT, JOINED, INJECT)
+                               TAKEOVER, RESTORE, DURING, KEPT_OUT, JOINED, INJECT, PMTU, BLOCKED)
 
 
 def table_text(design: Design) -> str:

@@ -73,6 +73,14 @@ class IkeSa:
 class PingResult:
     sent: int
     received: int
+    told_mtu: int | None = None  # with DF set: the smallest path MTU the sender was told (own stack or a router)
+
+
+def _ping(r: dict) -> PingResult:
+    told = r.get("told", [])
+    told = [told] if isinstance(told, dict) else told
+    return PingResult(int(r["result"]["sent"]), int(r["result"]["received"]),
+                      min((int(t["mtu"]) for t in told), default=None))
 
 
 @dataclass(frozen=True)
@@ -247,7 +255,7 @@ CONVERTERS: dict[str, tuple[str | None, Any]] = {
     "EsrVpn": ("ike_sas", _esr_vpn),
     "IkeSa": ("ike_sas", lambda r: IkeSa(r["name"], r["state"], _ip(r["local"]), _ip(r["remote"]),
                                          _children(r.get("children", [])))),
-    "PingResult": ("result", lambda r: PingResult(int(r["sent"]), int(r["received"]))),
+    "PingResult": (None, _ping),
     "Hop": ("hops", lambda r: Hop(int(r["hop"]), _ip(r["address"]))),
     "Packet": ("packets", _packet),
     "LabelledPacket": ("packets", _labelled),

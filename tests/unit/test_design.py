@@ -10,6 +10,7 @@ from ipaddress import IPv4Address, IPv4Interface
 import pytest
 
 from labkit.design import load_design
+from labkit.design.model import Failover
 from labkit.errors import DesignError
 from tests.conftest import ROOT, TOPOLOGIES
 
@@ -336,3 +337,17 @@ def test_misconfigure_names_misconfigurations_of_the_library(write_design):
     assert "misconfigure: unknown misconfiguration wrong_key; known: wrong_psk, " in problem
     [problem] = problems_of(write_design, PHASE3 + "misconfigure: wrong_psk\n")
     assert "must be a list of misconfigurations" in problem
+
+
+def test_cases_name_edge_cases_of_the_catalogue_and_fit_the_design(write_design):
+    design = load_design(write_design(PHASE3 + "cases: [mtu, underlay_blocked]\n"))
+    assert [(c.name, c.budget) for c in design.cases] == [("mtu", None), ("underlay_blocked", Failover(1000, 20))]
+    [problem] = problems_of(write_design, PHASE3 + "cases: [mtu, jumbo]\n")
+    assert "cases: unknown case jumbo; known: mtu, pmtud, underlay_blocked" in problem
+    [problem] = problems_of(write_design, PHASE3 + "cases: [mtu, mtu]\n")
+    assert "cases: lists a case twice" in problem
+    one_spoke = PHASE3.replace("phase: 3", "phase: 1").replace("count: 3", "count: 1")
+    problems = problems_of(write_design, one_spoke + "cases: [mtu, underlay_blocked]\n")
+    assert any("mtu needs at least 2 spokes (1 in the design); set spokes.count to 2 or more" in p for p in problems)
+    assert any("underlay_blocked means something only in phase 2 or 3, not in phase 1; remove it" in p
+               for p in problems)

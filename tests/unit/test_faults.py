@@ -37,7 +37,7 @@ def test_adding_a_fault_is_adding_a_file():
 @pytest.mark.parametrize("node", ["hub1", "spoke3", "inet"])
 def test_every_step_renders_to_valid_shell_for_every_node(fault: str, node: str):
     for step in ("apply", "restore") if has_restore(fault) else ("apply",):
-        text = script(fault, step, node, interface="eth1")
+        text = script(fault, step, node, interface="eth1", mtu=1400)
         assert text and "{{" not in text and "{%" not in text
         parsed = subprocess.run(["sh", "-n", "-c", text], capture_output=True, text=True)  # parsed, never run
         assert parsed.returncode == 0, f"{fault} {step}: {parsed.stderr}"
@@ -61,7 +61,8 @@ def test_the_node_faults_keep_their_behaviour():
 
 
 def test_unknown_faults_steps_and_missing_values_are_named():
-    with pytest.raises(UnknownFault, match="unknown fault 'meteor'; faults: esp_proposal_mismatch, gre_key_mismatch"):
+    with pytest.raises(UnknownFault, match="unknown fault 'meteor'; faults: esp_proposal_mismatch, "
+                       "frag_needed_filtered, gre_key_mismatch"):
         fault_script("meteor")
     with pytest.raises(UnknownFault, match="fault node_start has no restore step; steps: apply"):
         fault_script("node_start", "restore")

@@ -150,6 +150,14 @@ EXPECTED["keptout"] = {  # phase 3's checks, then each misconfiguration in turn 
     "keptout.nhrp_network_id_mismatch.joined": ("keptout.nhrp_network_id_mismatch.restored",),
 }
 
+EXPECTED["edge"] = {  # phase 3's checks, then each declared edge case from the end of the story, each alone
+    **EXPECTED["phase3"],
+    "mtu.boundary": ("phase3.shortcut_purged.spoke1-spoke2",),
+    "pmtud.learned": ("phase3.shortcut_purged.spoke1-spoke2",),
+    "pmtud.black_hole": ("phase3.shortcut_purged.spoke1-spoke2",),
+    "edge.underlay_blocked": ("phase3.shortcut_purged.spoke1-spoke2",),
+}
+
 
 def _ids_and_needs(checks) -> dict[str, tuple[str, ...]]:
     return {c.id: c.needs for c in checks}
@@ -220,3 +228,11 @@ def test_a_users_own_design_gets_the_checks_its_contents_imply(write_design, lab
     design = load_design(write_design(own_design(label)))
     assert design.lab == "mine" and design.scenario == (label.split(": ")[1].strip() if label else None)
     assert list(_ids_and_needs(suite_for(design)).items()) == list(EXPECTED["phase3"].items())
+
+
+def test_edge_cases_run_alone_after_the_story_in_the_order_the_design_lists_them(write_design):
+    text = (TOPOLOGIES / "edge.yml").read_text().replace("cases: [mtu, pmtud, underlay_blocked]",
+                                                          "cases: [underlay_blocked, mtu]")
+    checks = suite_for(load_design(write_design(text)))
+    assert [c.id for c in checks[-2:]] == ["edge.underlay_blocked", "mtu.boundary"]
+    assert [c.alone for c in checks[-2:]] == [True, False]

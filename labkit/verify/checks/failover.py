@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 
-from labkit.design.model import Design, Site
+from labkit.design.model import Design, Failover, Site
 from labkit.verify.checks.ipsec import installed_in
 from labkit.verify.deadlines import DURING, INJECT, RESTORE, SHORTCUT, TRAFFIC
 from labkit.verify.engine import Check, CheckFailed, Context
@@ -38,6 +38,7 @@ class Fault:
     node: str
     kind: str  # a fault of labkit.runtime.faults
     params: dict = field(default_factory=dict)
+    step: str = "apply"  # or "restore": the fault's own way back
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class Case:
     undo: tuple[Fault, ...] = ()  # puts the lab back for the next case
     restored: Condition | None = None  # holds once the undo took effect
     during: Condition | None = None  # must hold soon after the recovery (deadlines.DURING), while the fault holds
+    at_end: Condition | None = None  # must hold once the probes ended, the fault still holding (nothing flapped)
+    budget: Failover | None = None  # the case's loss budget and probe interval, if not the design's `failover:`
     timers: dict = field(default_factory=dict)  # the design's timers that bound this case, for the report
 
 
@@ -80,7 +83,7 @@ def _look(ctx: Context, condition: Condition, limit_s: float) -> dict:
 
 
 def failover_case(design: Design, case: Case, shared: dict | None = None) -> Check:
-    failover = design.failover
+    failover = case.budget or design.failover
     budget, interval = failover.loss_budget_ms, failover.probe_interval_ms
     before_s, during_s, restore_s, inject_s = SHORTCUT(design), DURING(design), RESTORE(design), INJECT(design)
 
@@ -93,24 +96,28 @@ def failover_case(design: Design, case: Case, shared: dict | None = None) -> Che
         time.sleep(2)  # a baseline before the fault
         started = time.monotonic()
         for fault in case.faults:
-            ctx.inject(fault.node, fault.kind, **fault.params)
+            ctx.inject(fault.node, fault.kind, fault.step, **fault.params)
         injected = time.monotonic() - started
         took, word = _wait(ctx, case.recovered, case.seconds - injected)
         reconverge = None if took is None else round(injected + took, 1)
         during = _look(ctx, case.during, during_s) if case.during and took is not None else None
         results: dict[str, ProbeResult] = {p.name: ctx.fact(p.src.name, "probe_result", timeout=case.seconds + 60,
                                                              probe=p.name)[0] for p in case.probes}
+        at_end = _look(ctx, case.at_end, during_s) if case.at_end else None
         figures = {name: {"loss_ms": r.lost * interval, "outage_ms": r.longest_gap() * interval,
                           "sent": r.sent, "answered": len(set(r.answered))} for name, r in results.items()}
         worst = max((figures[p.name]["loss_ms"] for p in case.probes if p.budgeted), default=0)
         ctx.measurements.update({"loss_ms": worst, "budget_ms": budget, "reconverge_s": reconverge,
                                  "probes": figures} | ({"during": during} if during else {})
+                                | ({"at_end": at_end} if at_end else {})
                                 | ({"bounded_by": case.timers} if case.timers else {}))
         if shared is not None:
             shared[case.id] = ctx.measurements
         problems = []
         if took is None:
             problems.append(f"not recovered within {case.seconds}s: {word}")
+        if at_end and not at_end["held"]:
+            problems.append(f"once the probes ended: {at_end['detail']}")
         for p in case.probes:
             if results[p.name].tail_answered(int(TAIL_S * 1000 / interval)) < TAIL_SHARE:
                 problems.append(f"{p.name}: traffic not flowing at the end of the probe")
@@ -125,14 +132,14 @@ def failover_case(design: Design, case: Case, shared: dict | None = None) -> Che
 
     return Check(case.id, case.title, tuple(sorted({p.src.name for p in case.probes} | {f.node for f in case.faults})),
                  probe, deadline_s=0, alone=True,  # a fault disturbs every other check, and they its probes
-                 attempt_s=before_s + case.seconds + during_s + restore_s
+                 attempt_s=before_s + case.seconds + 2 * during_s + restore_s
                  + inject_s * (len(case.faults) + len(case.undo)))
 
 
 def _put_back(ctx: Context, case: Case, problems: list[str], restore_s: float) -> None:
     """Undo the fault and wait until the lab is back, so the next case starts from the designed state."""
     for fault in case.undo:
-        ctx.inject(fault.node, fault.kind, **fault.params)
+        ctx.inject(fault.node, fault.kind, fault.step, **fault.params)
     if case.restored:
         took, word = _wait(ctx, case.restored, restore_s)
         if took is None:
@@ -248,6 +255,21 @@ def still_direct(src: Site, dst: Site) -> Condition:
         if [h.address for h in hops] != [dst.lan.ip]:
             raise CheckFailed(f"{src.name} -> {dst.name} is no longer direct: {[str(h.address) for h in hops]}")
         return f"{src.name} -> {dst.name} still one overlay hop over its shortcut"
+
+    return condition
+
+
+def on_hub_path(design: Design, src: Site, dst: Site) -> Condition:
+    """Traffic from src to dst's LAN takes the hub path: no shortcut listed, two overlay hops through a hub."""
+    hubs = {h.tunnel for h in design.hubs}
+
+    def condition(ctx: Context) -> str:
+        if [s for s in ctx.fact(src.name, "nhrp_shortcuts") if s.prefix == dst.lan.network]:
+            raise CheckFailed(f"{src.name}: a shortcut to {dst.lan.network} is listed")
+        hops = [h.address for h in ctx.fact(src.name, "traceroute", timeout=60, source=src.lan.ip, target=dst.lan.ip)]
+        if len(hops) != 2 or hops[0] not in hubs or hops[1] != dst.lan.ip:
+            raise CheckFailed(f"{src.name} -> {dst.name} does not cross a hub: {[str(h) for h in hops]}")
+        return f"{src.name} -> {dst.name} through {hops[0]}, no shortcut"
 
     return condition
 

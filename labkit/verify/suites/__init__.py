@@ -14,6 +14,7 @@ from labkit.verify.schedule import after, chain
 from labkit.verify.suites import (
     baseline,
     cluster,
+    edge,
     encryption,
     failover,
     keptout,
@@ -44,6 +45,7 @@ PARTS: tuple[Part, ...] = (
     failover.CASES,
     cluster.TAKEOVER,
     keptout.PART,
+    edge.PART,
 )
 
 

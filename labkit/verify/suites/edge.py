@@ -1,0 +1,55 @@
+"""Edge cases a design asks to be proven (its `cases:` list, labkit/data/cases.yml), after the story, each
+alone and each putting the lab back:
+
+- `mtu`: the tunnel MTU boundary from the first spoke to the first hub and to the second spoke;
+- `pmtud`: the second spoke's access link narrowed, the first hub learning the path MTU to it; the third
+  spoke's narrowed with "fragmentation needed" filtered on the transport: the black hole;
+- `underlay_blocked`: the transport forwards nothing between spokes; with the second and third spokes'
+  shortcuts cleared, traffic between them stays on the hub path for the probes' whole run, no shortcut forms,
+  the hub keeps every spoke (the first spoke's traffic to the hub LAN probed beside); unblocked, the shortcut
+  forms again.
+"""
+
+from __future__ import annotations
+
+from labkit.design.model import Design
+from labkit.verify import deadlines
+from labkit.verify.checks import failover, mtu
+from labkit.verify.checks.failover import Case, Fault, Probe
+from labkit.verify.engine import Check
+from labkit.verify.schedule import after
+from labkit.verify.suites.part import Part, Suite
+
+
+def _underlay_blocked(design: Design) -> Check:
+    hub, (s1, s2, s3) = design.hubs[0], design.spokes[:3]
+    transport = design.transport.name
+    case = next(c for c in design.cases if c.name == "underlay_blocked")
+    hub_path = failover.on_hub_path(design, s2, s3)
+    kept = failover.hub_back(design, hub)
+
+    def nothing_flapped(ctx) -> str:
+        return f"{hub_path(ctx)}; {kept(ctx)}"
+
+    return failover.failover_case(design, Case(
+        "edge.underlay_blocked", case.title,
+        (Fault(transport, "spoke_underlay_blocked"), Fault(s2.name, "shortcuts_cleared"),
+         Fault(s3.name, "shortcuts_cleared")),
+        hub_path, (Probe(f"{s1.name}-{hub.name}", s1, hub.lan.ip), Probe(f"{s2.name}-{s3.name}", s2, s3.lan.ip)),
+        seconds=deadlines.BLOCKED(design), at_end=nothing_flapped,
+        undo=(Fault(transport, "spoke_underlay_blocked", step="restore"),),
+        restored=failover.shortcut_up(s2, s3), budget=case.budget))
+
+
+def _checks(suite: Suite) -> list[Check]:
+    design = suite.design
+    wanted = {
+        "mtu": lambda: [mtu.boundary(design)],
+        "pmtud": lambda: [mtu.learned(design), mtu.black_hole(design)],
+        "underlay_blocked": lambda: [_underlay_blocked(design)],
+    }
+    return after(suite.ready, *(check for case in design.cases for check in wanted[case.name]()))
+
+
+PART = Part("edge cases: MTU, path MTU discovery, blocked spoke-to-spoke underlay", "faults",
+            lambda design: bool(design.cases), _checks)
