@@ -58,6 +58,7 @@ class ChildSa:
     packets_out: int
     bytes_in: int
     bytes_out: int
+    spi_in: str | None = None  # the inbound SPI (hex): a rekey replaces it
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,7 @@ def _children(rows: list[dict]) -> tuple[ChildSa, ...]:
     return tuple(
         ChildSa(name=r["name"], state=r["state"], mode=r["mode"], packets_in=int(r.get("packets_in", 0)),
                 packets_out=int(r.get("packets_out", 0)), bytes_in=int(r.get("bytes_in", 0)),
-                bytes_out=int(r.get("bytes_out", 0)))
+                bytes_out=int(r.get("bytes_out", 0)), spi_in=r.get("spi_in"))
         for r in rows
     )
 

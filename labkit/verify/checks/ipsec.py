@@ -115,3 +115,32 @@ def transport_sees_only_esp(design: Design, spoke: Site, hub: Site) -> Check:
 
     return Check("ipsec.transport_capture", f"the transport router {transport} sees ESP and no cleartext GRE",
                  (transport, spoke.name), probe, deadline_s=TRAFFIC(design))
+
+
+def rekeyed(pairs: list[tuple[Site, Site]], times: int = 2) -> Callable[[Context], str]:
+    """A condition that holds once the CHILD SAs of each (node, peer) pair were replaced `times` times: a
+    generation of inbound SPIs ends when a look at the node finds none of them left (an SA made by a
+    simultaneous initiation rekeys on its own, and counts with its twin). Looks must come more often than the
+    SA lifetime; the SPIs seen are kept in the check's memory."""
+
+    def condition(ctx: Context) -> str:
+        generations: dict[str, list[set[str]]] = ctx.memory.setdefault("spi_generations", {})
+
+        def one(pair: tuple[Site, Site]) -> str | None:
+            node, peer = pair
+            spis = {c.spi_in for sa in ctx.fact(node.name, "ike_sas") if sa.remote == peer.nbma
+                    and sa.state == "ESTABLISHED" for c in sa.children if c.state == "INSTALLED" and c.spi_in}
+            seen = generations.setdefault(f"{node.name}-{peer.name}", [])
+            if spis and (not seen or not spis & seen[-1]):
+                seen.append(spis)
+            elif spis:
+                seen[-1] |= spis
+            if len(seen) <= times:
+                raise CheckFailed(f"{node.name}-{peer.name}: {max(len(seen) - 1, 0)} of {times} rekeys seen")
+            return None
+
+        ctx.each(pairs, one)
+        return "; ".join(f"{pair}: SPIs {' -> '.join('/'.join(sorted(g)) for g in seen)}"
+                         for pair, seen in generations.items())
+
+    return condition

@@ -1,0 +1,136 @@
+"""The edge-case checks on replayed outputs: each passes on what the lab printed when the case held, and fails
+when what it guards is broken (a packet over the MTU answered, path MTU discovery silent, a black hole that
+answers, rekeys that never come). Outputs are the edge lab's captures (tests/fixtures/edge/README.md) or
+derived from them, as each says."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from pathlib import Path
+
+from labkit.design import load_design
+from labkit.verify.checks import ipsec, mtu
+from labkit.verify.collect import Collector, Evidence
+from labkit.verify.engine import Check, Context, run_check
+from tests.conftest import FIXTURES, TOPOLOGIES
+from tests.unit.test_checks import Replay
+
+DESIGN = load_design(TOPOLOGIES / "edge.yml")
+NODES = ("inet", "hub1", "spoke1", "spoke2", "spoke3")
+
+
+def edge(name: str) -> str:
+    return (FIXTURES / "edge" / name).read_text()
+
+
+class BySize(Replay):
+    """Answers a DF ping by its payload size (`-s N`, as (node, "df_ping", N)); other facts as Replay does."""
+
+    def reset(self, node: str) -> None:
+        """A fault was injected into `node`: a lab's sessions to it would be reopened."""
+
+    def send(self, command: str, timeout: float | None = None) -> str:
+        size = re.search(r" -M do -s (\d+) ", command)
+        if size:
+            return edge(self.outputs[(self.node, "df_ping", int(size[1]))])
+        return super().send(command, timeout)
+
+
+def run(check: Check, outputs: dict, tmp_path: Path) -> tuple[str, str, list]:
+    injected: list = []
+
+    def injector(node: str, fault: str, step: str, **params: object) -> str:
+        injected.append((node, fault, step, params))
+        return ""
+
+    collector = Collector(BySize(outputs), {n: "frr-lab" for n in NODES}, Evidence(tmp_path / "ev", ("secret",)),
+                          injector)
+    result = run_check(dataclasses.replace(check, deadline_s=0), collector)
+    return result.status, result.reason, injected
+
+
+def looking(sessions: Replay, tmp_path: Path) -> Context:
+    """A context for calling a check's parts directly, with half a minute to look."""
+    return Context(Collector(sessions, {n: "frr-lab" for n in NODES}, Evidence(tmp_path / "ev", ())),
+                   until=time.monotonic() + 30)
+
+
+SHORTCUT = {("spoke1", "ping"): "spoke1_ping.txt", ("spoke1", "nhrp_shortcuts"): "spoke1_show_ip_nhrp_shortcut.txt"}
+FITS, OVER = 1400 - mtu.HEADERS, 1401 - mtu.HEADERS
+
+
+def test_the_boundary_passes_at_the_tunnel_mtu_and_fails_when_one_byte_more_crosses(tmp_path: Path):
+    outputs = SHORTCUT | {("spoke1", "df_ping", FITS): "df_ping_fits.txt",
+                          ("spoke1", "df_ping", OVER): "df_ping_over.txt"}
+    status, reason, _ = run(mtu.boundary(DESIGN), outputs, tmp_path)
+    assert status == "pass", reason
+    assert "1400-byte DF packets cross spoke1-hub1, spoke1-spoke2" in reason
+    status, reason, _ = run(mtu.boundary(DESIGN), outputs | {("spoke1", "df_ping", OVER): "df_ping_fits.txt"},
+                            tmp_path)
+    assert status == "fail" and "1401-byte DF packets: 3 answered, sender told mtu None" in reason
+
+
+def test_the_boundary_fails_when_the_largest_packet_does_not_cross(tmp_path: Path):
+    outputs = SHORTCUT | {("spoke1", "df_ping", FITS): "df_ping_over.txt"}
+    status, reason, _ = run(mtu.boundary(DESIGN), outputs, tmp_path)
+    assert status == "fail" and "spoke1 -> hub1: 0/3 of 1400-byte DF packets answered" in reason
+
+
+def test_path_mtu_discovery_passes_when_the_sender_is_told_and_fails_when_it_is_not(tmp_path: Path):
+    learned = {("hub1", "df_ping", FITS): "df_ping_told_by_path.txt", ("hub1", "df_ping", 1334 - mtu.HEADERS):
+               "df_ping_fits_path.txt"}
+    status, reason, injected = run(mtu.learned(DESIGN), learned, tmp_path)
+    assert status == "fail" and "lab not back" in reason  # the replay keeps answering as if narrowed
+    assert [(n, f, s) for n, f, s, _ in injected] == [
+        ("spoke2", "wan_mtu", "apply"), ("inet", "wan_mtu", "apply"), ("spoke2", "wan_mtu", "restore"),
+        ("inet", "wan_mtu", "restore"), ("hub1", "path_mtu_flushed", "apply")]
+    assert injected[1][3] == {"interface": "eth3", "mtu": 1400} and injected[3][3] == {"interface": "eth3", "mtu": 1500}
+    # the path's MTU learned, then full-size packets across again once restored: a pass
+    answers = iter(["df_ping_told_by_path.txt", "df_ping_fits.txt"])
+    outputs = learned | {("hub1", "df_ping", FITS): None}
+
+    class Restored(BySize):
+        def send(self, command: str, timeout: float | None = None) -> str:
+            return edge(next(answers)) if f" -s {FITS} " in command else super().send(command, timeout)
+
+    collector = Collector(Restored(outputs), {n: "frr-lab" for n in NODES}, Evidence(tmp_path / "ev2", ()),
+                          lambda *a, **k: "")
+    result = run_check(dataclasses.replace(mtu.learned(DESIGN), deadline_s=0), collector)
+    assert result.status == "pass", result.reason
+    assert "sender told path MTU 1334, 1334-byte DF packets cross" in result.reason
+    silent = learned | {("hub1", "df_ping", FITS): "df_ping_vanish.txt"}
+    status, reason, _ = run(mtu.learned(DESIGN), silent, tmp_path)
+    assert status == "fail" and "sender told mtu None (expected a path MTU below 1400)" in reason
+
+
+def test_the_black_hole_needs_its_positive_control_and_fails_when_the_sender_is_told(tmp_path: Path):
+    small = 100 - mtu.HEADERS
+    hole = {("hub1", "df_ping", small): "df_ping_fits.txt", ("hub1", "df_ping", FITS): "df_ping_vanish.txt"}
+    ctx = looking(BySize(hole), tmp_path)
+    assert "1400-byte DF packets vanish with no error" in mtu._black_hole(ctx, DESIGN.hubs[0], DESIGN.spokes[2], 1400)
+    told = hole | {("hub1", "df_ping", FITS): "df_ping_told_by_path.txt"}
+    status, reason, injected = run(mtu.black_hole(DESIGN), told, tmp_path)
+    assert status == "fail" and "not a black hole" in reason and "sender told mtu 1334" in reason
+    assert ("inet", "frag_needed_filtered", "restore", {}) in injected  # put back whatever the check found
+    status, reason, _ = run(mtu.black_hole(DESIGN), hole | {("hub1", "df_ping", small): "df_ping_vanish.txt"},
+                            tmp_path)
+    assert status == "fail" and "positive control" in reason
+
+
+def test_rekeys_are_counted_by_generations_of_inbound_spis(tmp_path: Path):
+    listing = (FIXTURES / "frr" / "spoke1_swanctl_list_sas.txt").read_text()
+    spi = "c9e20c71"  # spoke1's inbound SPI of its SA with hub1 in that capture
+    generations = [listing, listing, listing.replace(spi, "c0000001"), listing.replace(spi, "c0000002")]
+    replay = Replay({})
+    replay.send = lambda command, timeout=None: generations.pop(0) if len(generations) > 1 else generations[0]
+    ctx = looking(replay, tmp_path)
+    condition = ipsec.rekeyed([(DESIGN.spokes[0], DESIGN.hubs[0])])
+    for seen in (0, 0, 1):
+        try:
+            condition(ctx)
+            raise AssertionError("held too early")
+        except Exception as exc:  # CheckFailed
+            assert f"{seen} of 2 rekeys seen" in str(exc)
+    assert f"SPIs {spi} -> c0000001 -> c0000002" in condition(ctx)
