@@ -60,6 +60,10 @@ DH_GROUPS = (14, 15, 16, 19, 20, 21)
 SPOKE_TUNNEL_OFFSET = 10  # spoke N gets host number 10+N of the tunnel network; hubs get 1..9
 DEFAULT_ADVERTISE = {1: "all", 2: "all", 3: "summary"}
 VRF_NAME = r"[A-Za-z][A-Za-z0-9_-]{0,14}"  # a Linux interface name: the VRF device is named after it
+# SA lifetimes, whole seconds. Below a minute the stand-in's rekey (at 0.7-0.8 of the lifetime, see the plan) would
+# leave under 12 s before expiry, less than one IKE exchange with its retransmissions takes under emulation; a day
+# is the usual ceiling of IKE/IPsec lifetimes, and longer than any lab runs, so a longer one would prove nothing.
+LIFETIME_S = (60, 86400)
 
 
 def load_design(path: str | Path, overrides: Sequence[str] = ()) -> Design:
@@ -231,9 +235,22 @@ def _ipsec(fields: Fields) -> Ipsec | None:
         mode=fields.take("mode", choice("transport", "tunnel"), default="transport"),
         psk=fields.take("psk", text(min_len=8, hint="; the pre-shared key needs at least 8 characters")),
         dpd_interval=fields.take("dpd_interval", integer(1, 3600), default=10),
+        ike_lifetime=fields.take("ike_lifetime", integer(*LIFETIME_S), default=None),
+        sa_lifetime=fields.take("sa_lifetime", integer(*LIFETIME_S), default=None),
     )
+    _lifetimes_ordered(fields, ipsec)
     fields.finish()
     return ipsec
+
+
+def _lifetimes_ordered(fields: Fields, ipsec: Ipsec) -> None:
+    """An IPsec SA lifetime, when both are given, is shorter than the IKE SA's; records the problem if not."""
+    ike_s, sa_s = ipsec.ike_lifetime, ipsec.sa_lifetime
+    if ike_s and sa_s and sa_s >= ike_s:
+        fields.problems.add(fields.key_line("sa_lifetime"), fields.sub("sa_lifetime"),
+                            f"must be shorter than ipsec.ike_lifetime ({ike_s}), found {sa_s}: the IPsec SAs are "
+                            f"rekeyed through the IKE SA, which should outlive them; set sa_lifetime below {ike_s} "
+                            f"or ike_lifetime above {sa_s}")
 
 
 def _headquarters(fields: Fields) -> Headquarters:

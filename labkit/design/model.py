@@ -66,6 +66,8 @@ class Ipsec:
     mode: Literal["transport", "tunnel"]
     psk: str = field(repr=False)
     dpd_interval: int
+    ike_lifetime: int | None = None  # seconds: the IKE SA's hard lifetime; None: the devices' default
+    sa_lifetime: int | None = None  # seconds: each IPsec (CHILD) SA's hard lifetime; None: the devices' default
 
 
 @dataclass(frozen=True)
