@@ -19,6 +19,7 @@ from labkit.plan.model import (
     StandIn,
     VrfPlan,
 )
+from labkit.plan.rekey import child_rekey, ike_rekey, rekey_reason
 
 HUB_VPN = "DMVPN"
 SPOKE_TO_HUB_VPN = "DMVPN-HUB"
@@ -50,6 +51,8 @@ def _node(design: Design, site: Site) -> NodePlan:
         nhrp=_nhrp(design, site),
         ipsec_mode=design.ipsec.mode,
         ike_establish="route",
+        ike_lifetime_s=design.ipsec.ike_lifetime,
+        sa_lifetime_s=design.ipsec.sa_lifetime,
         bindings=_bindings(design, site),
         bindings_note=NO_DYNAMIC_IN_PHASE1 if site.role == "spoke" and design.phase == 1 else "",
         bgp=_bgp(design, site),
@@ -175,6 +178,9 @@ def _stand_in(design: Design, site: Site) -> StandIn:
     if cluster_unit:
         reasons.append("cluster units take their LAN address as BGP router-id (they share the tunnel address); "
                        "keepalived stands in for the cluster's VRRP")
+    ipsec = design.ipsec
+    if ipsec.ike_lifetime or ipsec.sa_lifetime:
+        reasons.append(rekey_reason(ipsec.ike_lifetime, ipsec.sa_lifetime))
     return StandIn(
         tunnel_prefixlen=32,
         redirect_nflog=redirect_nflog,
@@ -184,5 +190,7 @@ def _stand_in(design: Design, site: Site) -> StandIn:
         hub_pair_filters=hub_pair,
         ike_retransmit=IKE_RETRANSMIT,
         bgp_connect_retry_s=None if hub else BGP_CONNECT_RETRY_S,
+        ike_rekey=ike_rekey(ipsec.ike_lifetime),
+        child_rekey=child_rekey(ipsec.sa_lifetime),
         reasons=tuple(reasons),
     )

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Literal
+
+# metadata of a field `labkit plan` prints only when it is set: plans of designs leaving it unset read as before
+PRINTED_IF_SET = "printed_if_set"
+IF_SET = {PRINTED_IF_SET: True}
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,26 @@ class IkeRetransmit:
 
 
 @dataclass(frozen=True)
+class IkeRekey:
+    """strongSwan's timing for an IKE SA (swanctl `rekey_time`, `over_time`, `rand_time`): rekeyed `rekey_time` less
+    a random part of `rand_time` after it was made; deleted `over_time` after that point if the rekey failed."""
+
+    rekey_time_s: int
+    over_time_s: int
+    rand_time_s: int
+
+
+@dataclass(frozen=True)
+class ChildRekey:
+    """strongSwan's timing for a CHILD (IPsec) SA (swanctl `rekey_time`, `life_time`, `rand_time`): rekeyed
+    `rekey_time` less a random part of `rand_time` after it was made; expired by the kernel at `life_time`."""
+
+    rekey_time_s: int
+    life_time_s: int
+    rand_time_s: int
+
+
+@dataclass(frozen=True)
 class StandIn:
     """Where the FRR/strongSwan stand-in of the node must differ from its ESR config; `reasons` says why."""
 
@@ -150,6 +174,9 @@ class StandIn:
     # spokes retry a BGP connection every 2 s (FRR's default 120 s stalls a spoke whose first SYN left before
     # NHRP installed the hub's route); None on hubs, which only listen to spokes
     bgp_connect_retry_s: int | None
+    # rekey timing from the design's SA lifetimes (labkit.plan.rekey); None: strongSwan's defaults (hours)
+    ike_rekey: IkeRekey | None = field(metadata=IF_SET)
+    child_rekey: ChildRekey | None = field(metadata=IF_SET)
     reasons: tuple[str, ...]
 
 
@@ -167,6 +194,8 @@ class NodePlan:
     nhrp: NhrpPlan
     ipsec_mode: str
     ike_establish: Literal["route"]
+    ike_lifetime_s: int | None = field(metadata=IF_SET)  # the IKE SA's hard lifetime; None: the device's default
+    sa_lifetime_s: int | None = field(metadata=IF_SET)  # each IPsec SA's hard lifetime; None: the device's default
     bindings: tuple[IpsecBinding, ...]
     bindings_note: str  # why a binding is absent, if one is
     bgp: BgpPlan

@@ -9,12 +9,15 @@ import yaml
 
 from labkit.design.model import Design
 from labkit.plan.build import plan_design
+from labkit.plan.model import PRINTED_IF_SET
 
 
 def _plain(value: object) -> object:
-    """Dataclasses to dicts, tuples to lists, addresses to strings."""
+    """Dataclasses to dicts (without fields printed only when set, and unset), tuples to lists, addresses to
+    strings."""
     if is_dataclass(value):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)
+                if not (f.metadata.get(PRINTED_IF_SET) and getattr(value, f.name) is None)}
     if isinstance(value, tuple):
         return [_plain(v) for v in value]
     if isinstance(value, IPv4Address | IPv4Interface | IPv4Network):
