@@ -104,6 +104,8 @@ class EsrConfig:
     esp: EsrProposal | None
     ike_version: str | None
     psk: str | None = field(repr=False)  # compared between devices, never printed
+    ike_lifetime: int | None  # the first IKE policy's `lifetime seconds`; None: not set
+    sa_lifetime: int | None  # the first IPsec policy's `lifetime seconds`; None: not set
     ipsec_mode: str | None  # the first VPN's mode (`type transport` or the old `mode transport`)
     ipsec_vpns: tuple[EsrIpsecVpn, ...]
     ike_gateways: tuple[EsrIkeGateway, ...]
@@ -164,6 +166,12 @@ def _proposal(rows: list[dict]) -> EsrProposal | None:
     row = rows[0]
     dh = row.get("dh_group")
     return EsrProposal(row.get("encryption"), row.get("integrity"), int(dh) if dh else None)
+
+
+def _lifetime(rows: list[dict]) -> int | None:
+    """The first policy's `lifetime seconds`."""
+    lifetime = rows[0].get("lifetime") if rows else None
+    return int(lifetime) if lifetime else None
 
 
 def _nets(value: object) -> tuple[IPv4Network, ...]:
@@ -241,6 +249,8 @@ def load_esr_config(path: Path, text: str | None = None) -> EsrConfig:
         esp=_proposal(_list(parsed.get("ipsec_proposals"))),
         ike_version=gateways[0].version if gateways else None,
         psk=(_list(parsed.get("ike_policies")) or [{}])[0].get("psk"),
+        ike_lifetime=_lifetime(_list(parsed.get("ike_policies"))),
+        sa_lifetime=_lifetime(_list(parsed.get("ipsec_policies"))),
         ipsec_mode=vpns[0].mode if vpns else None,
         ipsec_vpns=vpns, ike_gateways=gateways,
         asn=int(bgp["asn"]) if bgp.get("asn") else None,

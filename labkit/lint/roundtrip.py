@@ -1,6 +1,6 @@
 """Round trip: ESR configurations parsed back into the normalised model and compared with the node plan
-of the design they were generated from (addresses, NHS/NBMA mappings, proposals, BGP neighbours and the
-hub's listen range for spokes, NHRP knobs, VRFs). The IPsec bindings are compared once the parser reads all
+of the design they were generated from (addresses, NHS/NBMA mappings, proposals, SA lifetimes, BGP neighbours
+and the hub's listen range for spokes, NHRP knobs, VRFs). The IPsec bindings are compared once the parser reads all
 of them (issue 11)."""
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ def _expected(design: Design, plan: NodePlan) -> dict[str, tuple[object, str]]:
         "NBMA address": (plan.nbma, "tunnel gre"),
         "IKE proposal": (_esr(design.ipsec.ike_proposal), "security ike proposal"),
         "IPsec proposal": (_esr(design.ipsec.esp_proposal), "security ipsec proposal"),
+        "IKE SA lifetime": (plan.ike_lifetime_s, "security ike policy"),
+        "IPsec SA lifetime": (plan.sa_lifetime_s, "security ipsec policy"),
         "IPsec mode": (plan.ipsec_mode, "security ipsec vpn"),
         "BGP AS": (plan.bgp.asn, "router bgp"),
         "BGP neighbours": ({s.address for s in sessions}, "router bgp"),
@@ -54,6 +56,8 @@ def _found(config: EsrConfig, plan: NodePlan) -> dict[str, object]:
         "NBMA address": config.nbma,
         "IKE proposal": config.ike,
         "IPsec proposal": config.esp,
+        "IKE SA lifetime": config.ike_lifetime,
+        "IPsec SA lifetime": config.sa_lifetime,
         "IPsec mode": config.ipsec_mode,
         "BGP AS": config.asn,
         "BGP neighbours": {n.address for n in config.neighbors},
@@ -98,6 +102,8 @@ def compare(design: Design, configs: list[EsrConfig]) -> list[Finding]:
 
 
 def _text(value: object) -> str:
+    if value is None:
+        return "none"
     if isinstance(value, (set, frozenset)):
         return "{" + ", ".join(sorted(map(str, value))) + "}"
     if isinstance(value, dict):
