@@ -9,7 +9,8 @@ floor is the least a lab under emulation (TCG, 2 cores) needs where the formula 
 check had before this table, known to pass; where no timer bounds a wait (reading state that already holds,
 a burst of traffic, a capture), the floor is all there is. `labkit suite DESIGN` prints the table.
 
-SA lifetimes are not modelled: the designs leave them at strongSwan's defaults (hours), longer than any check.
+SA lifetimes, when the design sets them (the plan's hard lifetimes), give the rekey entry; left unset they are
+strongSwan's defaults (hours), longer than any check, and the entry is 0.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class Timers:
     vrrp_advert_s: float | None
     ike_give_up_s: float  # a spoke's charon gives a silent peer up after its retransmissions (the plan's stand-in)
     bgp_connect_s: int  # a spoke retries its BGP connection this often (the plan's stand-in)
+    ike_lifetime_s: int | None  # the IKE SA's hard lifetime (the plan's); None: strongSwan's default
+    sa_lifetime_s: int | None  # each IPsec SA's hard lifetime (the plan's); None: strongSwan's default
     probes: int = 0  # what one attempt of the check sends (LAN pairs pinged)
 
     @property
@@ -93,12 +96,14 @@ class Timers:
 
 def timers(design: Design, probes: int = 0) -> Timers:
     bfd, cluster = design.routing.bfd, design.cluster
-    spoke = plan_design(design)[design.spokes[0].name].stand_in
+    spoke = plan_design(design)[design.spokes[0].name]
+    stand_in = spoke.stand_in
     return Timers(spokes=len(design.spokes), nhrp_holdtime_s=design.overlay.holdtime, dpd_s=design.ipsec.dpd_interval,
                   bgp_keepalive_s=design.routing.keepalive, bgp_holdtime_s=design.routing.holdtime,
                   bfd_detect_s=bfd.detect_ms / 1000 if bfd else None,
                   vrrp_advert_s=cluster.advert_ms / 1000 if cluster else None,
-                  ike_give_up_s=spoke.ike_retransmit.give_up_s, bgp_connect_s=spoke.bgp_connect_retry_s, probes=probes)
+                  ike_give_up_s=stand_in.ike_retransmit.give_up_s, bgp_connect_s=stand_in.bgp_connect_retry_s,
+                  ike_lifetime_s=spoke.ike_lifetime_s, sa_lifetime_s=spoke.sa_lifetime_s, probes=probes)
 
 
 def _none(t: Timers) -> float:
@@ -234,12 +239,17 @@ BLOCKED = Deadline(
     "(at most 4 a minute per pair), the resolution and the IKE exchange it starts fail, DPD gives up the old "
     "spoke-to-spoke SA; the traffic must stay on the hub path throughout",
     lambda t: HUB_REDIRECT_INTERVAL_S + t.dead_peer_s + COMMAND_MARGIN_S, floor_s=45)
+REKEY = Deadline(
+    "rekey", "2 x sa lifetime + 10 s (0 with no sa lifetime)",
+    "how long the probes run while the hub-spoke and spoke-spoke SAs are rekeyed twice (edge.rekey: new SPIs): strongSwan rekeys each SA before its hard "
+    "lifetime, so two rekeys are done within two lifetimes of the first SA; plus one round of commands",
+    lambda t: 2 * t.sa_lifetime_s + COMMAND_MARGIN_S if t.sa_lifetime_s else 0.0)
 INJECT = Deadline("inject", "no timer: 60 s", "what one fault injection may take (the runtime's own work)",
                   floor_s=60)
 
 TABLE: tuple[Deadline, ...] = (REGISTRATION, BGP, BFD, ROUTES, VPN, LOOK, TRAFFIC, SHORTCUT, SAMPLED, REACHABILITY,
                                VRF_PINGS, ISOLATION, PURGE, VRRP, HUB_DOWN, HUB_RETURN, SPOKE_RESTART, SAS_RESTART,
-                               TAKEOVER, RESTORE, DURING, KEPT_OUT, JOINED, INJECT, PMTU, BLOCKED)
+                               TAKEOVER, RESTORE, DURING, KEPT_OUT, JOINED, INJECT, PMTU, BLOCKED, REKEY)
 
 
 def table_text(design: Design) -> str:
@@ -249,7 +259,9 @@ def table_text(design: Design) -> str:
     bfd = "none" if t.bfd_detect_s is None else f"{t.bfd_detect_s:g} s"
     head = (f"timers: nhrp holdtime {t.nhrp_holdtime_s} s (refresh {t.nhrp_refresh_s:g} s), dpd {t.dpd_s} s, ike "
             f"give-up {t.ike_give_up_s:g} s, bgp {t.bgp_keepalive_s}/{t.bgp_holdtime_s} s (connect "
-            f"{t.bgp_connect_s} s), bfd {bfd}, {t.spokes} spokes; rejoin {t.rejoin_s:.1f} s")
+            f"{t.bgp_connect_s} s), bfd {bfd}, {t.spokes} spokes; rejoin {t.rejoin_s:.1f} s"
+            + "".join(f", {what} lifetime {s} s" for what, s in (("ike", t.ike_lifetime_s), ("sa", t.sa_lifetime_s))
+                      if s))
 
     def row(d: Deadline) -> str:
         derived = f" (the formula gives {d.derive(t):.1f} s: the floor holds)" if d.floored(t) and d.derive(t) else ""
