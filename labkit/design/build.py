@@ -570,12 +570,22 @@ def _cross_checks(problems: Problems, design: Design, top: Fields, lan_pool: IPv
         if len(design.spokes) < case.spokes:
             problems.add(top.key_line("cases"), "cases", f"{case.name} needs at least {case.spokes} spokes "
                          f"({len(design.spokes)} in the design); set spokes.count to {case.spokes} or more")
+        if case.requires and _field(design, case.requires) is None:
+            problems.add(top.key_line("cases"), "cases", f"{case.name} needs {case.requires} set in the design")
         if design.phase not in case.phases:
             problems.add(top.key_line("cases"), "cases", f"{case.name} means something only in phase "
                          f"{' or '.join(map(str, case.phases))}, not in phase {design.phase}; remove it")
     if design.phase in (2, 3) and len(design.spokes) < 2:
         problems.add(top.key_line("spokes"), "spokes", f"phase {design.phase} needs at least 2 spokes "
                      "(spoke-to-spoke tunnels are what it is about)")
+
+
+def _field(design: Design, path: str) -> object:
+    """A design field by its dotted path (ipsec.sa_lifetime)."""
+    value: object = design
+    for name in path.split("."):
+        value = getattr(value, name)
+    return value
 
 
 def _mpls_checks(problems: Problems, design: Design, top: Fields) -> list[tuple[str, IPv4Network, int | None]]:

@@ -42,5 +42,5 @@ def edge_cases() -> dict[str, EdgeCase]:
     return {name: EdgeCase(name=name, title=entry["title"], spokes=entry["spokes"],
                            phases=tuple(entry.get("phases", (1, 2, 3))),
                            budget=Failover(entry["loss_budget_ms"], entry["probe_interval_ms"])
-                           if "loss_budget_ms" in entry else None)
+                           if "loss_budget_ms" in entry else None, requires=entry.get("requires"))
             for name, entry in raw.items()}

@@ -131,6 +131,7 @@ class EdgeCase:
     spokes: int
     phases: tuple[int, ...]
     budget: Failover | None = None
+    requires: str | None = None  # a design field (dotted path) the case needs set
 
 
 @dataclass(frozen=True)

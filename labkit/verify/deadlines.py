@@ -241,8 +241,9 @@ BLOCKED = Deadline(
     lambda t: HUB_REDIRECT_INTERVAL_S + t.dead_peer_s + COMMAND_MARGIN_S, floor_s=45)
 REKEY = Deadline(
     "rekey", "2 x sa lifetime + 10 s (0 with no sa lifetime)",
-    "how long the probes run while the hub-spoke and spoke-spoke SAs are rekeyed twice (edge.rekey: new SPIs): strongSwan rekeys each SA before its hard "
-    "lifetime, so two rekeys are done within two lifetimes of the first SA; plus one round of commands",
+    "how long the probes run while the hub-spoke and spoke-spoke SAs are rekeyed twice (edge.rekey: new SPIs): "
+    "strongSwan rekeys each SA before its hard lifetime, so two rekeys are done within two lifetimes of the first "
+    "SA; plus one round of commands",
     lambda t: 2 * t.sa_lifetime_s + COMMAND_MARGIN_S if t.sa_lifetime_s else 0.0)
 INJECT = Deadline("inject", "no timer: 60 s", "what one fault injection may take (the runtime's own work)",
                   floor_s=60)

@@ -343,7 +343,9 @@ def test_cases_name_edge_cases_of_the_catalogue_and_fit_the_design(write_design)
     design = load_design(write_design(PHASE3 + "cases: [mtu, underlay_blocked]\n"))
     assert [(c.name, c.budget) for c in design.cases] == [("mtu", None), ("underlay_blocked", Failover(1000, 20))]
     [problem] = problems_of(write_design, PHASE3 + "cases: [mtu, jumbo]\n")
-    assert "cases: unknown case jumbo; known: mtu, pmtud, underlay_blocked" in problem
+    assert "cases: unknown case jumbo; known: mtu, pmtud, underlay_blocked, rekey" in problem
+    [problem] = problems_of(write_design, PHASE3 + "cases: [rekey]\n")
+    assert "cases: rekey needs ipsec.sa_lifetime set in the design" in problem
     [problem] = problems_of(write_design, PHASE3 + "cases: [mtu, mtu]\n")
     assert "cases: lists a case twice" in problem
     one_spoke = PHASE3.replace("phase: 3", "phase: 1").replace("count: 3", "count: 1")

@@ -156,6 +156,7 @@ EXPECTED["edge"] = {  # phase 3's checks, then each declared edge case from the 
     "pmtud.learned": ("phase3.shortcut_purged.spoke1-spoke2",),
     "pmtud.black_hole": ("phase3.shortcut_purged.spoke1-spoke2",),
     "edge.underlay_blocked": ("phase3.shortcut_purged.spoke1-spoke2",),
+    "edge.rekey": ("phase3.shortcut_purged.spoke1-spoke2",),
 }
 
 
@@ -231,7 +232,7 @@ def test_a_users_own_design_gets_the_checks_its_contents_imply(write_design, lab
 
 
 def test_edge_cases_run_alone_after_the_story_in_the_order_the_design_lists_them(write_design):
-    text = (TOPOLOGIES / "edge.yml").read_text().replace("cases: [mtu, pmtud, underlay_blocked]",
+    text = (TOPOLOGIES / "edge.yml").read_text().replace("cases: [mtu, pmtud, underlay_blocked, rekey]",
                                                           "cases: [underlay_blocked, mtu]")
     checks = suite_for(load_design(write_design(text)))
     assert [c.id for c in checks[-2:]] == ["edge.underlay_blocked", "mtu.boundary"]

@@ -4,6 +4,8 @@ alone and each putting the lab back:
 - `mtu`: the tunnel MTU boundary from the first spoke to the first hub and to the second spoke;
 - `pmtud`: the second spoke's access link narrowed, the first hub learning the path MTU to it; the third
   spoke's narrowed with "fragmentation needed" filtered on the transport: the black hole;
+- `rekey`: with the first spoke's traffic to the hub LAN and the second's to the third's (over their shortcut)
+  probed, the SAs of both pairs rekeyed twice (new inbound SPIs), the loss held to the case's budget;
 - `underlay_blocked`: the transport forwards nothing between spokes; with the second and third spokes'
   shortcuts cleared, traffic between them stays on the hub path for the probes' whole run, no shortcut forms,
   the hub keeps every spoke (the first spoke's traffic to the hub LAN probed beside); unblocked, the shortcut
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 from labkit.design.model import Design
 from labkit.verify import deadlines
-from labkit.verify.checks import failover, mtu
+from labkit.verify.checks import failover, ipsec, mtu
 from labkit.verify.checks.failover import Case, Fault, Probe
 from labkit.verify.engine import Check
 from labkit.verify.schedule import after
@@ -41,15 +43,25 @@ def _underlay_blocked(design: Design) -> Check:
         restored=failover.shortcut_up(s2, s3), budget=case.budget))
 
 
+def _rekey(design: Design) -> Check:
+    hub, (s1, s2, s3) = design.hubs[0], design.spokes[:3]
+    case = next(c for c in design.cases if c.name == "rekey")
+    return failover.failover_case(design, Case(
+        "edge.rekey", case.title, (), ipsec.rekeyed([(s1, hub), (s2, s3)]),
+        (Probe(f"{s1.name}-{hub.name}", s1, hub.lan.ip), Probe(f"{s2.name}-{s3.name}", s2, s3.lan.ip)),
+        seconds=deadlines.REKEY(design), before=failover.shortcut_up(s2, s3), budget=case.budget))
+
+
 def _checks(suite: Suite) -> list[Check]:
     design = suite.design
     wanted = {
         "mtu": lambda: [mtu.boundary(design)],
         "pmtud": lambda: [mtu.learned(design), mtu.black_hole(design)],
         "underlay_blocked": lambda: [_underlay_blocked(design)],
+        "rekey": lambda: [_rekey(design)],
     }
     return after(suite.ready, *(check for case in design.cases for check in wanted[case.name]()))
 
 
-PART = Part("edge cases: MTU, path MTU discovery, blocked spoke-to-spoke underlay", "faults",
+PART = Part("edge cases: MTU, path MTU discovery, blocked spoke-to-spoke underlay, rekeys", "faults",
             lambda design: bool(design.cases), _checks)
