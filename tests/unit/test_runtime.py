@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ import pytest
 from labkit.design import load_design
 from labkit.errors import LabkitError
 from labkit.render.generate import generate
-from labkit.runtime import agent, vm
+from labkit.runtime import agent, netns, vm
 from labkit.runtime.clab import ClabRuntime, missing_modules
 from labkit.runtime.executor import AgentExecutor, Completed, LocalExecutor
 from labkit.runtime.labspec import read_lab
@@ -107,3 +109,31 @@ def test_clab_runtime_injects_faults_with_docker_exec(spec, monkeypatch):
     assert clab.inject("hub1", "node_fail") == "ok\n"
     assert seen[0][:4] == ["docker", "exec", "clab-dmvpn-phase3-hub1", "sh"]
     assert "kill -9" in seen[0][-1] and "ip link set $l down" in seen[0][-1]
+
+
+class CountingExecutor:
+    """Records the start scripts run and how many ran at once (each takes a moment)."""
+
+    def __init__(self):
+        self.running, self.most, self.order, self.lock = 0, 0, [], threading.Lock()
+
+    def run(self, argv: list[str], timeout: float = 60, input: str | None = None) -> Completed:
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+            self.order.append(next(a for a in argv if a.startswith("dmvpn-scale-")))
+        time.sleep(0.05)
+        with self.lock:
+            self.running -= 1
+        return Completed(0, "", "")
+
+
+def test_a_large_lab_starts_its_nodes_a_few_at_a_time_in_the_labs_order(tmp_path: Path):
+    design = load_design(TOPOLOGIES / "scale.yml", ("spokes.count=30",))
+    spec = read_lab(generate(design, tmp_path).clab_file)
+    executor = CountingExecutor()
+    said: list[str] = []
+    NetnsLab(spec, executor).run_in_nodes([n.name for n in spec.nodes], netns.START, said.append)
+    assert executor.most == netns.START_AT_ONCE
+    assert executor.order[:2] == ["dmvpn-scale-inet", "dmvpn-scale-hub1"]
+    assert said == [f"{n.name} ready" for n in spec.nodes]
