@@ -132,6 +132,7 @@ class EdgeCase:
     phases: tuple[int, ...]
     budget: Failover | None = None
     requires: str | None = None  # a design field (dotted path) the case needs set
+    stand_in_gap: str | None = None  # how the lab's stand-ins are known to fall short of DMVPN in this case
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.lab
 # fails much sooner (the VM watchdog), this only bounds what nothing else would
 # (keptout: not yet measured; its checks' deadlines, each waited out in full, add up to about 29 minutes)
 RUN_LIMIT_S = {"phase1": 420, "phase2": 420, "mpls": 480, "failover": 1500, "cluster": 900, "keptout": 1800,
-               "scale": 480}
+               "scale": 480, "edge": 1000}
 SCENARIOS = list(RUN_LIMIT_S)
 # the scale lab, small: one spoke more than its file gives, so that `--set` reaches the lab, and past the full
 # mesh's threshold, so that the linear checks (each spoke to the hub, the sampled pairs) run for real
@@ -57,6 +57,12 @@ def test_scenario_lab_passes_its_suite(scenario: str, tmp_path: Path, labkit):
             assert report["design"]["spokes"] == SCALE_SPOKES and report["design"]["set"] == [extra[1]]
             ids = {c["id"] for c in report["checks"]}
             assert {"phase3.sampled_shortcuts", "paths.hubs_and_sample"} <= ids and "paths.full_mesh" not in ids
+        if scenario == "edge":
+            timings = report["timings"]
+            assert timings["mtu.boundary"]["tunnel_mtu"] == 1400
+            assert timings["pmtud.learned"]["path_mtu"] < 1400
+            assert all(len(seen) == 3 for seen in timings["edge.rekey"]["spi_generations"].values())
+            assert timings["edge.underlay_blocked.stand_in_gap"]["probes"]["spoke1-hub1"]["loss_ms"] <= 1000
         if scenario == "cluster":
             takeover = report["timings"]["cluster.active_fails"]
             assert takeover["reconverge_s"] is not None and takeover["loss_ms"] <= takeover["budget_ms"]

@@ -79,7 +79,7 @@ def test_the_boundary_fails_when_the_largest_packet_does_not_cross(tmp_path: Pat
 
 
 def test_path_mtu_discovery_passes_when_the_sender_is_told_and_fails_when_it_is_not(tmp_path: Path):
-    learned = {("hub1", "df_ping", FITS): "df_ping_told_by_path.txt", ("hub1", "df_ping", 1334 - mtu.HEADERS):
+    learned = {("hub1", "df_ping", FITS): "df_ping_told_by_path.txt", ("hub1", "df_ping", 1318 - mtu.HEADERS):
                "df_ping_fits_path.txt"}
     status, reason, injected = run(mtu.learned(DESIGN), learned, tmp_path)
     assert status == "fail" and "lab not back" in reason  # the replay keeps answering as if narrowed
@@ -99,7 +99,7 @@ def test_path_mtu_discovery_passes_when_the_sender_is_told_and_fails_when_it_is_
                           lambda *a, **k: "")
     result = run_check(dataclasses.replace(mtu.learned(DESIGN), deadline_s=0), collector)
     assert result.status == "pass", result.reason
-    assert "sender told path MTU 1334, 1334-byte DF packets cross" in result.reason
+    assert "sender told path MTU 1318, 1318-byte DF packets cross" in result.reason
     silent = learned | {("hub1", "df_ping", FITS): "df_ping_vanish.txt"}
     status, reason, _ = run(mtu.learned(DESIGN), silent, tmp_path)
     assert status == "fail" and "sender told mtu None (expected a path MTU below 1400)" in reason
@@ -107,12 +107,12 @@ def test_path_mtu_discovery_passes_when_the_sender_is_told_and_fails_when_it_is_
 
 def test_the_black_hole_needs_its_positive_control_and_fails_when_the_sender_is_told(tmp_path: Path):
     small = 100 - mtu.HEADERS
-    hole = {("hub1", "df_ping", small): "df_ping_fits.txt", ("hub1", "df_ping", FITS): "df_ping_vanish.txt"}
+    hole = {("hub1", "df_ping", small): "df_ping_small.txt", ("hub1", "df_ping", FITS): "df_ping_vanish.txt"}
     ctx = looking(BySize(hole), tmp_path)
     assert "1400-byte DF packets vanish with no error" in mtu._black_hole(ctx, DESIGN.hubs[0], DESIGN.spokes[2], 1400)
     told = hole | {("hub1", "df_ping", FITS): "df_ping_told_by_path.txt"}
     status, reason, injected = run(mtu.black_hole(DESIGN), told, tmp_path)
-    assert status == "fail" and "not a black hole" in reason and "sender told mtu 1334" in reason
+    assert status == "fail" and "not a black hole" in reason and "sender told mtu 1318" in reason
     assert ("inet", "frag_needed_filtered", "restore", {}) in injected  # put back whatever the check found
     status, reason, _ = run(mtu.black_hole(DESIGN), hole | {("hub1", "df_ping", small): "df_ping_vanish.txt"},
                             tmp_path)

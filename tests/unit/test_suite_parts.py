@@ -155,7 +155,7 @@ EXPECTED["edge"] = {  # phase 3's checks, then each declared edge case from the 
     "mtu.boundary": ("phase3.shortcut_purged.spoke1-spoke2",),
     "pmtud.learned": ("phase3.shortcut_purged.spoke1-spoke2",),
     "pmtud.black_hole": ("phase3.shortcut_purged.spoke1-spoke2",),
-    "edge.underlay_blocked": ("phase3.shortcut_purged.spoke1-spoke2",),
+    "edge.underlay_blocked.stand_in_gap": ("phase3.shortcut_purged.spoke1-spoke2",),
     "edge.rekey": ("phase3.shortcut_purged.spoke1-spoke2",),
 }
 
@@ -235,5 +235,5 @@ def test_edge_cases_run_alone_after_the_story_in_the_order_the_design_lists_them
     text = (TOPOLOGIES / "edge.yml").read_text().replace("cases: [mtu, pmtud, underlay_blocked, rekey]",
                                                           "cases: [underlay_blocked, mtu]")
     checks = suite_for(load_design(write_design(text)))
-    assert [c.id for c in checks[-2:]] == ["edge.underlay_blocked", "mtu.boundary"]
+    assert [c.id for c in checks[-2:]] == ["edge.underlay_blocked.stand_in_gap", "mtu.boundary"]
     assert [c.alone for c in checks[-2:]] == [True, False]

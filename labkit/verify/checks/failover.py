@@ -31,6 +31,7 @@ class Probe:
     src: Site
     target: IPv4Address
     budgeted: bool = True  # False for traffic whose loss is the fault itself (a restarting spoke)
+    flows_again: bool = True  # False for traffic a known stand-in gap leaves black-holed while the fault holds
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class Case:
     during: Condition | None = None  # must hold soon after the recovery (deadlines.DURING), while the fault holds
     at_end: Condition | None = None  # must hold once the probes ended, the fault still holding (nothing flapped)
     budget: Failover | None = None  # the case's loss budget and probe interval, if not the design's `failover:`
+    gap: str | None = None  # a known stand-in gap the case proves: `recovered` is then the gap showing
     timers: dict = field(default_factory=dict)  # the design's timers that bound this case, for the report
 
 
@@ -108,18 +110,22 @@ def failover_case(design: Design, case: Case, shared: dict | None = None) -> Che
                           "sent": r.sent, "answered": len(set(r.answered))} for name, r in results.items()}
         worst = max((figures[p.name]["loss_ms"] for p in case.probes if p.budgeted), default=0)
         ctx.measurements.update({"loss_ms": worst, "budget_ms": budget, "reconverge_s": reconverge,
+                                 **({"stand_in_gap": case.gap} if case.gap else {}),
                                  "probes": figures} | ({"during": during} if during else {})
                                 | ({"at_end": at_end} if at_end else {})
                                 | ({"bounded_by": case.timers} if case.timers else {}))
         if shared is not None:
             shared[case.id] = ctx.measurements
         problems = []
-        if took is None:
+        if took is None and case.gap:
+            problems.append(f"the stand-ins' known gap did not show within {case.seconds}s ({word}); if they now "
+                            "do what DMVPN should, drop the case's stand_in_gap (labkit/data/cases.yml)")
+        elif took is None:
             problems.append(f"not recovered within {case.seconds}s: {word}")
         if at_end and not at_end["held"]:
             problems.append(f"once the probes ended: {at_end['detail']}")
         for p in case.probes:
-            if results[p.name].tail_answered(int(TAIL_S * 1000 / interval)) < TAIL_SHARE:
+            if p.flows_again and results[p.name].tail_answered(int(TAIL_S * 1000 / interval)) < TAIL_SHARE:
                 problems.append(f"{p.name}: traffic not flowing at the end of the probe")
             elif p.budgeted and figures[p.name]["loss_ms"] > budget:
                 problems.append(f"{p.name}: lost {figures[p.name]['loss_ms']} ms of traffic, budget {budget} ms")
@@ -128,6 +134,8 @@ def failover_case(design: Design, case: Case, shared: dict | None = None) -> Che
         if problems:
             raise CheckFailed(f"{'; '.join(problems)} (lost: {lost}; reconverged "
                               f"{'never' if reconverge is None else f'in {reconverge}s'})")
+        if case.gap:
+            return f"stand-in gap shown {reconverge}s after the fault: {word}; lost {lost}"
         return f"lost {lost}; reconverged in {reconverge}s: {word}"
 
     return Check(case.id, case.title, tuple(sorted({p.src.name for p in case.probes} | {f.node for f in case.faults})),
@@ -255,6 +263,21 @@ def still_direct(src: Site, dst: Site) -> Condition:
         if [h.address for h in hops] != [dst.lan.ip]:
             raise CheckFailed(f"{src.name} -> {dst.name} is no longer direct: {[str(h.address) for h in hops]}")
         return f"{src.name} -> {dst.name} still one overlay hop over its shortcut"
+
+    return condition
+
+
+def black_holed_shortcut(src: Site, dst: Site) -> Condition:
+    """src lists a shortcut to dst's LAN, yet its pings there go unanswered: traffic sent over a direct path
+    that does not work."""
+
+    def condition(ctx: Context) -> str:
+        if not [s for s in ctx.fact(src.name, "nhrp_shortcuts") if s.prefix == dst.lan.network]:
+            raise CheckFailed(f"{src.name}: no shortcut to {dst.lan.network}")
+        [result] = ctx.fact(src.name, "ping", count=3, interval=0.2, source=src.lan.ip, target=dst.lan.ip)
+        if result.received:
+            raise CheckFailed(f"{src.name} -> {dst.name}: {result.received}/{result.sent} answered")
+        return f"{src.name} lists a shortcut to {dst.lan.network}, and its pings there go unanswered"
 
     return condition
 

@@ -139,7 +139,11 @@ def rekeyed(pairs: list[tuple[Site, Site]], times: int = 2) -> Callable[[Context
                 raise CheckFailed(f"{node.name}-{peer.name}: {max(len(seen) - 1, 0)} of {times} rekeys seen")
             return None
 
-        ctx.each(pairs, one)
+        try:
+            ctx.each(pairs, one)
+        finally:
+            ctx.measurements["spi_generations"] = {pair: [sorted(g) for g in seen]
+                                                   for pair, seen in generations.items()}
         return "; ".join(f"{pair}: SPIs {' -> '.join('/'.join(sorted(g)) for g in seen)}"
                          for pair, seen in generations.items())
 

@@ -9,7 +9,7 @@ alone and each putting the lab back:
 - `underlay_blocked`: the transport forwards nothing between spokes; with the second and third spokes'
   shortcuts cleared, traffic between them stays on the hub path for the probes' whole run, no shortcut forms,
   the hub keeps every spoke (the first spoke's traffic to the hub LAN probed beside); unblocked, the shortcut
-  forms again.
+  forms again. The stand-ins do otherwise (labkit/data/cases.yml, `stand_in_gap`): the case proves that gap.
 """
 
 from __future__ import annotations
@@ -24,23 +24,32 @@ from labkit.verify.suites.part import Part, Suite
 
 
 def _underlay_blocked(design: Design) -> Check:
+    """With the catalogue's stand-in gap, the case proves the gap: the hub path and the hub's sessions
+    undisturbed, and spoke2's traffic to spoke3 black-holed over a shortcut listed while blocked."""
     hub, (s1, s2, s3) = design.hubs[0], design.spokes[:3]
     transport = design.transport.name
     case = next(c for c in design.cases if c.name == "underlay_blocked")
-    hub_path = failover.on_hub_path(design, s2, s3)
     kept = failover.hub_back(design, hub)
+    across = Probe(f"{s2.name}-{s3.name}", s2, s3.lan.ip, budgeted=not case.stand_in_gap,
+                   flows_again=not case.stand_in_gap)
+    if case.stand_in_gap:
+        case_id, title = "edge.underlay_blocked.stand_in_gap", f"{case.title}: the stand-ins' known gap"
+        outcome = failover.black_holed_shortcut(s2, s3)
+    else:
+        case_id, title = "edge.underlay_blocked", case.title
+        outcome = failover.on_hub_path(design, s2, s3)
 
-    def nothing_flapped(ctx) -> str:
-        return f"{hub_path(ctx)}; {kept(ctx)}"
+    def at_end(ctx) -> str:
+        return f"{outcome(ctx)}; {kept(ctx)}"
 
     return failover.failover_case(design, Case(
-        "edge.underlay_blocked", case.title,
+        case_id, title,
         (Fault(transport, "spoke_underlay_blocked"), Fault(s2.name, "shortcuts_cleared"),
          Fault(s3.name, "shortcuts_cleared")),
-        hub_path, (Probe(f"{s1.name}-{hub.name}", s1, hub.lan.ip), Probe(f"{s2.name}-{s3.name}", s2, s3.lan.ip)),
-        seconds=deadlines.BLOCKED(design), at_end=nothing_flapped,
+        outcome, (Probe(f"{s1.name}-{hub.name}", s1, hub.lan.ip), across),
+        seconds=deadlines.BLOCKED(design), at_end=at_end,
         undo=(Fault(transport, "spoke_underlay_blocked", step="restore"),),
-        restored=failover.shortcut_up(s2, s3), budget=case.budget))
+        restored=failover.shortcut_up(s2, s3), budget=case.budget, gap=case.stand_in_gap))
 
 
 def _rekey(design: Design) -> Check:
