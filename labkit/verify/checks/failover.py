@@ -267,6 +267,20 @@ def still_direct(src: Site, dst: Site) -> Condition:
     return condition
 
 
+def flowing_over_shortcut(src: Site, dst: Site) -> Condition:
+    """Traffic from src to dst's LAN runs over a shortcut and every packet of a burst is answered."""
+    listed = shortcut_up(src, dst)
+
+    def condition(ctx: Context) -> str:
+        detail = listed(ctx)
+        [result] = ctx.fact(src.name, "ping", count=5, interval=0.2, source=src.lan.ip, target=dst.lan.ip)
+        if result.received < result.sent:
+            raise CheckFailed(f"{src.name} -> {dst.name}: {result.received}/{result.sent} answered over the shortcut")
+        return f"{detail}, all {result.sent} pings answered"
+
+    return condition
+
+
 def black_holed_shortcut(src: Site, dst: Site) -> Condition:
     """src lists a shortcut to dst's LAN, yet its pings there go unanswered: traffic sent over a direct path
     that does not work."""

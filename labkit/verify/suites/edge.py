@@ -58,7 +58,7 @@ def _rekey(design: Design) -> Check:
     return failover.failover_case(design, Case(
         "edge.rekey", case.title, (), ipsec.rekeyed([(s1, hub), (s2, s3)]),
         (Probe(f"{s1.name}-{hub.name}", s1, hub.lan.ip), Probe(f"{s2.name}-{s3.name}", s2, s3.lan.ip)),
-        seconds=deadlines.REKEY(design), before=failover.shortcut_up(s2, s3), budget=case.budget))
+        seconds=deadlines.REKEY(design), before=failover.flowing_over_shortcut(s2, s3), budget=case.budget))
 
 
 def _checks(suite: Suite) -> list[Check]:
