@@ -10,10 +10,12 @@ import re
 import time
 from pathlib import Path
 
+import pytest
+
 from labkit.design import load_design
-from labkit.verify.checks import ipsec, mtu
+from labkit.verify.checks import failover, ipsec, mtu
 from labkit.verify.collect import Collector, Evidence
-from labkit.verify.engine import Check, Context, run_check
+from labkit.verify.engine import Check, CheckFailed, Context, run_check
 from tests.conftest import FIXTURES, TOPOLOGIES
 from tests.unit.test_checks import Replay
 
@@ -134,3 +136,18 @@ def test_rekeys_are_counted_by_generations_of_inbound_spis(tmp_path: Path):
         except Exception as exc:  # CheckFailed
             assert f"{seen} of 2 rekeys seen" in str(exc)
     assert f"SPIs {spi} -> c0000001 -> c0000002" in condition(ctx)
+
+
+def test_the_stand_in_gap_shows_only_while_a_listed_shortcut_goes_unanswered(tmp_path: Path):
+    spoke1, spoke2 = DESIGN.spokes[0], DESIGN.spokes[1]
+    shortcut = {("spoke1", "nhrp_shortcuts"): "spoke1_show_ip_nhrp_shortcut.txt"}
+    unanswered = Replay(shortcut | {("spoke1", "ping"): "text:" + edge("df_ping_vanish.txt")})
+    gap = failover.black_holed_shortcut(spoke1, spoke2)
+    assert "its pings there go unanswered" in gap(looking(unanswered, tmp_path))
+    answered = Replay(shortcut | {("spoke1", "ping"): "spoke1_ping.txt"})
+    with pytest.raises(CheckFailed, match="spoke1 -> spoke2: 10/10 answered"):
+        gap(looking(answered, tmp_path))  # the stand-ins did what DMVPN should: the gap is gone
+    flowing = failover.flowing_over_shortcut(spoke1, spoke2)
+    assert "all 10 pings answered" in flowing(looking(answered, tmp_path))
+    with pytest.raises(CheckFailed, match="0/3 answered over the shortcut"):
+        flowing(looking(unanswered, tmp_path))
