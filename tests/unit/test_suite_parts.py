@@ -237,3 +237,10 @@ def test_edge_cases_run_alone_after_the_story_in_the_order_the_design_lists_them
     checks = suite_for(load_design(write_design(text)))
     assert [c.id for c in checks[-2:]] == ["edge.underlay_blocked.stand_in_gap", "mtu.boundary"]
     assert [c.alone for c in checks[-2:]] == [True, False]
+
+
+def test_every_case_of_the_catalogue_has_its_checks():
+    from labkit.design.catalog import edge_cases
+    from labkit.verify.suites.edge import CASES
+
+    assert list(CASES) == list(edge_cases())

@@ -14,21 +14,30 @@ alone and each putting the lab back:
 
 from __future__ import annotations
 
-from labkit.design.model import Design
+from collections.abc import Callable
+
+from labkit.design.model import Design, EdgeCase
 from labkit.verify import deadlines
 from labkit.verify.checks import failover, ipsec, mtu
 from labkit.verify.checks.failover import Case, Fault, Probe
-from labkit.verify.engine import Check
+from labkit.verify.engine import Check, Context
 from labkit.verify.schedule import after
 from labkit.verify.suites.part import Part, Suite
 
 
-def _underlay_blocked(design: Design) -> Check:
+def _mtu(design: Design, case: EdgeCase) -> list[Check]:
+    return [mtu.boundary(design)]
+
+
+def _pmtud(design: Design, case: EdgeCase) -> list[Check]:
+    return [mtu.learned(design), mtu.black_hole(design)]
+
+
+def _underlay_blocked(design: Design, case: EdgeCase) -> list[Check]:
     """With the catalogue's stand-in gap, the case proves the gap: the hub path and the hub's sessions
     undisturbed, and spoke2's traffic to spoke3 black-holed over a shortcut listed while blocked."""
     hub, (s1, s2, s3) = design.hubs[0], design.spokes[:3]
     transport = design.transport.name
-    case = next(c for c in design.cases if c.name == "underlay_blocked")
     kept = failover.hub_back(design, hub)
     across = Probe(f"{s2.name}-{s3.name}", s2, s3.lan.ip, budgeted=not case.stand_in_gap,
                    flows_again=not case.stand_in_gap)
@@ -39,37 +48,34 @@ def _underlay_blocked(design: Design) -> Check:
         case_id, title = "edge.underlay_blocked", case.title
         outcome = failover.on_hub_path(design, s2, s3)
 
-    def at_end(ctx) -> str:
+    def at_end(ctx: Context) -> str:
         return f"{outcome(ctx)}; {kept(ctx)}"
 
-    return failover.failover_case(design, Case(
+    return [failover.failover_case(design, Case(
         case_id, title,
         (Fault(transport, "spoke_underlay_blocked"), Fault(s2.name, "shortcuts_cleared"),
          Fault(s3.name, "shortcuts_cleared")),
         outcome, (Probe(f"{s1.name}-{hub.name}", s1, hub.lan.ip), across),
         seconds=deadlines.BLOCKED(design), at_end=at_end,
         undo=(Fault(transport, "spoke_underlay_blocked", step="restore"),),
-        restored=failover.shortcut_up(s2, s3), budget=case.budget, gap=case.stand_in_gap))
+        restored=failover.shortcut_up(s2, s3), budget=case.budget, gap=case.stand_in_gap))]
 
 
-def _rekey(design: Design) -> Check:
+def _rekey(design: Design, case: EdgeCase) -> list[Check]:
     hub, (s1, s2, s3) = design.hubs[0], design.spokes[:3]
-    case = next(c for c in design.cases if c.name == "rekey")
-    return failover.failover_case(design, Case(
+    return [failover.failover_case(design, Case(
         "edge.rekey", case.title, (), ipsec.rekeyed([(s1, hub), (s2, s3)]),
         (Probe(f"{s1.name}-{hub.name}", s1, hub.lan.ip), Probe(f"{s2.name}-{s3.name}", s2, s3.lan.ip)),
-        seconds=deadlines.REKEY(design), before=failover.flowing_over_shortcut(s2, s3), budget=case.budget))
+        seconds=deadlines.REKEY(design), before=failover.flowing_over_shortcut(s2, s3), budget=case.budget))]
+
+
+CASES: dict[str, Callable[[Design, EdgeCase], list[Check]]] = {
+    "mtu": _mtu, "pmtud": _pmtud, "underlay_blocked": _underlay_blocked, "rekey": _rekey}
 
 
 def _checks(suite: Suite) -> list[Check]:
     design = suite.design
-    wanted = {
-        "mtu": lambda: [mtu.boundary(design)],
-        "pmtud": lambda: [mtu.learned(design), mtu.black_hole(design)],
-        "underlay_blocked": lambda: [_underlay_blocked(design)],
-        "rekey": lambda: [_rekey(design)],
-    }
-    return after(suite.ready, *(check for case in design.cases for check in wanted[case.name]()))
+    return after(suite.ready, *(check for case in design.cases for check in CASES[case.name](design, case)))
 
 
 PART = Part("edge cases: MTU, path MTU discovery, blocked spoke-to-spoke underlay, rekeys", "faults",
