@@ -7,7 +7,9 @@ from __future__ import annotations
 import pytest
 
 from labkit.design import load_design
+from labkit.design.catalog import edge_cases
 from labkit.verify.suites import parts_for, suite_for
+from labkit.verify.suites.edge import CASES
 from tests.conftest import TOPOLOGIES
 
 # what every later check needs: the designed state of one hub, a hub pair (with BFD), a cluster (VRRP first)
@@ -240,7 +242,4 @@ def test_edge_cases_run_alone_after_the_story_in_the_order_the_design_lists_them
 
 
 def test_every_case_of_the_catalogue_has_its_checks():
-    from labkit.design.catalog import edge_cases
-    from labkit.verify.suites.edge import CASES
-
     assert list(CASES) == list(edge_cases())
