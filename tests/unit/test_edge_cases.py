@@ -151,3 +151,14 @@ def test_the_stand_in_gap_shows_only_while_a_listed_shortcut_goes_unanswered(tmp
     assert "all 10 pings answered" in flowing(looking(answered, tmp_path))
     with pytest.raises(CheckFailed, match="0/3 answered over the shortcut"):
         flowing(looking(unanswered, tmp_path))
+
+
+def test_the_hub_path_holds_without_a_shortcut_and_fails_with_one(tmp_path: Path):
+    spoke1, spoke2 = DESIGN.spokes[0], DESIGN.spokes[1]
+    traced = {("spoke1", "traceroute"): "spoke1_traceroute_via_hub.txt"}
+    on_hub = failover.on_hub_path(DESIGN, spoke1, spoke2)
+    none = Replay(traced | {("spoke1", "nhrp_shortcuts"): "spoke3_show_ip_nhrp_shortcut_empty.txt"})
+    assert "2 overlay hops: 10.255.0.1 (hub)" in on_hub(looking(none, tmp_path))
+    listed = Replay(traced | {("spoke1", "nhrp_shortcuts"): "spoke1_show_ip_nhrp_shortcut.txt"})
+    with pytest.raises(CheckFailed, match=re.escape("still has a shortcut to 172.16.2.0/24")):
+        on_hub(looking(listed, tmp_path))

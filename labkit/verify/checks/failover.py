@@ -16,6 +16,8 @@ from ipaddress import IPv4Address
 
 from labkit.design.model import Design, Failover, Site
 from labkit.verify.checks.ipsec import installed_in
+from labkit.verify.checks.nhrp import no_shortcut, shortcut_to
+from labkit.verify.checks.paths import crosses_hub
 from labkit.verify.deadlines import DURING, INJECT, RESTORE, SHORTCUT, TRAFFIC
 from labkit.verify.engine import Check, CheckFailed, Context
 from labkit.verify.state import ProbeResult
@@ -246,7 +248,7 @@ def shortcut_up(src: Site, dst: Site) -> Condition:
 
     def condition(ctx: Context) -> str:
         ctx.fact(src.name, "ping", count=5, interval=0.2, source=src.lan.ip, target=dst.lan.ip)
-        if not [s for s in ctx.fact(src.name, "nhrp_shortcuts") if s.prefix == dst.lan.network]:
+        if not shortcut_to(ctx, src, dst.lan.network):
             raise CheckFailed(f"{src.name}: no shortcut to {dst.lan.network}")
         return f"{src.name} has a shortcut to {dst.name}'s LAN"
 
@@ -272,7 +274,7 @@ def still_direct(src: Site, dst: Site) -> Condition:
     """The shortcut is still listed and traffic to dst's LAN still takes one overlay hop."""
 
     def condition(ctx: Context) -> str:
-        if not [s for s in ctx.fact(src.name, "nhrp_shortcuts") if s.prefix == dst.lan.network]:
+        if not shortcut_to(ctx, src, dst.lan.network):
             raise CheckFailed(f"{src.name}: the shortcut to {dst.lan.network} is gone")
         hops = ctx.fact(src.name, "traceroute", timeout=60, source=src.lan.ip, target=dst.lan.ip)
         if [h.address for h in hops] != [dst.lan.ip]:
@@ -301,7 +303,7 @@ def black_holed_shortcut(src: Site, dst: Site) -> Condition:
     that does not work."""
 
     def condition(ctx: Context) -> str:
-        if not [s for s in ctx.fact(src.name, "nhrp_shortcuts") if s.prefix == dst.lan.network]:
+        if not shortcut_to(ctx, src, dst.lan.network):
             raise CheckFailed(f"{src.name}: no shortcut to {dst.lan.network}")
         [result] = ctx.fact(src.name, "ping", count=3, interval=0.2, source=src.lan.ip, target=dst.lan.ip)
         if result.received:
@@ -313,15 +315,9 @@ def black_holed_shortcut(src: Site, dst: Site) -> Condition:
 
 def on_hub_path(design: Design, src: Site, dst: Site) -> Condition:
     """Traffic from src to dst's LAN takes the hub path: no shortcut listed, two overlay hops through a hub."""
-    hubs = {h.tunnel for h in design.hubs}
 
     def condition(ctx: Context) -> str:
-        if [s for s in ctx.fact(src.name, "nhrp_shortcuts") if s.prefix == dst.lan.network]:
-            raise CheckFailed(f"{src.name}: a shortcut to {dst.lan.network} is listed")
-        hops = [h.address for h in ctx.fact(src.name, "traceroute", timeout=60, source=src.lan.ip, target=dst.lan.ip)]
-        if len(hops) != 2 or hops[0] not in hubs or hops[1] != dst.lan.ip:
-            raise CheckFailed(f"{src.name} -> {dst.name} does not cross a hub: {[str(h) for h in hops]}")
-        return f"{src.name} -> {dst.name} through {hops[0]}, no shortcut"
+        return f"{no_shortcut(ctx, src, dst)}; {crosses_hub(ctx, design, src, dst)}"
 
     return condition
 

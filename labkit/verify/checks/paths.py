@@ -31,14 +31,17 @@ def _hops(ctx: Context, src: Site, dst: Site) -> list:
     return hops
 
 
-def path_via_hub(design: Design, src: Site, dst: Site) -> Check:
-    hub_tunnels = {h.tunnel for h in design.hubs}
+def crosses_hub(ctx: Context, design: Design, src: Site, dst: Site) -> str:
+    """CheckFailed unless traffic from src's LAN to dst's takes two overlay hops, the first a hub."""
+    hops = _hops(ctx, src, dst)
+    if len(hops) != 2 or hops[0].address not in {h.tunnel for h in design.hubs}:
+        raise CheckFailed(f"{src.name} -> {dst.name} should cross a hub: hops {[str(h.address) for h in hops]}")
+    return f"2 overlay hops: {hops[0].address} (hub), {hops[1].address}"
 
+
+def path_via_hub(design: Design, src: Site, dst: Site) -> Check:
     def probe(ctx: Context) -> str:
-        hops = _hops(ctx, src, dst)
-        if len(hops) != 2 or hops[0].address not in hub_tunnels:
-            raise CheckFailed(f"{src.name} -> {dst.name} should cross a hub: hops {[str(h.address) for h in hops]}")
-        return f"2 overlay hops: {hops[0].address} (hub), {hops[1].address}"
+        return crosses_hub(ctx, design, src, dst)
 
     return Check(f"paths.via_hub.{src.name}-{dst.name}", f"{src.name} -> {dst.name} crosses the hub",
                  (src.name,), probe, deadline_s=LOOK(design))
