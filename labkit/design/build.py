@@ -575,6 +575,14 @@ def _cross_checks(problems: Problems, design: Design, top: Fields, lan_pool: IPv
         if design.phase not in case.phases:
             problems.add(top.key_line("cases"), "cases", f"{case.name} means something only in phase "
                          f"{' or '.join(map(str, case.phases))}, not in phase {design.phase}; remove it")
+    if design.has_case("wan_address_change"):
+        spare = design.spare_wan_link().address.network
+        taken = [s.wan.network for s in design.sites] + ([design.cluster.segment] if design.cluster else [])
+        if any(spare.overlaps(network) for network in taken):
+            pool = design.transport.wan_pool
+            problems.add(top.key_line("cases"), "underlay.wan_pool", f"wan_address_change gives a spoke the pool's "
+                         f"last /{WAN_LINK_PREFIXLEN} ({spare}) as its new lease, but a site holds it; "
+                         f"{larger(pool, room(pool, WAN_LINK_PREFIXLEN) + 1, WAN_LINK_PREFIXLEN)}")
     if design.phase in (2, 3) and len(design.spokes) < 2:
         problems.add(top.key_line("spokes"), "spokes", f"phase {design.phase} needs at least 2 spokes "
                      "(spoke-to-spoke tunnels are what it is about)")

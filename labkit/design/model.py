@@ -7,6 +7,8 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import Literal
 
+from labkit.design.pools import WAN_LINK_PREFIXLEN
+
 Role = Literal["hub", "spoke"]
 
 
@@ -39,6 +41,19 @@ class Site:
     @property
     def nbma(self) -> IPv4Address:
         return self.vip or self.wan.ip
+
+    @property
+    def lan_host(self) -> IPv4Interface:
+        """A host on the site's LAN (a branch PC, in the lab): the address after the gateway's."""
+        return IPv4Interface((self.lan.ip + 1, self.lan.network.prefixlen))
+
+
+@dataclass(frozen=True)
+class WanLink:
+    """A WAN link to the transport router: the site's address and the transport's (the site's gateway)."""
+
+    address: IPv4Interface
+    gateway: IPv4Interface
 
 
 @dataclass(frozen=True)
@@ -261,6 +276,14 @@ class Design:
     def transport_port(self, site: Site) -> str:
         """The transport router's port on the site's WAN link: ethN for the Nth site, hubs first."""
         return f"eth{self.sites.index(site) + 1}"
+
+    def spare_wan_link(self) -> WanLink:
+        """The WAN pool's last link, which no site holds (validation keeps it free for a design with the
+        wan_address_change case): the new lease of a spoke whose WAN address changes."""
+        pool = self.transport.wan_pool
+        link = IPv4Network((int(pool.broadcast_address) - 2 ** (32 - WAN_LINK_PREFIXLEN) + 1, WAN_LINK_PREFIXLEN))
+        gateway, address = (IPv4Interface((host, WAN_LINK_PREFIXLEN)) for host in link.hosts())
+        return WanLink(address, gateway)
 
     def has_case(self, name: str) -> bool:
         return any(case.name == name for case in self.cases)

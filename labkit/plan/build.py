@@ -178,6 +178,11 @@ def _stand_in(design: Design, site: Site) -> StandIn:
     if cluster_unit:
         reasons.append("cluster units take their LAN address as BGP router-id (they share the tunnel address); "
                        "keepalived stands in for the cluster's VRRP")
+    renumbered = not hub and design.has_case("wan_address_change")
+    if renumbered:
+        reasons.append("strongSwan answers IKE on any address of the spoke (local_addrs %any), so that a spoke whose "
+                       "WAN address changed still accepts other spokes' IKE: a branch with a changing (DHCP) WAN "
+                       "address needs the same of its ESR IKE gateways instead of `local address`")
     ipsec = design.ipsec
     if ipsec.ike_lifetime or ipsec.sa_lifetime:
         reasons.append(rekey_reason(ipsec.ike_lifetime, ipsec.sa_lifetime))
@@ -190,6 +195,7 @@ def _stand_in(design: Design, site: Site) -> StandIn:
         hub_pair_filters=hub_pair,
         ike_retransmit=IKE_RETRANSMIT,
         bgp_connect_retry_s=None if hub else BGP_CONNECT_RETRY_S,
+        ike_any_local_address=renumbered,
         ike_rekey=ike_rekey(ipsec.ike_lifetime),
         child_rekey=child_rekey(ipsec.sa_lifetime),
         reasons=tuple(reasons),

@@ -174,6 +174,9 @@ class StandIn:
     # spokes retry a BGP connection every 2 s (FRR's default 120 s stalls a spoke whose first SYN left before
     # NHRP installed the hub's route); None on hubs, which only listen to spokes
     bgp_connect_retry_s: int | None
+    # strongSwan answers IKE on any of the node's addresses (local_addrs %any), not only its design WAN address:
+    # for a spoke whose WAN address can change (the wan_address_change case); else its NBMA address
+    ike_any_local_address: bool
     # rekey timing from the design's SA lifetimes (labkit.plan.rekey); None: strongSwan's defaults (hours)
     ike_rekey: IkeRekey | None = field(metadata=IF_SET)
     child_rekey: ChildRekey | None = field(metadata=IF_SET)

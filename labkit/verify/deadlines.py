@@ -245,12 +245,19 @@ REKEY = Deadline(
     "strongSwan rekeys each SA before its hard lifetime, so two rekeys are done within two lifetimes of the first "
     "SA; plus one round of commands",
     lambda t: 2 * t.sa_lifetime_s + COMMAND_MARGIN_S if t.sa_lifetime_s else 0.0)
+RENUMBER = Deadline(
+    "renumber", "dead peer (dpd + ike give-up) + 10 s, floor 45 s",
+    "how long the probes run after a spoke's WAN address changed (edge.wan_address_change): the spoke registers "
+    "from its new address at once (its first registration starts IKE, the next is answered), and an SA left "
+    "with its former address is given up by DPD; traffic must flow and no stale SA remain by the end",
+    lambda t: t.dead_peer_s + COMMAND_MARGIN_S, floor_s=45)
 INJECT = Deadline("inject", "no timer: 60 s", "what one fault injection may take (the runtime's own work)",
                   floor_s=60)
 
 TABLE: tuple[Deadline, ...] = (REGISTRATION, BGP, BFD, ROUTES, VPN, LOOK, TRAFFIC, SHORTCUT, SAMPLED, REACHABILITY,
                                VRF_PINGS, ISOLATION, PURGE, VRRP, HUB_DOWN, HUB_RETURN, SPOKE_RESTART, SAS_RESTART,
-                               TAKEOVER, RESTORE, DURING, KEPT_OUT, JOINED, INJECT, PMTU, BLOCKED, REKEY)
+                               TAKEOVER, RESTORE, DURING, KEPT_OUT, JOINED, INJECT, PMTU, BLOCKED, REKEY,
+                               RENUMBER)
 
 
 def table_text(design: Design) -> str:

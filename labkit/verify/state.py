@@ -159,6 +159,15 @@ class Packet:
 
 
 @dataclass(frozen=True)
+class Syn:
+    """A TCP SYN seen on an interface: its endpoints (without ports) and the MSS it offers (None: no option)."""
+
+    src: IPv4Address
+    dst: IPv4Address
+    mss: int | None
+
+
+@dataclass(frozen=True)
 class LabelledPacket:
     """A packet seen on a tunnel interface: its MPLS label stack (empty for plain IP) and inner addresses."""
 
@@ -207,6 +216,15 @@ def _labelled(r: dict) -> LabelledPacket:
 def _packet(r: dict) -> Packet:
     proto = "ESP" if r["proto"].startswith("ESP") else "GRE" if r["proto"].startswith("GRE") else r["proto"]
     return Packet(src=_ip(r["src"]), dst=_ip(r["dst"]), proto=proto)
+
+
+def _endpoint_address(endpoint: str) -> IPv4Address:
+    """The address of a TCP endpoint as tcpdump prints it (ADDRESS.PORT)."""
+    return IPv4Address(endpoint.rsplit(".", 1)[0])
+
+
+def _syn(r: dict) -> Syn:
+    return Syn(_endpoint_address(r["src"]), _endpoint_address(r["dst"]), int(r["mss"]) if "mss" in r else None)
 
 
 def _probe(r: dict) -> ProbeResult:
@@ -260,6 +278,7 @@ CONVERTERS: dict[str, tuple[str | None, Any]] = {
     "Hop": ("hops", lambda r: Hop(int(r["hop"]), _ip(r["address"]))),
     "Packet": ("packets", _packet),
     "LabelledPacket": ("packets", _labelled),
+    "Syn": ("packets", _syn),
 }
 
 

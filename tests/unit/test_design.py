@@ -353,3 +353,15 @@ def test_cases_name_edge_cases_of_the_catalogue_and_fit_the_design(write_design)
     assert any("mtu needs at least 2 spokes (1 in the design); set spokes.count to 2 or more" in p for p in problems)
     assert any("underlay_blocked means something only in phase 2 or 3, not in phase 1; remove it" in p
                for p in problems)
+
+
+def test_a_wan_address_change_takes_the_pools_last_link_which_no_site_may_hold(write_design):
+    design = load_design(write_design(PHASE3 + "cases: [wan_address_change]\n"))
+    link = design.spare_wan_link()
+    assert (str(link.address), str(link.gateway)) == ("198.51.100.254/30", "198.51.100.253/30")
+    assert all(not link.address.network.overlaps(site.wan.network) for site in design.sites)
+    full = PHASE3.replace("198.51.100.0/24", "198.51.100.0/28")  # four /30s, one per site: none spare
+    assert str(load_design(write_design(full)).sites[-1].wan.network) == "198.51.100.12/30"
+    [problem] = problems_of(write_design, full + "cases: [wan_address_change]\n")
+    assert ("underlay.wan_pool: wan_address_change gives a spoke the pool's last /30 (198.51.100.12/30) as its new "
+            "lease, but a site holds it; use a /27 or larger") in problem

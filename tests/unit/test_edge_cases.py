@@ -1,7 +1,7 @@
 """The edge-case checks on replayed outputs: each passes on what the lab printed when the case held, and fails
-when what it guards is broken (a packet over the MTU answered, path MTU discovery silent, a black hole that
-answers, rekeys that never come). Outputs are the edge lab's captures (tests/fixtures/edge/README.md) or
-derived from them, as each says."""
+when what it guards is broken (a packet over the MTU answered, an MSS not clamped, path MTU discovery silent, a
+black hole that answers, rekeys that never come, a hub that still knows a moved spoke at its former address).
+Outputs are the edge lab's captures (tests/fixtures/edge/README.md) or derived from them, as each says."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from labkit.design import load_design
-from labkit.verify.checks import failover, ipsec, mtu
+from labkit.verify.checks import failover, ipsec, mtu, renumber
 from labkit.verify.collect import Collector, Evidence
 from labkit.verify.engine import Check, CheckFailed, Context, run_check
 from tests.conftest import FIXTURES, TOPOLOGIES
@@ -162,3 +162,47 @@ def test_the_hub_path_holds_without_a_shortcut_and_fails_with_one(tmp_path: Path
     listed = Replay(traced | {("spoke1", "nhrp_shortcuts"): "spoke1_show_ip_nhrp_shortcut.txt"})
     with pytest.raises(CheckFailed, match=re.escape("still has a shortcut to 172.16.2.0/24")):
         on_hub(looking(listed, tmp_path))
+
+
+def renumbered_hub(**replaced: str) -> Replay:
+    """hub1 as the edge lab showed it right after spoke1 moved to the spare link (198.51.100.254)."""
+    files = {"nhrp_cache": "hub1_nhrp_cache_renumbered.txt", "ike_sas": "hub1_list_sas_renumbered.txt",
+             "bgp_peers": "hub1_bgp_summary_renumbered.txt", "routes": "hub1_routes_renumbered.txt"} | replaced
+    return Replay({("hub1", fact): "text:" + edge(name) for fact, name in files.items()})
+
+
+def test_a_moved_spoke_is_known_at_its_new_address_only_once_the_hub_learned_it(tmp_path: Path):
+    spoke1, new = DESIGN.spokes[0], DESIGN.spare_wan_link().address.ip
+    known = renumber.known_at(DESIGN, spoke1, new)
+    assert "every hub maps it to 198.51.100.254, with an SA there" in known(looking(renumbered_hub(), tmp_path))
+    before = renumbered_hub(nhrp_cache="hub1_nhrp_cache_before_renumber.txt")
+    with pytest.raises(CheckFailed, match=re.escape("hub1: spoke1 registered at 198.51.100.6, not 198.51.100.254")):
+        known(looking(before, tmp_path))
+    no_sa = renumbered_hub(ike_sas="hub1_list_sas_before_renumber.txt")
+    with pytest.raises(CheckFailed, match=re.escape("hub1: no IKE SA with 198.51.100.254")):
+        known(looking(no_sa, tmp_path))
+
+
+def test_no_sa_may_stay_with_a_moved_spokes_former_address(tmp_path: Path):
+    spoke1 = DESIGN.spokes[0]
+    gone = renumber.none_left_at(DESIGN, spoke1, spoke1.wan.ip)
+    assert gone(looking(renumbered_hub(), tmp_path)) == "no hub keeps an SA with 198.51.100.6"
+    stale = renumbered_hub(ike_sas="hub1_list_sas_before_renumber.txt")
+    with pytest.raises(CheckFailed, match=r"hub1: 1 IKE SA\(s\) with spoke1's former address 198.51.100.6"):
+        gone(looking(stale, tmp_path))
+
+
+def test_the_mss_check_needs_the_hosts_own_mss_on_the_lan_and_the_clamped_one_at_the_hub(tmp_path: Path):
+    outputs = {("spoke1", "lan_host_syn"): "text:" + edge("spoke1_lan_syn.txt"),
+               ("hub1", "syn_capture"): "text:" + edge("hub1_syn_clamped.txt")}
+    status, reason, injected = run(mtu.mss_clamped(DESIGN), outputs, tmp_path)
+    assert status == "pass", reason
+    assert "172.16.1.2's SYN offers MSS 1460 on spoke1's LAN and reaches hub1 with MSS 1360" in reason
+    assert [(n, f, s) for n, f, s, _ in injected] == [("spoke1", "lan_host", "apply"),
+                                                      ("spoke1", "lan_host", "restore")]
+    unclamped = outputs | {("hub1", "syn_capture"): "text:" + edge("hub1_syn_unclamped.txt")}
+    status, reason, _ = run(mtu.mss_clamped(DESIGN), unclamped, tmp_path)
+    assert status == "fail" and "hub1 received 172.16.1.2's SYN with MSS 1460, expected 1360" in reason
+    no_control = outputs | {("spoke1", "lan_host_syn"): "text:" + edge("hub1_syn_clamped.txt")}
+    status, reason, _ = run(mtu.mss_clamped(DESIGN), no_control, tmp_path)
+    assert status == "fail" and "positive control" in reason and "offers MSS 1360" in reason

@@ -54,6 +54,13 @@ def test_phase2_hub_redirects_only_in_the_stand_in():
     assert not _plans("phase1")["hub1"].stand_in.redirect_nflog
 
 
+def test_only_spokes_that_may_change_their_wan_address_answer_ike_on_any_address():
+    edge = _plans("edge")  # its cases include wan_address_change
+    assert edge["spoke1"].stand_in.ike_any_local_address and not edge["hub1"].stand_in.ike_any_local_address
+    assert any("local_addrs %any" in r for r in edge["spoke1"].stand_in.reasons)
+    assert not _plans("phase3")["spoke1"].stand_in.ike_any_local_address
+
+
 def test_spokes_register_with_every_hub_of_a_dual_hub_design():
     plans = _plans("failover")
     spoke = plans["spoke1"]

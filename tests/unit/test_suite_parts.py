@@ -155,10 +155,12 @@ EXPECTED["keptout"] = {  # phase 3's checks, then each misconfiguration in turn 
 EXPECTED["edge"] = {  # phase 3's checks, then each declared edge case from the end of the story, each alone
     **EXPECTED["phase3"],
     "mtu.boundary": ("phase3.shortcut_purged.spoke1-spoke2",),
+    "mtu.mss_clamped": ("phase3.shortcut_purged.spoke1-spoke2",),
     "pmtud.learned": ("phase3.shortcut_purged.spoke1-spoke2",),
     "pmtud.black_hole": ("phase3.shortcut_purged.spoke1-spoke2",),
     "edge.underlay_blocked.stand_in_gap": ("phase3.shortcut_purged.spoke1-spoke2",),
     "edge.rekey": ("phase3.shortcut_purged.spoke1-spoke2",),
+    "edge.wan_address_change": ("phase3.shortcut_purged.spoke1-spoke2",),
 }
 
 
@@ -234,11 +236,11 @@ def test_a_users_own_design_gets_the_checks_its_contents_imply(write_design, lab
 
 
 def test_edge_cases_run_alone_after_the_story_in_the_order_the_design_lists_them(write_design):
-    text = (TOPOLOGIES / "edge.yml").read_text().replace("cases: [mtu, pmtud, underlay_blocked, rekey]",
-                                                          "cases: [underlay_blocked, mtu]")
+    text = (TOPOLOGIES / "edge.yml").read_text().replace(
+        "cases: [mtu, pmtud, underlay_blocked, rekey, wan_address_change]", "cases: [underlay_blocked, mtu]")
     checks = suite_for(load_design(write_design(text)))
-    assert [c.id for c in checks[-2:]] == ["edge.underlay_blocked.stand_in_gap", "mtu.boundary"]
-    assert [c.alone for c in checks[-2:]] == [True, False]
+    assert [c.id for c in checks[-3:]] == ["edge.underlay_blocked.stand_in_gap", "mtu.boundary", "mtu.mss_clamped"]
+    assert [c.alone for c in checks[-3:]] == [True, False, False]
 
 
 def test_every_case_of_the_catalogue_has_its_checks():

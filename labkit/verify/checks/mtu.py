@@ -1,9 +1,9 @@
 """The tunnel MTU, proven by packets with DF set: the largest that fits the tunnel crosses hub-spoke and
-spoke-spoke and one byte more does not, the sender being told the tunnel MTU; then path MTU discovery across a
-branch access link smaller than the tunnel needs (the sender told a smaller path MTU by a router, and packets of
-that size crossing), and its black hole: with "fragmentation needed" filtered on the path, small packets pass
-and large ones vanish, no one told. Each fault case puts the lab back and shows full-size packets crossing
-again."""
+spoke-spoke and one byte more does not, the sender being told the tunnel MTU; a LAN host's TCP SYN crosses with
+its MSS clamped; then path MTU discovery across a branch access link smaller than the tunnel needs (the sender
+told a smaller path MTU by a router, and packets of that size crossing), and its black hole: with "fragmentation
+needed" filtered on the path, small packets pass and large ones vanish, no one told. Each fault case puts the
+lab back and shows full-size packets crossing again."""
 
 from __future__ import annotations
 
@@ -12,12 +12,15 @@ from ipaddress import IPv4Address
 from labkit.design.model import Design, Site
 from labkit.verify import deadlines
 from labkit.verify.checks.failover import shortcut_up
+from labkit.verify.checks.ipsec import captured_during
 from labkit.verify.engine import Check, CheckFailed, Context
 from labkit.verify.state import PingResult
 
 HEADERS = 28  # IPv4 (20) and ICMP echo (8) headers: `ping -s N` sends packets of N + 28 bytes
 WAN_MTU = 1500  # the lab's WAN links: Ethernet (veth) at its default MTU
 PINGS = 3
+DISCARD_PORT = 9  # nothing listens there on the hub: its reset ends the connection the SYN opened at once
+SYN_WAIT_S = 10  # a capture waiting for the LAN host's SYN (the host tries for 3 s); the far end's waits 5 s more
 
 
 def df_ping(ctx: Context, src: Site, target: IPv4Address, packet: int, count: int = PINGS) -> PingResult:
@@ -53,6 +56,39 @@ def boundary(design: Design) -> Check:
 
     return Check("mtu.boundary", f"{mtu}-byte DF packets cross the tunnel hub-spoke and spoke-spoke, "
                  f"{mtu + 1} bytes do not", (src.name,), probe, deadline_s=deadlines.LOOK(design))
+
+
+def mss_clamped(design: Design) -> Check:
+    """A host on the first spoke's LAN (Ethernet MTU 1500) opens a TCP connection to the hub's LAN: its SYN offers
+    an MSS above the design's tcp_mss on the LAN (the positive control) and reaches the hub clamped to it."""
+    spoke, hub, mss = design.spokes[0], design.hubs[0], design.overlay.tcp_mss
+    host = spoke.lan_host.ip
+
+    def probe(ctx: Context) -> str:
+        ctx.inject(spoke.name, "lan_host")
+        try:
+            sent: list = []
+            [arrived] = captured_during(
+                ctx, [(hub.name, "syn_capture", {"interface": "gre1", "source": host, "seconds": SYN_WAIT_S + 5})],
+                lambda: sent.extend(ctx.fact(spoke.name, "lan_host_syn", seconds=SYN_WAIT_S, target=hub.lan.ip,
+                                             port=DISCARD_PORT)))
+        finally:
+            ctx.inject(spoke.name, "lan_host", "restore")
+        if not sent or not arrived:
+            raise CheckFailed(f"{host}'s SYN to {hub.lan.ip}: seen on {spoke.name}'s LAN {len(sent)}, "
+                              f"at {hub.name} {len(arrived)} times (expected once each)")
+        offered, received = sent[0].mss, arrived[0].mss
+        if offered is None or offered <= mss:
+            raise CheckFailed(f"positive control: {host}'s SYN offers MSS {offered} on {spoke.name}'s LAN, not "
+                              f"above {mss}: a clamp would not show")
+        if received != mss:
+            raise CheckFailed(f"{hub.name} received {host}'s SYN with MSS {received}, expected {mss} (clamped "
+                              f"at {spoke.name})")
+        ctx.measurements.update({"offered_mss": offered, "received_mss": received, "tcp_mss": mss})
+        return f"{host}'s SYN offers MSS {offered} on {spoke.name}'s LAN and reaches {hub.name} with MSS {received}"
+
+    return Check("mtu.mss_clamped", f"a LAN host's TCP SYN crosses the tunnel with its MSS clamped to {mss}",
+                 (spoke.name, hub.name), probe, deadline_s=deadlines.LOOK(design))
 
 
 def _narrowed(ctx: Context, design: Design, spoke: Site, step: str) -> None:

@@ -1,7 +1,8 @@
 """Edge cases a design asks to be proven (its `cases:` list, labkit/data/cases.yml), after the story, each
 alone and each putting the lab back:
 
-- `mtu`: the tunnel MTU boundary from the first spoke to the first hub and to the second spoke;
+- `mtu`: the tunnel MTU boundary from the first spoke to the first hub and to the second spoke; a host on the first
+  spoke's LAN opening a TCP connection to the hub's LAN, its SYN's MSS clamped on the way;
 - `pmtud`: the second spoke's access link narrowed, the first hub learning the path MTU to it; the third
   spoke's narrowed with "fragmentation needed" filtered on the transport: the black hole;
 - `rekey`: with the first spoke's traffic to the hub LAN and the second's to the third's (over their shortcut)
@@ -9,7 +10,9 @@ alone and each putting the lab back:
 - `underlay_blocked`: the transport forwards nothing between spokes; with the second and third spokes'
   shortcuts cleared, traffic between them stays on the hub path for the probes' whole run, no shortcut forms,
   the hub keeps every spoke (the first spoke's traffic to the hub LAN probed beside); unblocked, the shortcut
-  forms again. The stand-ins do otherwise (labkit/data/cases.yml, `stand_in_gap`): the case proves that gap.
+  forms again. The stand-ins do otherwise (labkit/data/cases.yml, `stand_in_gap`): the case proves that gap;
+- `wan_address_change`: the first spoke's WAN address changes to the pool's spare link; every hub learns the new
+  address, traffic to the hub LAN flows within the budget, no SA with the former address is left.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from collections.abc import Callable
 
 from labkit.design.model import Design, EdgeCase
 from labkit.verify import deadlines
-from labkit.verify.checks import failover, ipsec, mtu
+from labkit.verify.checks import failover, ipsec, mtu, renumber
 from labkit.verify.checks.failover import Case, Fault, Probe
 from labkit.verify.engine import Check, Context
 from labkit.verify.schedule import after
@@ -26,7 +29,7 @@ from labkit.verify.suites.part import Part, Suite
 
 
 def _mtu(design: Design, case: EdgeCase) -> list[Check]:
-    return [mtu.boundary(design)]
+    return [mtu.boundary(design), mtu.mss_clamped(design)]
 
 
 def _pmtud(design: Design, case: EdgeCase) -> list[Check]:
@@ -69,8 +72,23 @@ def _rekey(design: Design, case: EdgeCase) -> list[Check]:
         seconds=deadlines.REKEY(design), before=failover.flowing_over_shortcut(s2, s3), budget=case.budget))]
 
 
+def _wan_address_change(design: Design, case: EdgeCase) -> list[Check]:
+    """The first spoke moves to the WAN pool's spare link (the transport's side first), probed to the hub LAN (the
+    budget) and from the second spoke (measured); the stale SAs are gone by the end; moved back, likewise."""
+    hub, (s1, s2) = design.hubs[0], design.spokes[:2]
+    transport, new = design.transport.name, design.spare_wan_link().address.ip
+    moved = (Fault(transport, "wan_gateway_moved", {"spoke": s1.name}), Fault(s1.name, "wan_renumbered"))
+    return [failover.failover_case(design, Case(
+        "edge.wan_address_change", case.title, moved, renumber.known_at(design, s1, new),
+        (Probe(f"{s1.name}-{hub.name}", s1, hub.lan.ip), Probe(f"{s2.name}-{s1.name}", s2, s1.lan.ip, budgeted=False)),
+        seconds=deadlines.RENUMBER(design), at_end=renumber.none_left_at(design, s1, s1.wan.ip),
+        undo=tuple(Fault(f.node, f.kind, f.params, step="restore") for f in moved),
+        restored=renumber.known_at(design, s1, s1.wan.ip), budget=case.budget))]
+
+
 CASES: dict[str, Callable[[Design, EdgeCase], list[Check]]] = {
-    "mtu": _mtu, "pmtud": _pmtud, "underlay_blocked": _underlay_blocked, "rekey": _rekey}
+    "mtu": _mtu, "pmtud": _pmtud, "underlay_blocked": _underlay_blocked, "rekey": _rekey,
+    "wan_address_change": _wan_address_change}
 
 
 def _checks(suite: Suite) -> list[Check]:
@@ -78,5 +96,6 @@ def _checks(suite: Suite) -> list[Check]:
     return after(suite.ready, *(check for case in design.cases for check in CASES[case.name](design, case)))
 
 
-PART = Part("edge cases: MTU, path MTU discovery, blocked spoke-to-spoke underlay, rekeys", "faults",
+PART = Part("edge cases: MTU and MSS, path MTU discovery, blocked spoke-to-spoke underlay, rekeys, a WAN address "
+            "change", "faults",
             lambda design: bool(design.cases), _checks)
