@@ -15,7 +15,8 @@ class NhrpEntry:
     interface: str
     kind: str  # dynamic, nhs, local, static...
     protocol: IPv4Address
-    nbma: IPv4Address
+    nbma: IPv4Address  # where the node reaches the peer (a peer behind a PAT: the PAT's outside address)
+    claimed: IPv4Address | None = None  # the NBMA address the peer claims (behind a PAT: its inside one); None: unknown
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class ChildSa:
     bytes_in: int
     bytes_out: int
     spi_in: str | None = None  # the inbound SPI (hex): a rekey replaces it
+    udp_encap: bool = False  # ESP in UDP (NAT traversal): strongSwan prints the mode as TRANSPORT-in-UDP
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class IkeSa:
     local: IPv4Address
     remote: IPv4Address
     children: tuple[ChildSa, ...] = field(default=())
+    remote_port: int | None = None  # the peer's IKE port: 500, or 4500 (or a PAT's) once NAT was detected
 
 
 @dataclass(frozen=True)
@@ -181,13 +184,22 @@ def _ip(value: Any) -> IPv4Address | None:
     return IPv4Address(value.lstrip("*")) if value and value != "*" else None
 
 
+UDP_ENCAP = "-in-UDP"  # swanctl's suffix to the mode of a UDP-encapsulated CHILD SA (commands/list_sas.c)
+
+
 def _children(rows: list[dict]) -> tuple[ChildSa, ...]:
     return tuple(
-        ChildSa(name=r["name"], state=r["state"], mode=r["mode"], packets_in=int(r.get("packets_in", 0)),
-                packets_out=int(r.get("packets_out", 0)), bytes_in=int(r.get("bytes_in", 0)),
-                bytes_out=int(r.get("bytes_out", 0)), spi_in=r.get("spi_in"))
+        ChildSa(name=r["name"], state=r["state"], mode=r["mode"].removesuffix(UDP_ENCAP),
+                packets_in=int(r.get("packets_in", 0)), packets_out=int(r.get("packets_out", 0)),
+                bytes_in=int(r.get("bytes_in", 0)), bytes_out=int(r.get("bytes_out", 0)), spi_in=r.get("spi_in"),
+                udp_encap=r["mode"].endswith(UDP_ENCAP))
         for r in rows
     )
+
+
+def _ike_sa(r: dict) -> IkeSa:
+    return IkeSa(r["name"], r["state"], _ip(r["local"]), _ip(r["remote"]), _children(r.get("children", [])),
+                 int(r["remote_port"]) if r.get("remote_port") else None)
 
 
 def _bgp_peer(r: dict) -> BgpPeer:
@@ -263,7 +275,8 @@ CONVERTERS: dict[str, tuple[str | None, Any]] = {
     "Address": ("entries", lambda r: Address(r["interface"], IPv4Interface(r["address"]))),
     "Link": ("links", lambda r: Link(r["name"].split("@")[0], tuple(r["flags"].split(",")))),
     "BfdPeer": ("entries", lambda r: BfdPeer(_ip(r["peer"]), _ip(r.get("local")), r["status"])),
-    "NhrpEntry": ("entries", lambda r: NhrpEntry(r["interface"], r["kind"], _ip(r["protocol"]), _ip(r["nbma"]))),
+    "NhrpEntry": ("entries", lambda r: NhrpEntry(r["interface"], r["kind"], _ip(r["protocol"]), _ip(r["nbma"]),
+                                                 _ip(r.get("claimed_nbma")))),
     "NhsEntry": ("entries", lambda r: NhsEntry(r["interface"], _ip(r["nbma"]), _ip(r.get("protocol")))),
     "Shortcut": ("entries", lambda r: Shortcut(IPv4Network(r["prefix"]), _ip(r["via"]))),
     "BgpPeer": ("entries", _bgp_peer),
@@ -272,8 +285,7 @@ CONVERTERS: dict[str, tuple[str | None, Any]] = {
     "EsrNhs": ("entries", lambda r: NhsEntry(r["interface"], _ip(r["nbma"]),
                                              _ip(r["protocol"]) if r["state"] == "registered" else None)),
     "EsrVpn": ("ike_sas", _esr_vpn),
-    "IkeSa": ("ike_sas", lambda r: IkeSa(r["name"], r["state"], _ip(r["local"]), _ip(r["remote"]),
-                                         _children(r.get("children", [])))),
+    "IkeSa": ("ike_sas", _ike_sa),
     "PingResult": (None, _ping),
     "Hop": ("hops", lambda r: Hop(int(r["hop"]), _ip(r["address"]))),
     "Packet": ("packets", _packet),

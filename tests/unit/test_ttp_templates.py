@@ -184,3 +184,34 @@ def test_esr_templates_accept_indented_and_flat_layouts(fact: str):
     indented = "".join(f"  {line}" if line.strip() else line for line in flat.splitlines(keepends=True))
     models = esr_facts(fact, flat)
     assert models and esr_facts(fact, indented) == models
+
+
+def nat_facts(fact: str, fixture: str) -> list:
+    """The hand-made outputs of spokes behind PATs (tests/fixtures/nat/README.md: layouts from real captures and
+    the tools' sources)."""
+    spec = LAB.facts[fact]
+    return to_models(spec.model, parse(spec.template, (FIXTURES / "nat" / fixture).read_text()))
+
+
+def test_the_nhrp_cache_keeps_the_nbma_a_peer_claims_beside_the_one_it_is_reached_at():
+    entries = {e.protocol: e for e in nat_facts("nhrp_cache", "hub1_nhrp_cache.txt")}
+    spoke1, spoke2 = entries[IPv4Address("10.255.0.11")], entries[IPv4Address("10.255.0.12")]
+    assert (spoke1.nbma, spoke1.claimed) == (IPv4Address("198.51.100.6"), IPv4Address("192.168.0.6"))
+    assert spoke2.nbma == spoke2.claimed == IPv4Address("198.51.100.10")
+    assert {e.claimed for e in facts("nhrp_cache", "hub1_show_ip_nhrp_cache.txt")} == {
+        e.nbma for e in facts("nhrp_cache", "hub1_show_ip_nhrp_cache.txt")}  # the phase 3 lab: nobody behind a PAT
+
+
+def test_an_sa_through_a_pat_shows_its_port_and_esp_in_udp():
+    by_peer = {sa.remote: sa for sa in nat_facts("ike_sas", "hub1_list_sas.txt")}
+    spoke1, spoke2, spoke3 = (by_peer[IPv4Address(f"198.51.100.{n}")] for n in (6, 10, 14))
+    assert (spoke1.remote_port, spoke2.remote_port, spoke3.remote_port) == (4500, 500, 1024)
+    assert [(c.mode, c.udp_encap) for c in (*spoke1.children, *spoke2.children)] == [
+        ("TRANSPORT", True), ("TRANSPORT", False)]  # the design's mode, whatever the encapsulation
+
+
+def test_the_transport_capture_counts_esp_in_udp_as_esp_and_leaves_keepalives_out():
+    packets = nat_facts("capture", "inet_tcpdump.txt")
+    assert len(packets) == 6 and {p.proto for p in packets} == {"ESP"}
+    assert {p.src for p in packets} == {IPv4Address("192.168.0.6"), IPv4Address("198.51.100.6"),
+                                        IPv4Address("198.51.100.2")}
