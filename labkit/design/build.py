@@ -33,15 +33,18 @@ from labkit.design.model import (
     Ipsec,
     Misconfiguration,
     Mpls,
+    Nat,
     Overlay,
     Proposal,
     Routing,
     Site,
     Transport,
     Vrf,
+    WanLink,
 )
 from labkit.design.pools import (
     LAN_SPACE,
+    NAT_INSIDE_SPACE,
     TUNNEL_SPACE,
     WAN_LINK_PREFIXLEN,
     WAN_SPACE,
@@ -137,6 +140,8 @@ def _build(problems: Problems, raw: Any) -> Design | None:
     mpls = _mpls(top.fields("mpls", required=False)) if top.has("mpls") else None
     misconfigure = top.take("misconfigure", _misconfigure, default=())
     cases = top.take("cases", _cases, default=())
+    nat_fields = top.fields("nat", required=False) if top.has("nat") else None
+    nat_settings = _nat_settings(nat_fields) if nat_fields else None
     spokes_fields = top.fields("spokes")
     lan_pool = spokes_fields.take("lan_pool", network, default=DEFAULT)
     spokes, lan_prefixlen = _spoke_entries(spokes_fields)
@@ -174,13 +179,16 @@ def _build(problems: Problems, raw: Any) -> Design | None:
         hubs = _place(problems, "hubs", hubs, transport, overlay, first=1)
         spokes = _place(problems, "spokes", spokes, transport, overlay, first=SPOKE_TUNNEL_OFFSET + 1,
                         offset=len(hubs))
+    nat = _behind_pats(problems, nat_fields, nat_settings, hubs, spokes) if nat_fields else None
     if problems.lines:
         return None
+    if nat:
+        spokes = _inside_links(spokes, nat)
     design = Design(
         source=problems.source, lab=lab, scenario=scenario, description=description, phase=phase,
         transport=transport, overlay=overlay, ipsec=ipsec, routing=routing,
         hubs=tuple(hubs), spokes=tuple(spokes), headquarters=headquarters, failover=failover, cluster=cluster,
-        mpls=mpls, misconfigure=misconfigure, cases=cases,
+        mpls=mpls, misconfigure=misconfigure, cases=cases, nat=nat,
     )
     _cross_checks(problems, design, top, lan_pool)
     return design
@@ -251,6 +259,58 @@ def _lifetimes_ordered(fields: Fields, ipsec: Ipsec) -> None:
                             f"must be shorter than ipsec.ike_lifetime ({ike_s}), found {sa_s}: the IPsec SAs are "
                             f"rekeyed through the IKE SA, which should outlive them; set sa_lifetime below {ike_s} "
                             f"or ike_lifetime above {sa_s}")
+
+
+def _nat_settings(fields: Fields) -> tuple[list[str] | None, Any]:
+    """The `nat` section: its spoke names (checked against the spokes once they are known) and inside pool (or
+    DEFAULT)."""
+    settings = fields.take("spokes", _name_list), fields.take("inside_pool", network, default=DEFAULT)
+    fields.finish()
+    return settings
+
+
+def _name_list(value: Any) -> list[str]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise Invalid("must be a list of spoke names, e.g. [spoke1, spoke3]")
+    if len(set(value)) < len(value):
+        raise Invalid("lists a spoke twice")
+    return value
+
+
+def _behind_pats(problems: Problems, fields: Fields, settings: tuple[list[str] | None, Any], hubs: list[Site],
+                 spokes: list[Site]) -> Nat | None:
+    """The spokes named in `nat.spokes`, each behind its own PAT; None after recording why not."""
+    names, pool_value = settings
+    if names is None or pool_value is None:
+        return None
+    line, numbers = fields.key_line("spokes"), {s.name: n for n, s in enumerate(spokes, start=1)}
+    for name in names:
+        if name in {h.name for h in hubs}:
+            problems.add(line, "nat.spokes", f"{name} is a hub; only spokes sit behind a PAT here (every spoke "
+                         "reaches a hub at its own WAN address); remove it")
+        elif name not in numbers:
+            listed = ", ".join([*numbers][:5]) + (", ..." if len(numbers) > 5 else "")
+            problems.add(line, "nat.spokes", f"no spoke is named {name!r}; the spokes are {listed}")
+    if problems.lines:
+        return None
+    pool = _pool(problems, (line, "nat.spokes"), Pool(
+        "nat.inside_pool", pool_value, fields.key_line("inside_pool"), NAT_INSIDE_SPACE, WAN_LINK_PREFIXLEN, 1,
+        f"spoke N's link to its PAT is the Nth /{WAN_LINK_PREFIXLEN}", max(numbers[n] for n in names)))
+    return Nat(inside_pool=pool, spokes=tuple(names)) if pool else None
+
+
+def _inside_links(spokes: list[Site], nat: Nat) -> list[Site]:
+    """Each spoke behind a PAT gets the Nth /30 of the inside pool (N: its number; block 0 stays unused, as in
+    spokes.lan_pool): the PAT's inside address first, then the spoke's."""
+    size = 2 ** (32 - WAN_LINK_PREFIXLEN)
+    placed = []
+    for number, spoke in enumerate(spokes, start=1):
+        if spoke.name in nat.spokes:
+            first = nat.inside_pool.network_address + number * size + 1
+            gateway, address = (IPv4Interface((host, WAN_LINK_PREFIXLEN)) for host in (first, first + 1))
+            spoke = replace(spoke, inside=WanLink(address, gateway))
+        placed.append(spoke)
+    return placed
 
 
 def _headquarters(fields: Fields) -> Headquarters:
@@ -545,6 +605,9 @@ def _cross_checks(problems: Problems, design: Design, top: Fields, lan_pool: IPv
                 problems.add(top.key_line("hubs"), f"hubs: {hub.name}.lan",
                              f"{hub.lan.ip} is already used by {used[hub.lan.ip]}")
             used[hub.lan.ip] = f"hub {hub.name}"
+    if design.nat:
+        named.append(("nat.inside_pool", design.nat.inside_pool, top.key_line("nat")))
+        _nat_checks(problems, design, top.key_line("nat"))
     if design.mpls:
         named += _mpls_checks(problems, design, top)
     if design.failover and len(design.hubs) < 2:
@@ -572,6 +635,7 @@ def _cross_checks(problems: Problems, design: Design, top: Fields, lan_pool: IPv
                          f"({len(design.spokes)} in the design); set spokes.count to {case.spokes} or more")
         if case.requires and _field(design, case.requires) is None:
             problems.add(top.key_line("cases"), "cases", f"{case.name} needs {case.requires} set in the design")
+        _case_nat(problems, design, case, top.key_line("cases"))
         if design.phase not in case.phases:
             problems.add(top.key_line("cases"), "cases", f"{case.name} means something only in phase "
                          f"{' or '.join(map(str, case.phases))}, not in phase {design.phase}; remove it")
@@ -586,6 +650,32 @@ def _cross_checks(problems: Problems, design: Design, top: Fields, lan_pool: IPv
     if design.phase in (2, 3) and len(design.spokes) < 2:
         problems.add(top.key_line("spokes"), "spokes", f"phase {design.phase} needs at least 2 spokes "
                      "(spoke-to-spoke tunnels are what it is about)")
+
+
+def _nat_checks(problems: Problems, design: Design, line: int | None) -> None:
+    """Spokes behind PATs go with one hub, and a cloud with shortcuts keeps a public spoke (two spokes behind PATs
+    build no direct tunnel, so its spoke-to-spoke story needs one)."""
+    if len(design.hubs) != 1:
+        problems.add(line, "nat", f"spokes behind PATs need a design with one hub, found {len(design.hubs)}: the hub "
+                     "pair's and the cluster's fault cases pick spoke-to-spoke pairs that two PATs would break; "
+                     "use one hub")
+    if design.phase >= 2 and len(design.natted_spokes) == len(design.spokes):
+        problems.add(line, "nat.spokes", f"every spoke is behind a PAT, but phase {design.phase} is about "
+                     "spoke-to-spoke tunnels and two spokes behind PATs cannot build one; leave a spoke public")
+
+
+def _case_nat(problems: Problems, design: Design, case: EdgeCase, line: int | None) -> None:
+    """A case about spokes behind PATs needs that many of them; any other case was proven on public spokes only,
+    so the spokes it uses (the first `case.spokes`) must not sit behind `nat:`."""
+    natted = design.natted_spokes
+    if case.nat_spokes and len(natted) < case.nat_spokes:
+        problems.add(line, "cases", f"{case.name} needs {case.nat_spokes} spokes behind their own PATs "
+                     f"({len(natted)} in the design); list them under nat.spokes")
+    used = [s.name for s in design.spokes[:case.spokes] if s.inside]
+    if not case.nat_spokes and used:
+        problems.add(line, "cases", f"{case.name} uses the first {case.spokes} spokes and is proven with public WAN "
+                     f"addresses only, but {' and '.join(used)} {'is' if len(used) == 1 else 'are'} behind a PAT "
+                     f"(nat.spokes); put the spokes behind PATs after the first {case.spokes}, or drop {case.name}")
 
 
 def _field(design: Design, path: str) -> object:

@@ -43,5 +43,5 @@ def edge_cases() -> dict[str, EdgeCase]:
                            phases=tuple(entry.get("phases", (1, 2, 3))),
                            budget=Failover(entry["loss_budget_ms"], entry["probe_interval_ms"])
                            if "loss_budget_ms" in entry else None, requires=entry.get("requires"),
-                           stand_in_gap=entry.get("stand_in_gap"))
+                           nat_spokes=entry.get("nat_spokes", 0), stand_in_gap=entry.get("stand_in_gap"))
             for name, entry in raw.items()}

@@ -37,9 +37,13 @@ class Site:
     tunnel: IPv4Address
     lan: IPv4Interface  # gateway address of the site's LAN, with its prefix
     vip: IPv4Address | None = None  # a cluster unit: the WAN address it shares with the other unit
+    # a spoke behind its own PAT: its link to the PAT (the spoke's address, the PAT's inside address); `wan` is
+    # then the PAT's outside address, the one every other node sees the spoke at
+    inside: WanLink | None = None
 
     @property
     def nbma(self) -> IPv4Address:
+        """The NBMA address the other nodes reach the site at (a spoke behind a PAT: the PAT's outside address)."""
         return self.vip or self.wan.ip
 
     @property
@@ -54,6 +58,15 @@ class WanLink:
 
     address: IPv4Interface
     gateway: IPv4Interface
+
+
+@dataclass(frozen=True)
+class Nat:
+    """Spokes behind their own PAT (a branch CPE or its provider translating source addresses and ports): spoke N's
+    link to its PAT is the Nth /30 of `inside_pool`, and its design WAN address is the PAT's outside address."""
+
+    inside_pool: IPv4Network
+    spokes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -147,6 +160,7 @@ class EdgeCase:
     phases: tuple[int, ...]
     budget: Failover | None = None
     requires: str | None = None  # a design field (dotted path) the case needs set
+    nat_spokes: int = 0  # spokes behind `nat:` the case needs; with 0 its spokes must all be public
     stand_in_gap: str | None = None  # how the lab's stand-ins are known to fall short of DMVPN in this case
 
 
@@ -209,6 +223,7 @@ class Design:
     mpls: Mpls | None = None
     misconfigure: tuple[Misconfiguration, ...] = ()  # applied to the last spoke one at a time, each proven out
     cases: tuple[EdgeCase, ...] = ()  # edge cases proven after the story, one at a time
+    nat: Nat | None = None  # spokes behind their own PAT
     overrides: tuple[str, ...] = ()  # fields the command line set (`--set FIELD=VALUE`), as given
 
     @property
@@ -284,6 +299,17 @@ class Design:
         link = IPv4Network((int(pool.broadcast_address) - 2 ** (32 - WAN_LINK_PREFIXLEN) + 1, WAN_LINK_PREFIXLEN))
         gateway, address = (IPv4Interface((host, WAN_LINK_PREFIXLEN)) for host in link.hosts())
         return WanLink(address, gateway)
+
+    @property
+    def natted_spokes(self) -> tuple[Site, ...]:
+        """The spokes behind their own PAT, in the design's order."""
+        return tuple(s for s in self.spokes if s.inside)
+
+    @staticmethod
+    def direct_possible(a: Site, b: Site) -> bool:
+        """Whether two sites can build a direct tunnel: not if both sit behind PATs (each PAT drops the IKE the
+        other sends to its outside address: nothing inside asked for it)."""
+        return not (a.inside and b.inside)
 
     def has_case(self, name: str) -> bool:
         return any(case.name == name for case in self.cases)

@@ -9,6 +9,7 @@ WAN_LINK_PREFIXLEN = 30  # every site's link to the transport router
 WAN_SPACE = IPv4Network("100.64.0.0/10")  # shared address space, the lab's "internet": 1,048,576 links
 TUNNEL_SPACE = IPv4Network("10.255.0.0/16")  # 65,524 spokes (spoke N is host 10+N)
 LAN_SPACE = IPv4Network("172.16.0.0/12")  # 4,095 spoke LANs of /24, 16,383 of /26
+NAT_INSIDE_SPACE = IPv4Network("192.168.0.0/16")  # links of spokes to their PATs: 16,383 /30s (spoke N: the Nth)
 
 
 def prefixlen_for(blocks: int, block_prefixlen: int) -> int:

@@ -1,6 +1,6 @@
 """The node plan: every per-node decision, made once after validation (see labkit.plan.build)."""
 
-from labkit.plan.build import plan_design
-from labkit.plan.model import NodePlan
+from labkit.plan.build import plan_design, transport_plan
+from labkit.plan.model import NodePlan, TransportPlan
 
-__all__ = ["NodePlan", "plan_design"]
+__all__ = ["NodePlan", "TransportPlan", "plan_design", "transport_plan"]

@@ -15,8 +15,12 @@ from labkit.plan.model import (
     NhrpPlan,
     NhsPlan,
     NodePlan,
+    PatPlan,
     SpokeGroup,
     StandIn,
+    TransportBridge,
+    TransportLink,
+    TransportPlan,
     VrfPlan,
 )
 from labkit.plan.rekey import child_rekey, ike_rekey, rekey_reason
@@ -31,6 +35,7 @@ SYNC_BRIDGE = 20  # the cluster sync's own bridge: both real clusters keep it of
 WAN_BRIDGE = 10
 IKE_RETRANSMIT = IkeRetransmit(timeout_s=2, base=1.4, tries=3)
 BGP_CONNECT_RETRY_S = 2
+PAT_PORTS = (1024, 65535)  # the source ports a PAT translates to: a branch CPE's masquerading keeps clear of 500
 
 
 def plan_design(design: Design) -> dict[str, NodePlan]:
@@ -38,14 +43,34 @@ def plan_design(design: Design) -> dict[str, NodePlan]:
     return {site.name: _node(design, site) for site in design.sites}
 
 
+def transport_plan(design: Design) -> TransportPlan:
+    """The transport router's links: a hub cluster's bridge, the gateway of every site with a link of its own, and
+    the PAT in front of each spoke behind one."""
+    cluster = design.cluster
+    bridge = TransportBridge(IPv4Interface((cluster.segment[1], cluster.segment.prefixlen)),
+                             tuple(design.transport_port(h) for h in design.hubs),
+                             tuple(h.name for h in design.hubs)) if cluster else None
+    return TransportPlan(design.transport.name, bridge, tuple(_link(design, s) for s in design.sites if not s.vip))
+
+
+def _link(design: Design, site: Site) -> TransportLink:
+    port, inside = design.transport_port(site), site.inside
+    if inside:
+        return TransportLink(port, site.name, inside.gateway, PatPlan(inside.address.network, site.wan.ip, PAT_PORTS))
+    return TransportLink(port, site.name, IPv4Interface((site.wan_gateway, site.wan.network.prefixlen)), None)
+
+
 def _node(design: Design, site: Site) -> NodePlan:
     hub = site.role == "hub"
+    inside = site.inside
     return NodePlan(
         name=site.name,
         role=site.role,
         phase=design.phase,
-        wan=site.wan,
-        nbma=site.nbma,
+        wan=inside.address if inside else site.wan,
+        wan_gateway=inside.gateway.ip if inside else site.wan_gateway,
+        nbma=inside.address.ip if inside else site.nbma,
+        pat_outside=site.nbma if inside else None,
         tunnel=IPv4Interface(f"{site.tunnel}/{design.overlay.tunnel_network.prefixlen}"),
         lan=site.lan,
         nhrp=_nhrp(design, site),
@@ -183,6 +208,8 @@ def _stand_in(design: Design, site: Site) -> StandIn:
         reasons.append("strongSwan answers IKE on any address of the spoke (local_addrs %any), so that a spoke whose "
                        "WAN address changed still accepts other spokes' IKE: a branch with a changing (DHCP) WAN "
                        "address needs the same of its ESR IKE gateways instead of `local address`")
+    if site.inside:
+        reasons += _pat_reasons(design, site)
     ipsec = design.ipsec
     if ipsec.ike_lifetime or ipsec.sa_lifetime:
         reasons.append(rekey_reason(ipsec.ike_lifetime, ipsec.sa_lifetime))
@@ -200,3 +227,16 @@ def _stand_in(design: Design, site: Site) -> StandIn:
         child_rekey=child_rekey(ipsec.sa_lifetime),
         reasons=tuple(reasons),
     )
+
+
+def _pat_reasons(design: Design, site: Site) -> list[str]:
+    """A spoke behind a PAT: the lab's PAT, and the shortcut to another spoke behind one that cannot work."""
+    lo, hi = PAT_PORTS
+    reasons = [f"the PAT in front of this spoke (a branch CPE or the provider) is the lab's transport router: "
+               f"{site.inside.address.network} leaves from {site.wan.ip}, UDP and TCP from ports {lo}-{hi}"]
+    if design.phase >= 2 and len(design.natted_spokes) > 1:
+        reasons.append("to another spoke behind a PAT no direct tunnel can come up (each PAT drops the IKE the other "
+                       "sends); FRR 8.4.4 nhrpd installs the shortcut all the same and black-holes that traffic "
+                       "until the shortcut expires, where DMVPN keeps it on the hub path: a stand-in gap the lab "
+                       "proves as such (labkit/data/cases.yml, pat_to_pat); ESR's behaviour is not verified here")
+    return reasons

@@ -190,8 +190,11 @@ class NodePlan:
     name: str
     role: Literal["hub", "spoke"]
     phase: int
-    wan: IPv4Interface
-    nbma: IPv4Address
+    wan: IPv4Interface  # the WAN port's address (behind a PAT: the inside one)
+    wan_gateway: IPv4Address  # the next hop to the other sites (behind a PAT: the PAT's inside address)
+    nbma: IPv4Address  # the address the tunnel and IKE leave from: the NBMA address the node claims
+    # behind its own PAT: the PAT's outside address, the one hubs and other spokes see the node at
+    pat_outside: IPv4Address | None = field(metadata=IF_SET)
     tunnel: IPv4Interface  # on ESR: the tunnel network's prefix length
     lan: IPv4Interface
     nhrp: NhrpPlan
@@ -210,3 +213,42 @@ class NodePlan:
     @property
     def is_hub(self) -> bool:
         return self.role == "hub"
+
+
+@dataclass(frozen=True)
+class PatPlan:
+    """The PAT in front of a spoke, which the lab's transport router stands in for: what leaves the spoke's inside
+    link leaves from `outside`, its UDP and TCP source ports translated into `ports`; nothing else reaches
+    `outside` (no route: only replies, through the PAT's connection tracking)."""
+
+    inside: IPv4Network
+    outside: IPv4Address
+    ports: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class TransportLink:
+    """The transport router's port on a site's own link (a cluster's units share one bridge instead)."""
+
+    port: str
+    site: str
+    address: IPv4Interface  # the transport's address there: the site's gateway
+    pat: PatPlan | None
+
+
+@dataclass(frozen=True)
+class TransportBridge:
+    """A hub cluster's WAN segment on the transport router: one bridge over its ports to the units."""
+
+    address: IPv4Interface  # the transport's address on the segment: the units' gateway
+    ports: tuple[str, ...]
+    units: tuple[str, ...]  # the unit at the end of each port
+
+
+@dataclass(frozen=True)
+class TransportPlan:
+    """The transport ("internet") router: its link to every site, and the PATs it stands in for."""
+
+    name: str
+    bridge: TransportBridge | None = field(metadata=IF_SET)  # a hub cluster's WAN segment
+    links: tuple[TransportLink, ...]  # every site with a link of its own

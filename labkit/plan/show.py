@@ -8,7 +8,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 import yaml
 
 from labkit.design.model import Design
-from labkit.plan.build import plan_design
+from labkit.plan.build import plan_design, transport_plan
 from labkit.plan.model import PRINTED_IF_SET
 
 
@@ -26,7 +26,8 @@ def _plain(value: object) -> object:
 
 
 def plan_yaml(design: Design) -> str:
-    """Every node's plan, in the design's node order."""
+    """Every node's plan, in the lab's node order: the transport router, then the hubs and spokes."""
     header = f"# node plan of {design.origin} (lab {design.lab}, phase {design.phase})\n"
-    plans = {name: _plain(plan) for name, plan in plan_design(design).items()}
+    plans = {design.transport.name: _plain(transport_plan(design))}
+    plans |= {name: _plain(plan) for name, plan in plan_design(design).items()}
     return header + yaml.safe_dump(plans, sort_keys=False, default_flow_style=False, width=110)

@@ -19,13 +19,15 @@ ROLE_BINDS = {
 }
 HUB_HQ_PORT = "eth2"  # a hub's port on the HQ segment, when the design has an HQ core router
 # what the nodes need from the host kernel they share: GRE, ESP and the netfilter targets of the start
-# scripts; MPLS forwarding, MPLS encapsulation routes and VRF devices for an L3VPN design
+# scripts; MPLS forwarding, MPLS encapsulation routes and VRF devices for an L3VPN design; NAT for spokes behind PATs
 KERNEL_MODULES = ("ip_gre", "esp4", "xfrm_user", "nfnetlink_log", "xt_NFLOG")
 MPLS_KERNEL_MODULES = ("mpls_router", "mpls_iptunnel", "vrf")
+NAT_KERNEL_MODULES = ("nf_nat", "xt_nat")  # the transport router's SNAT: the PATs in front of spokes
 
 
 def kernel_modules(design: Design) -> tuple[str, ...]:
-    return KERNEL_MODULES + (MPLS_KERNEL_MODULES if design.mpls else ())
+    return (KERNEL_MODULES + (MPLS_KERNEL_MODULES if design.mpls else ())
+            + (NAT_KERNEL_MODULES if design.nat else ()))
 
 
 def node_roles(design: Design) -> list[tuple[str, str]]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from labkit.design.model import Design, Site
-from labkit.plan import NodePlan, plan_design
+from labkit.plan import NodePlan, TransportPlan, plan_design, transport_plan
 from labkit.render.clab import topology
 from labkit.render.provenance import header as provenance_header
 from labkit.render.templates_env import environment
@@ -48,8 +48,10 @@ class BuildDir:
         return self.path / f"{self.lab}.clab.yml"
 
 
-def template_context(design: Design, plan: NodePlan | None, site: Site | None, node: str | None = None) -> dict:
-    """What templates see; `node` names a node that is not a site (the transport or HQ core router)."""
+def template_context(design: Design, plan: NodePlan | TransportPlan | None, site: Site | None,
+                     node: str | None = None) -> dict:
+    """What templates see; `node` names a node that is not a site (the transport or HQ core router), whose plan is
+    the transport's or none."""
     return {
         "plan": plan,
         "design": design,
@@ -77,13 +79,13 @@ def node_files(design: Design) -> dict[str, tuple[str, int]]:
     env = environment()
     plans = plan_design(design)
     files: dict[str, tuple[str, int]] = {}
-    groups = [(design.transport.name, None, TRANSPORT_FILES)]
-    groups += [(site.name, site, SITE_FILES) for site in design.sites]
+    groups = [(design.transport.name, None, TRANSPORT_FILES, transport_plan(design))]
+    groups += [(site.name, site, SITE_FILES, plans[site.name]) for site in design.sites]
     if design.headquarters:
-        groups.append((design.headquarters.name, None, CORE_FILES))
-    for name, site, templates in groups:
+        groups.append((design.headquarters.name, None, CORE_FILES, None))
+    for name, site, templates, plan in groups:
         for template, rel, mode in templates:
-            text = env.get_template(template).render(template_context(design, plans.get(name), site, name))
+            text = env.get_template(template).render(template_context(design, plan, site, name))
             files[f"nodes/{name}/{rel}"] = (text, mode)
     for site in design.sites:
         files[f"esr/{site.name}.cfg"] = (render_esr(design, site, plans[site.name]), 0o644)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from labkit.design.model import Design
+from labkit.design.model import Design, Site
 from labkit.render.clab import node_roles
 from labkit.render.templates_env import environment
 
@@ -41,6 +41,11 @@ def _detail(design: Design, name: str, role: str) -> str:
     return f"{site.model.name} {site.tunnel}"
 
 
+def _wan_label(site: Site) -> str:
+    """The site's WAN address; behind a PAT, its inside address and the PAT's outside one."""
+    return f"{site.inside.address.ip} PAT {site.wan.ip}" if site.inside else str(site.wan.ip)
+
+
 def layout(design: Design) -> tuple[list[Box], list[Edge], int]:
     """Boxes in rows by role, centred; the edges between them; the picture's width."""
     roles = node_roles(design)
@@ -54,7 +59,7 @@ def layout(design: Design) -> tuple[list[Box], list[Edge], int]:
         for i, name in enumerate(names):
             boxes[name] = Box(name, role, _detail(design, name, role), start + i * COLUMN_W, ROW_Y[role])
     transport = boxes[design.transport.name]
-    edges = [Edge(boxes[s.name], transport, "wan", str(s.wan.ip)) for s in design.sites]
+    edges = [Edge(boxes[s.name], transport, "wan", _wan_label(s)) for s in design.sites]
     if design.headquarters:
         edges += [Edge(boxes[h.name], boxes[design.headquarters.name], "hq", str(h.lan.ip)) for h in design.hubs]
     edges += [Edge(boxes[s.name], boxes[h.name], "tunnel", "mGRE + IPsec") for s in design.spokes

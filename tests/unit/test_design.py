@@ -365,3 +365,63 @@ def test_a_wan_address_change_takes_the_pools_last_link_which_no_site_may_hold(w
     [problem] = problems_of(write_design, full + "cases: [wan_address_change]\n")
     assert ("underlay.wan_pool: wan_address_change gives a spoke the pool's last /30 (198.51.100.12/30) as its new "
             "lease, but a site holds it; use a /27 or larger") in problem
+
+
+# -- spokes behind their own PAT (`nat:`) -------------------------------------------------------------------
+
+NAT = (TOPOLOGIES / "nat.yml").read_text()
+
+
+def test_a_spoke_behind_a_pat_gets_an_inside_link_and_keeps_its_wan_address_as_the_outside_one():
+    design = load_design(TOPOLOGIES / "nat.yml")
+    assert design.nat.spokes == ("spoke1", "spoke3") and str(design.nat.inside_pool) == "192.168.0.0/16"
+    spoke1, spoke2, spoke3 = design.spokes
+    assert (str(spoke1.inside.address), str(spoke1.inside.gateway)) == ("192.168.0.6/30", "192.168.0.5/30")
+    assert str(spoke3.inside.address) == "192.168.0.14/30"  # spoke N: the Nth /30, whatever the list's order
+    assert spoke1.nbma == IPv4Address("198.51.100.6") and spoke2.inside is None
+    assert design.natted_spokes == (spoke1, spoke3)
+    assert not design.direct_possible(spoke1, spoke3) and design.direct_possible(spoke1, spoke2)
+    moved = load_design(TOPOLOGIES / "nat.yml", ("nat.inside_pool=10.99.0.0/24",))
+    assert str(moved.spokes[2].inside.address) == "10.99.0.14/30"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("spokes: [spoke1, spoke3]", "spokes: [hub1, spoke3]"),
+         r":51: nat\.spokes: hub1 is a hub; only spokes sit behind a PAT here .*; remove it$"),
+        (("spokes: [spoke1, spoke3]", "spokes: [spoke1, spoke9]"),
+         r":51: nat\.spokes: no spoke is named 'spoke9'; the spokes are spoke1, spoke2, spoke3$"),
+        (("spokes: [spoke1, spoke3]", "spokes: [spoke1, spoke1]"), r":51: nat\.spokes: lists a spoke twice$"),
+        (("spokes: [spoke1, spoke3]", "spokes: spoke1"), r":51: nat\.spokes: must be a list of spoke names, e\.g\."),
+        (("spokes: [spoke1, spoke3]", "spokes: [spoke1, spoke2, spoke3]"),
+         r":50: nat\.spokes: every spoke is behind a PAT, but phase 3 is about spoke-to-spoke tunnels .*; leave a "
+         r"spoke public$"),
+        (("spokes: [spoke1, spoke3]", "spokes: [spoke1, spoke3]\n  inside_pool: 172.16.8.0/24"),
+         r":50: nat\.inside_pool: 172\.16\.8\.0/24 overlaps spokes\.lan_pool 172\.16\.0\.0/16; every network must "
+         r"be distinct$"),
+        (("spokes: [spoke1, spoke3]", "spokes: [spoke1, spoke3]\n  inside_pool: 192.168.0.0/29"),
+         r":52: nat\.inside_pool: 192\.168\.0\.0/29 has room for 1 spokes \(spoke N's link to its PAT is the Nth "
+         r"/30\), 3 needed; use a /28 or larger, e\.g\. 192\.168\.0\.0/28$"),
+        (("spokes: [spoke1, spoke3]", "spokes: [spoke1, spoke3]\n  pool: 192.168.0.0/16"),
+         r":52: nat\.pool: unknown field; known fields: inside_pool, spokes$"),
+        (("nat:\n  spokes: [spoke1, spoke3]", "nat: [spoke1, spoke3]"), r":50: nat: must be a mapping of fields"),
+    ],
+)
+def test_bad_nat_section_names_file_line_field_and_fix(write_design, change, expected):
+    old, new = change
+    assert old in NAT, f"test setup: {old!r} not in nat.yml"
+    problems = problems_of(write_design, NAT.replace(old, new, 1))
+    assert len(problems) == 1 and re.search(expected, problems[0]), problems
+
+
+def test_spokes_behind_pats_go_with_one_hub(write_design):
+    failover = (TOPOLOGIES / "failover.yml").read_text()
+    [problem] = problems_of(write_design, failover + "\nnat:\n  spokes: [spoke3]\n")
+    assert re.search(r":\d+: nat: spokes behind PATs need a design with one hub, found 2: .*; use one hub$", problem)
+
+
+def test_a_phase_1_cloud_may_put_every_spoke_behind_a_pat(write_design):
+    text = NAT.replace("phase: 3", "phase: 1").replace("spokes: [spoke1, spoke3]", "spokes: [spoke1, spoke2, spoke3]")
+    design = load_design(write_design(text.replace("cases: [pat_to_pat]\n", "")))
+    assert len(design.natted_spokes) == 3

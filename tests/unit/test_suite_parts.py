@@ -163,6 +163,8 @@ EXPECTED["edge"] = {  # phase 3's checks, then each declared edge case from the 
     "edge.wan_address_change": ("phase3.shortcut_purged.spoke1-spoke2",),
 }
 
+EXPECTED["nat"] = {**EXPECTED["phase3"]}  # spoke1 behind a PAT, spoke2 public: the phase 3 story between them
+
 
 def _ids_and_needs(checks) -> dict[str, tuple[str, ...]]:
     return {c.id: c.needs for c in checks}
