@@ -235,9 +235,10 @@ PMTU = Deadline(
     "pings, the links restored, full-size packets shown crossing again", floor_s=90)
 BLOCKED = Deadline(
     "blocked", "hub redirect interval (15 s) + dpd + ike give-up + 10 s, floor 45 s",
-    "how long the probes run with the spoke-to-spoke underlay blocked (edge.underlay_blocked): the hub redirects "
-    "(at most 4 a minute per pair), the resolution and the IKE exchange it starts fail, DPD gives up the old "
-    "spoke-to-spoke SA; the traffic must stay on the hub path throughout",
+    "how long the probes run while two spokes cannot reach each other directly, the underlay between them blocked "
+    "(edge.underlay_blocked) or both behind PATs (edge.pat_to_pat): the hub redirects (at most 4 a minute per "
+    "pair), the resolution and the IKE exchange it starts fail, DPD gives up an old spoke-to-spoke SA; the traffic "
+    "must stay on the hub path throughout",
     lambda t: HUB_REDIRECT_INTERVAL_S + t.dead_peer_s + COMMAND_MARGIN_S, floor_s=45)
 REKEY = Deadline(
     "rekey", "2 x sa lifetime + 10 s (0 with no sa lifetime)",

@@ -406,6 +406,12 @@ def test_a_spoke_behind_a_pat_gets_an_inside_link_and_keeps_its_wan_address_as_t
         (("spokes: [spoke1, spoke3]", "spokes: [spoke1, spoke3]\n  pool: 192.168.0.0/16"),
          r":52: nat\.pool: unknown field; known fields: inside_pool, spokes$"),
         (("nat:\n  spokes: [spoke1, spoke3]", "nat: [spoke1, spoke3]"), r":50: nat: must be a mapping of fields"),
+        (("cases: [pat_to_pat]", "cases: [pat_to_pat, mtu]"),
+         r":53: cases: mtu uses the first 2 spokes and is proven with public WAN addresses only, but spoke1 is "
+         r"behind a PAT \(nat\.spokes\); put the spokes behind PATs after the first 2, or drop mtu$"),
+        (("spokes: [spoke1, spoke3]", "spokes: [spoke3]"),
+         r":53: cases: pat_to_pat needs 2 spokes behind their own PATs \(1 in the design\); list them under "
+         r"nat\.spokes$"),
     ],
 )
 def test_bad_nat_section_names_file_line_field_and_fix(write_design, change, expected):

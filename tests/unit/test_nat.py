@@ -1,9 +1,16 @@
 """Spokes behind their own PAT (topologies/nat.yml): what the node plan decides for them and the transport router,
-and what every output makes of it."""
+what every output makes of it, and the checks on replayed outputs. The outputs are hand-made
+(tests/fixtures/nat/README.md says from which real captures and tool sources): no NAT lab has run yet."""
 
 from __future__ import annotations
 
+import dataclasses
+import re
+import time
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from pathlib import Path
+
+import pytest
 
 from labkit.design import load_design
 from labkit.plan import plan_design, transport_plan
@@ -11,10 +18,35 @@ from labkit.plan.model import PatPlan
 from labkit.render.clab import kernel_modules
 from labkit.render.generate import node_files
 from labkit.render.provenance import classify
-from tests.conftest import TOPOLOGIES
+from labkit.verify.checks import failover, ipsec, nat, paths
+from labkit.verify.collect import Collector, Evidence, Unsupported
+from labkit.verify.engine import CheckFailed, Context, run_check
+from labkit.verify.parse import parse
+from labkit.verify.state import to_models
+from labkit.verify.suites.edge import CASES
+from labkit.verify.suites.part import story_pair
+from tests.conftest import FIXTURES, TOPOLOGIES
+from tests.unit.test_checks import Replay
 
 DESIGN = load_design(TOPOLOGIES / "nat.yml")
 HUB, (SPOKE1, SPOKE2, SPOKE3) = DESIGN.hubs[0], DESIGN.spokes
+NODES = ("inet", "hub1", "spoke1", "spoke2", "spoke3")
+
+
+def fixture(name: str) -> str:
+    return "text:" + (FIXTURES / "nat" / name).read_text()
+
+
+def looking(sessions: Replay, tmp_path: Path) -> Context:
+    return Context(Collector(sessions, {n: "frr-lab" for n in NODES}, Evidence(tmp_path / "ev", ())),
+                   until=time.monotonic() + 30)
+
+
+def run(check, sessions: Replay, tmp_path: Path) -> tuple[str, str]:
+    collector = Collector(sessions, {n: "frr-lab" for n in NODES}, Evidence(tmp_path / "ev", ("secret",)),
+                          lambda *a, **k: "")
+    result = run_check(dataclasses.replace(check, deadline_s=0), collector)
+    return result.status, result.reason
 
 
 # -- the plan ------------------------------------------------------------------------------------------------
@@ -86,3 +118,157 @@ def test_the_esr_config_of_a_spoke_behind_a_pat_uses_its_inside_address_and_says
     assert "ESR is ASSUMED to detect the PAT" in esr
     assert "unclassified" not in {c.name for c in classify(body)}  # no NAT syntax made up
     assert "Behind a PAT" not in FILES["esr/spoke2.cfg"]
+
+
+# -- the checks ------------------------------------------------------------------------------------------------
+
+def test_the_transport_sees_esp_in_udp_as_esp_and_no_cleartext_gre():
+    packets = to_models("Packet", parse("linux/tcpdump", fixture("inet_tcpdump.txt")[5:]))
+    assert "6 ESP, 0 cleartext GRE" in ipsec.esp_only(packets, "inet", "spoke1 pinging hub1")
+
+
+
+def test_the_hub_maps_a_spoke_behind_a_pat_to_the_outside_address_claimed_inside(tmp_path: Path):
+    check = nat.mapped_outside(DESIGN, HUB)
+    status, reason = run(check, Replay({("hub1", "nhrp_cache"): fixture("hub1_nhrp_cache.txt")}), tmp_path)
+    assert status == "pass" and "2 spokes behind PATs at their outside addresses" in reason, reason
+    no_pat = Replay({("hub1", "nhrp_cache"): "hub1_show_ip_nhrp_cache.txt"})  # the phase 3 lab: nobody behind a PAT
+    status, reason = run(check, no_pat, tmp_path)
+    assert status == "fail" and "spoke1 at NBMA 198.51.100.6 claiming 198.51.100.6, expected 198.51.100.6 claiming " \
+        "192.168.0.6" in reason
+
+
+def test_nat_traversal_where_a_pat_is_and_only_there(tmp_path: Path):
+    check = nat.udp_encapsulated(DESIGN, HUB)
+    outputs = {("hub1", "ike_sas"): fixture("hub1_list_sas.txt"), ("spoke1", "ike_sas"): fixture("spoke1_list_sas.txt"),
+               ("spoke3", "ike_sas"): fixture("spoke1_list_sas.txt").replace("192.168.0.6", "192.168.0.14")}
+    status, reason = run(check, Replay(outputs), tmp_path)
+    assert status == "pass", reason
+    plain = (FIXTURES / "edge" / "hub1_list_sas_before_renumber.txt").read_text()  # the edge lab: no PAT anywhere
+    status, reason = run(check, Replay(outputs | {("hub1", "ike_sas"): "text:" + plain}), tmp_path)
+    assert status == "fail" and "hub1: the SA with 198.51.100.6 does not ride UDP" in reason
+    floated = fixture("hub1_list_sas.txt").replace("198.51.100.10[500]", "198.51.100.10[4500]").replace(
+        "INSTALLED, TRANSPORT, ", "INSTALLED, TRANSPORT-in-UDP, ")
+    status, reason = run(check, Replay(outputs | {("hub1", "ike_sas"): floated}), tmp_path)
+    assert status == "fail" and "the SA with 198.51.100.10 rides UDP, though no PAT is on its path" in reason
+    torn = fixture("hub1_list_sas.txt").replace("198.51.100.6[4500]", "198.51.100.6[500]")
+    status, reason = run(check, Replay(outputs | {("hub1", "ike_sas"): torn}), tmp_path)
+    assert status == "fail" and "has IKE on port 500 but ESP in UDP" in reason
+
+
+class Successive(Replay):
+    """Replay whose answers for some (node, fact) are a list, given in turn (the last one repeated)."""
+
+    def send(self, command: str, timeout: float | None = None) -> str:
+        for key, answers in self.outputs.items():
+            if key[0] == self.node and isinstance(answers, list) and command.startswith("swanctl"):
+                return (answers.pop(0) if len(answers) > 1 else answers[0]).removeprefix("text:")
+        return super().send(command, timeout)
+
+
+def test_traffic_crosses_each_pat_both_ways_over_the_sa_in_udp(tmp_path: Path):
+    before = fixture("hub1_list_sas.txt")
+    grown = before.replace("1187 bytes,    12 packets", "3187 bytes,    32 packets").replace(
+        "987 bytes,    10 packets", "2987 bytes,    30 packets")  # each spoke's 20 answered pings counted in
+    pings = {(n, "ping"): "spoke1_ping.txt" for n in ("hub1", "spoke1", "spoke3")}
+    check = nat.through_pat(DESIGN, HUB)
+    status, reason = run(check, Successive(pings | {("hub1", "ike_sas"): [before, before, grown]}), tmp_path)
+    assert status == "pass" and "2 spokes behind PATs and hub1 answer each other's pings both ways" in reason, reason
+    status, reason = run(check, Successive(pings | {("hub1", "ike_sas"): [before]}), tmp_path)
+    assert status == "fail" and "counted 0 packets in for 20 answered pings" in reason
+    unanswered = pings | {("hub1", "ping"): "text:" + (FIXTURES / "edge" / "df_ping_vanish.txt").read_text()}
+    status, reason = run(check, Successive(unanswered | {("hub1", "ike_sas"): [before]}), tmp_path)
+    assert status == "fail" and "hub1 -> spoke1: 0/3 answered" in reason
+
+
+def test_a_shortcut_from_behind_a_pat_carries_traffic_over_an_sa_in_udp(tmp_path: Path):
+    outputs = {("spoke1", "clear_shortcuts"): "text:", ("spoke1", "ping"): "spoke1_ping.txt",
+               ("spoke1", "nhrp_shortcuts"): "spoke1_show_ip_nhrp_shortcut.txt",
+               ("spoke1", "traceroute"): "spoke1_traceroute_direct.txt",
+               ("spoke1", "ike_sas"): fixture("spoke1_list_sas.txt"),
+               ("spoke2", "ike_sas"): fixture("spoke2_list_sas.txt")}
+    check = nat.shortcut_from_behind(DESIGN, SPOKE1, SPOKE2)
+    assert check.alone and check.id == "nat.shortcut.spoke1-spoke2"
+    status, reason = run(check, Replay(outputs), tmp_path)
+    assert status == "pass" and "spoke2 reaches spoke1 at 198.51.100.6" in reason, reason
+    no_sa = outputs | {("spoke2", "ike_sas"): "text:" + (FIXTURES / "edge" / "hub1_list_sas_before_renumber.txt")
+                       .read_text().replace("198.51.100.2", "198.51.100.10")}
+    status, reason = run(check, Replay(no_sa), tmp_path)
+    assert status == "fail" and "spoke2: the SA with 198.51.100.6 does not ride UDP" in reason
+
+
+# -- what the suite leaves to the pat_to_pat case ----------------------------------------------------------------
+
+def test_reachability_leaves_out_only_pairs_of_spokes_behind_pats_and_only_where_shortcuts_exist(write_design):
+    pairs = {(a.name, b.name) for a, b in paths.lan_pairs(DESIGN)}
+    assert ("spoke1", "spoke3") not in pairs and ("spoke3", "spoke1") not in pairs and len(pairs) == 10
+    assert {("spoke1", "spoke2"), ("spoke2", "spoke3"), ("hub1", "spoke1")} <= pairs
+    assert "spokes behind PATs each other aside" in paths.reachability(DESIGN).title
+    text = (TOPOLOGIES / "nat.yml").read_text().replace("phase: 3", "phase: 1").replace("cases: [pat_to_pat]\n", "")
+    assert len(paths.lan_pairs(load_design(write_design(text)))) == 12  # via the hub, every pair works
+    many = load_design(TOPOLOGIES / "nat.yml", ("spokes.count=6", "nat.spokes=[spoke1, spoke2, spoke4]"))
+    assert [(a.name, b.name) for a, b in paths.sample_pairs(many)] == [
+        ("spoke2", "spoke3"), ("spoke3", "spoke4"), ("spoke4", "spoke5"), ("spoke5", "spoke6"), ("spoke6", "spoke1")]
+
+
+def test_a_story_takes_the_first_pair_of_spokes_that_can_reach_each_other_directly():
+    assert story_pair(DESIGN) == (SPOKE1, SPOKE2)
+    both = load_design(TOPOLOGIES / "nat.yml", ("nat.spokes=[spoke1, spoke2]",))
+    assert [s.name for s in story_pair(both)] == ["spoke1", "spoke3"]
+    assert [s.name for s in story_pair(load_design(TOPOLOGIES / "phase3.yml"))] == ["spoke1", "spoke2"]
+
+
+def test_the_two_pats_case_proves_the_stand_in_gap_from_the_pair_s_own_shortcuts(tmp_path: Path):
+    [case] = DESIGN.cases
+    [check] = CASES["pat_to_pat"](DESIGN, case)
+    assert check.id == "edge.pat_to_pat.stand_in_gap" and check.alone
+    assert set(check.nodes) == {"spoke1", "spoke3"}  # the design itself is the fault: only their shortcuts cleared
+    assert "nhrp_shortcut_recv_resolution_rep" in case.stand_in_gap and "__nhrp_peer_check" in case.stand_in_gap
+    cleared = failover.no_shortcuts(SPOKE1, SPOKE3)
+    empty = "spoke3_show_ip_nhrp_shortcut_empty.txt"
+    assert "spoke1 has no shortcut to 172.16.3.0/24" in cleared(looking(Replay(
+        {("spoke1", "nhrp_shortcuts"): empty, ("spoke3", "nhrp_shortcuts"): empty}), tmp_path))
+    listed = "text:Type     Prefix                   Via                      Identity\n" \
+             "dynamic  172.16.1.0/24            10.255.0.11              \n"
+    with pytest.raises(CheckFailed, match=re.escape("spoke3 still has a shortcut to 172.16.1.0/24 via 10.255.0.11")):
+        cleared(looking(Replay({("spoke1", "nhrp_shortcuts"): empty, ("spoke3", "nhrp_shortcuts"): listed}), tmp_path))
+
+
+def test_nothing_unsolicited_reaches_a_spoke_behind_its_pat(tmp_path: Path):
+    answers, vanishes = ((FIXTURES / folder / name).read_text() for folder, name in
+                         (("frr", "spoke1_ping.txt"), ("edge", "df_ping_vanish.txt")))
+
+    class ByTarget(Replay):
+        """hub1's pings answered by their target: spoke2's WAN address answers, the PATs' outside ones `pats`."""
+
+        def __init__(self, pats: str):
+            super().__init__({})
+            self.pats = pats
+
+        def send(self, command: str, timeout: float | None = None) -> str:
+            return answers if command.endswith(str(SPOKE2.nbma)) else self.pats
+
+    check = nat.outside_closed(DESIGN, HUB)
+    status, reason = run(check, ByTarget(vanishes), tmp_path)
+    assert status == "pass" and "pings to 2 PATs' outside addresses unanswered; spoke2 at 198.51.100.10 answers" \
+        in reason, reason
+    status, reason = run(check, ByTarget(answers), tmp_path)
+    assert status == "fail" and "answered through spoke1's PAT (198.51.100.6), spoke3's PAT (198.51.100.14)" in reason
+    status, reason = run(check, Replay({("hub1", "ping"): "text:" + vanishes}), tmp_path)
+    assert status == "fail" and "positive control" in reason
+
+
+def test_what_a_platform_does_not_show_is_skipped_not_failed():
+    """An ESR's NHRP and IPsec listings (labkit/verify/templates/esr/) show no claimed NBMA and no IKE port."""
+    entries = [dataclasses.replace(e, claimed=None) for e in
+               to_models("NhrpEntry", parse("frr/show_ip_nhrp_cache", fixture("hub1_nhrp_cache.txt")[5:]))]
+
+    class Listed:
+        def run(self, node: str, fact: str, evidence: list, timeout: float, **params: object) -> list:
+            return entries
+
+    with pytest.raises(Unsupported, match="does not show the NBMA address a peer claims"):
+        nat.mapped_outside(DESIGN, HUB).probe(Context(Listed()))
+    sa = to_models("IkeSa", parse("linux/swanctl_list_sas", fixture("hub1_list_sas.txt")[5:]))[0]
+    with pytest.raises(Unsupported, match="does not show the peer's IKE port"):
+        nat.encapsulated([dataclasses.replace(sa, remote_port=None)], HUB, SPOKE1.nbma)

@@ -163,7 +163,16 @@ EXPECTED["edge"] = {  # phase 3's checks, then each declared edge case from the 
     "edge.wan_address_change": ("phase3.shortcut_purged.spoke1-spoke2",),
 }
 
-EXPECTED["nat"] = {**EXPECTED["phase3"]}  # spoke1 behind a PAT, spoke2 public: the phase 3 story between them
+EXPECTED["nat"] = {  # phase 3's checks (spoke1 behind a PAT, spoke2 public), the NAT state beside them, then after the
+    # story the shortcut from behind a PAT and the two PATs' stand-in gap, each alone
+    **EXPECTED["phase3"],
+    "nat.mapped.hub1": ONE_HUB,
+    "nat.udp_encapsulated.hub1": ONE_HUB,
+    "nat.through_pat.hub1": ONE_HUB,
+    "nat.outside_closed.hub1": ONE_HUB,
+    "nat.shortcut.spoke1-spoke2": ("phase3.shortcut_purged.spoke1-spoke2",),
+    "edge.pat_to_pat.stand_in_gap": ("phase3.shortcut_purged.spoke1-spoke2",),
+}
 
 
 def _ids_and_needs(checks) -> dict[str, tuple[str, ...]]:

@@ -313,6 +313,15 @@ def black_holed_shortcut(src: Site, dst: Site) -> Condition:
     return condition
 
 
+def no_shortcuts(a: Site, b: Site) -> Condition:
+    """Neither spoke lists a shortcut to the other's LAN."""
+
+    def condition(ctx: Context) -> str:
+        return f"{no_shortcut(ctx, a, b)}; {no_shortcut(ctx, b, a)}"
+
+    return condition
+
+
 def on_hub_path(design: Design, src: Site, dst: Site) -> Condition:
     """Traffic from src to dst's LAN takes the hub path: no shortcut listed, two overlay hops through a hub."""
 

@@ -81,15 +81,24 @@ def direct_path(design: Design, src: Site, dst: Site) -> Check:
                  "overlay hop", (src.name,), lambda ctx: _one_hop(ctx, src, dst), deadline_s=LOOK(design))
 
 
+def black_holed(design: Design, a: End, b: End) -> bool:
+    """Two spokes behind PATs in a cloud with shortcuts: no direct tunnel can come up between them, yet FRR 8.4.4
+    nhrpd installs the shortcut and black-holes their traffic (labkit/data/cases.yml, pat_to_pat). Reachability
+    leaves such a pair out; the pat_to_pat case proves the gap."""
+    return (design.phase >= 2 and isinstance(a, Site) and isinstance(b, Site)
+            and not design.direct_possible(a, b))
+
+
 def sample_pairs(design: Design) -> tuple[tuple[Site, Site], ...]:
     """Spoke i -> spoke i+1 around the ring of spokes, for at most SAMPLE_PAIRS values of i spread evenly over
-    it: the same pairs for the same design, each spoke the source of one pair at most."""
+    it: the same pairs for the same design, each spoke the source of one pair at most; a black-holed pair (two
+    spokes behind PATs) left out."""
     spokes = design.spokes
     if len(spokes) < 2:
         return ()
     count = min(len(spokes), SAMPLE_PAIRS)
-    return tuple((spokes[i], spokes[(i + 1) % len(spokes)])
-                 for i in (j * len(spokes) // count for j in range(count)))
+    pairs = ((spokes[i], spokes[(i + 1) % len(spokes)]) for i in (j * len(spokes) // count for j in range(count)))
+    return tuple(pair for pair in pairs if not black_holed(design, *pair))
 
 
 def sampled_shortcuts(design: Design) -> Check:
@@ -125,11 +134,12 @@ def full_mesh(design: Design) -> bool:
 
 
 def lan_pairs(design: Design) -> list[tuple[End, End]]:
-    """The LAN pairs whose reachability is proved: every ordered pair up to FULL_MESH_MAX_SPOKES spokes; beyond,
-    the central LANs (hubs', HQ's) with each other, each spoke to each of them, and the sampled spoke pairs."""
+    """The LAN pairs whose reachability is proved: every ordered pair up to FULL_MESH_MAX_SPOKES spokes but the
+    black-holed ones; beyond, the central LANs (hubs', HQ's) with each other, each spoke to each of them, and the
+    sampled spoke pairs."""
     hq = (design.headquarters,) if design.headquarters else ()
     if full_mesh(design):
-        return list(itertools.permutations((*design.sites, *hq), 2))
+        return [pair for pair in itertools.permutations((*design.sites, *hq), 2) if not black_holed(design, *pair)]
     central = (*design.hubs, *hq)
     return [*itertools.permutations(central, 2), *itertools.product(design.spokes, central), *sample_pairs(design)]
 
@@ -139,6 +149,8 @@ def reachability(design: Design, count: int = 5) -> Check:
     pairs = lan_pairs(design)
     if full_mesh(design):
         check_id, title = "paths.full_mesh", "every LAN reaches every other LAN"
+        if any(black_holed(design, *pair) for pair in itertools.permutations(design.spokes, 2)):
+            title += " (spokes behind PATs each other aside: a stand-in gap, pat_to_pat)"
     else:
         check_id = "paths.hubs_and_sample"
         title = f"every spoke LAN reaches the hub LANs, {len(sample_pairs(design))} sampled spoke pairs each other"

@@ -19,6 +19,7 @@ from labkit.verify.suites import (
     failover,
     keptout,
     mpls,
+    nat,
     phase1,
     phase2,
     phase3,
@@ -41,9 +42,11 @@ PARTS: tuple[Part, ...] = (
     # alongside the story
     encryption.PART,
     mpls.PART,
+    nat.STATE,
     # fault cases
     failover.CASES,
     cluster.TAKEOVER,
+    nat.SHORTCUT,
     keptout.PART,
     edge.PART,
 )

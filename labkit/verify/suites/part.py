@@ -11,6 +11,7 @@ that prove it. A suite is told in stages, each part adding to one:
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -69,3 +70,9 @@ def measured(design: Design) -> bool:
     """Fault cases can be measured: the design states their loss budget and has the spokes their probes use
     (one to HQ, two across: spoke1, spoke2 and spoke3)."""
     return design.failover is not None and len(design.spokes) >= 3
+
+
+def story_pair(design: Design) -> tuple[Site, Site]:
+    """The spokes a story's spoke-to-spoke steps use: the first two, in order, that can build a direct tunnel (not
+    both behind PATs; validation keeps a public spoke in a design with shortcuts)."""
+    return next((a, b) for a, b in itertools.permutations(design.spokes, 2) if design.direct_possible(a, b))

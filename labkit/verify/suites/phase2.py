@@ -6,7 +6,7 @@ from __future__ import annotations
 from labkit.design.model import Design
 from labkit.verify.checks import nhrp, paths
 from labkit.verify.engine import Check
-from labkit.verify.suites.part import Part, Suite, one_plain_hub
+from labkit.verify.suites.part import Part, Suite, one_plain_hub, story_pair
 
 
 def _applies(design: Design) -> bool:
@@ -15,7 +15,7 @@ def _applies(design: Design) -> bool:
 
 def _story(suite: Suite) -> list[Check]:
     design = suite.checked
-    src, dst = design.spokes[0], design.spokes[1]
+    src, dst = story_pair(design)
     return [nhrp.no_tunnel_yet(src, dst), nhrp.tunnel_on_demand(design, src, dst), paths.direct_path(design, src, dst),
             paths.reachability(design)]
 
