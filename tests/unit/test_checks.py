@@ -3,6 +3,7 @@ disagrees with the design. A collector that replays captured outputs stands in f
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import re
 from ipaddress import IPv4Interface
@@ -21,8 +22,11 @@ class Replay:
         self.outputs = outputs
 
     def get(self, node: str, session: str) -> Replay:
-        self.node = node
-        return self
+        """A view answering for `node`, sharing the outputs: checks look at nodes from parallel threads, so one
+        shared `node` attribute could answer a node with another's output."""
+        view = copy.copy(self)
+        view.node = node
+        return view
 
     def send(self, command: str, timeout: float | None = None) -> str:
         fact = next(k for k, s in platform("frr-lab").facts.items() if re.fullmatch(

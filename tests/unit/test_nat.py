@@ -1,11 +1,12 @@
 """Spokes behind their own PAT (topologies/nat.yml): what the node plan decides for them and the transport router,
-what every output makes of it, and the checks on replayed outputs. The outputs are hand-made
-(tests/fixtures/nat/README.md says from which real captures and tool sources): no NAT lab has run yet."""
+what every output makes of it, and the checks on replayed outputs: the outputs of the nat lab's run of 2026-11-27
+(tests/fixtures/nat/README.md), each check also shown failing on a variant derived from them in the test."""
 
 from __future__ import annotations
 
 import dataclasses
 import re
+import threading
 import time
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
@@ -35,6 +36,13 @@ NODES = ("inet", "hub1", "spoke1", "spoke2", "spoke3")
 
 def fixture(name: str) -> str:
     return "text:" + (FIXTURES / "nat" / name).read_text()
+
+
+def broken(text: str, old: str, new: str, count: int = 1) -> str:
+    """`text` with `old` replaced by `new`, `count` times: a broken variant derived from a real capture (the
+    replacement must hit, or the variant would be the capture itself)."""
+    assert text.count(old) == count, (old, text.count(old))
+    return text.replace(old, new)
 
 
 def looking(sessions: Replay, tmp_path: Path) -> Context:
@@ -123,15 +131,37 @@ def test_the_esr_config_of_a_spoke_behind_a_pat_uses_its_inside_address_and_says
 # -- the checks ------------------------------------------------------------------------------------------------
 
 def test_the_transport_sees_esp_in_udp_as_esp_and_no_cleartext_gre():
-    packets = to_models("Packet", parse("linux/tcpdump", fixture("inet_tcpdump.txt")[5:]))
-    assert "6 ESP, 0 cleartext GRE" in ipsec.esp_only(packets, "inet", "spoke1 pinging hub1")
+    def esp_only(text: str) -> str:
+        return ipsec.esp_only(to_models("Packet", parse("linux/tcpdump", text)), "inet", "spoke1 pinging hub1")
 
+    capture = fixture("inet_tcpdump.txt")[5:]  # what ipsec.transport_capture saw: 32 ESP in UDP, 8 spoke2's plain ESP
+    assert esp_only(capture) == "40 packets captured on inet: 40 ESP, 0 cleartext GRE"
+    lines = capture.splitlines(keepends=True)
+    in_udp = "".join(line for line in lines if "198.51.100.10" not in line)  # spoke2's plain ESP left out
+    assert esp_only(in_udp) == "32 packets captured on inet: 32 ESP, 0 cleartext GRE"  # ESP in UDP alone counts
+    # broken (derived): spoke2's 8 plain ESP packets turned into the cleartext GRE they would be without IPsec
+    # (tcpdump's print-gre.c layout with the lab's GRE key 42; the inner packet reduced to its addresses)
+    cleartext = "".join(re.sub(r"ESP\(spi=\w+,seq=\w+\), length (\d+)",
+                               r"GREv0, key=0x2a, length \1: IP 10.255.0.12 > 10.255.0.1", line)
+                        if "198.51.100.10" in line else line for line in lines)
+    assert cleartext.count("GREv0") == 8
+    with pytest.raises(CheckFailed, match="saw 8 cleartext GRE packets"):
+        esp_only(cleartext)
+    # broken: no packet at all (the header and the counters only): the positive control fails
+    with pytest.raises(CheckFailed, match="saw no ESP"):
+        esp_only("".join(line for line in lines if "IP " not in line))
 
 
 def test_the_hub_maps_a_spoke_behind_a_pat_to_the_outside_address_claimed_inside(tmp_path: Path):
     check = nat.mapped_outside(DESIGN, HUB)
-    status, reason = run(check, Replay({("hub1", "nhrp_cache"): fixture("hub1_nhrp_cache.txt")}), tmp_path)
+    cache = fixture("hub1_nhrp_cache.txt")
+    status, reason = run(check, Replay({("hub1", "nhrp_cache"): cache}), tmp_path)
     assert status == "pass" and "2 spokes behind PATs at their outside addresses" in reason, reason
+    # broken (derived): spoke2, public, claiming an inside address the hub does not see it at
+    claims_inside = broken(cache, "198.51.100.10            198.51.100.10", "198.51.100.10            192.168.0.10 ")
+    status, reason = run(check, Replay({("hub1", "nhrp_cache"): claims_inside}), tmp_path)
+    assert status == "fail" and "spoke2 at NBMA 198.51.100.10 claiming 192.168.0.10, expected 198.51.100.10 " \
+        "claiming 198.51.100.10" in reason, reason
     no_pat = Replay({("hub1", "nhrp_cache"): "hub1_show_ip_nhrp_cache.txt"})  # the phase 3 lab: nobody behind a PAT
     status, reason = run(check, no_pat, tmp_path)
     assert status == "fail" and "spoke1 at NBMA 198.51.100.6 claiming 198.51.100.6, expected 198.51.100.6 claiming " \
@@ -140,44 +170,67 @@ def test_the_hub_maps_a_spoke_behind_a_pat_to_the_outside_address_claimed_inside
 
 def test_nat_traversal_where_a_pat_is_and_only_there(tmp_path: Path):
     check = nat.udp_encapsulated(DESIGN, HUB)
-    outputs = {("hub1", "ike_sas"): fixture("hub1_list_sas.txt"), ("spoke1", "ike_sas"): fixture("spoke1_list_sas.txt"),
-               ("spoke3", "ike_sas"): fixture("spoke1_list_sas.txt").replace("192.168.0.6", "192.168.0.14")}
+    hub_sas = fixture("hub1_list_sas.txt")
+    outputs = {("hub1", "ike_sas"): hub_sas, ("spoke1", "ike_sas"): fixture("spoke1_list_sas.txt"),
+               ("spoke3", "ike_sas"): fixture("spoke3_list_sas.txt")}
     status, reason = run(check, Replay(outputs), tmp_path)
     assert status == "pass", reason
     plain = (FIXTURES / "edge" / "hub1_list_sas_before_renumber.txt").read_text()  # the edge lab: no PAT anywhere
     status, reason = run(check, Replay(outputs | {("hub1", "ike_sas"): "text:" + plain}), tmp_path)
     assert status == "fail" and "hub1: the SA with 198.51.100.6 does not ride UDP" in reason
-    floated = fixture("hub1_list_sas.txt").replace("198.51.100.10[500]", "198.51.100.10[4500]").replace(
-        "INSTALLED, TRANSPORT, ", "INSTALLED, TRANSPORT-in-UDP, ")
+    # broken (derived): hub1's SA with spoke2, public, floated to 4500 with ESP in UDP
+    floated = broken(broken(hub_sas, "198.51.100.10[500]", "198.51.100.10[4500]"),
+                     "INSTALLED, TRANSPORT, ", "INSTALLED, TRANSPORT-in-UDP, ")
     status, reason = run(check, Replay(outputs | {("hub1", "ike_sas"): floated}), tmp_path)
     assert status == "fail" and "the SA with 198.51.100.10 rides UDP, though no PAT is on its path" in reason
-    torn = fixture("hub1_list_sas.txt").replace("198.51.100.6[4500]", "198.51.100.6[500]")
+    # broken (derived): hub1's SA with spoke1 back on port 500 while its ESP stays in UDP
+    torn = broken(hub_sas, "198.51.100.6[4500]", "198.51.100.6[500]")
     status, reason = run(check, Replay(outputs | {("hub1", "ike_sas"): torn}), tmp_path)
     assert status == "fail" and "has IKE on port 500 but ESP in UDP" in reason
+    # broken (derived): spoke3's own end of its SA with hub1 in plain ESP on port 500
+    unfloated = broken(broken(fixture("spoke3_list_sas.txt"), "198.51.100.2[4500]", "198.51.100.2[500]"),
+                       "TRANSPORT-in-UDP", "TRANSPORT")
+    status, reason = run(check, Replay(outputs | {("spoke3", "ike_sas"): unfloated}), tmp_path)
+    assert status == "fail" and "spoke3: the SA with 198.51.100.2 does not ride UDP" in reason, reason
 
 
-class Successive(Replay):
-    """Replay whose answers for some (node, fact) are a list, given in turn (the last one repeated)."""
+class BeforeAndAfter(Replay):
+    """Replay answering the hub's IPsec listing with `before` to a look that follows no ping and `after` to one
+    that follows pings, in each of the check's threads (it looks at the spokes in parallel, each in its thread:
+    a single queue of answers would race between them)."""
+
+    def __init__(self, outputs: dict, before: str, after: str):
+        super().__init__(outputs)
+        self.before, self.after, self.pinged = before, after, threading.local()
 
     def send(self, command: str, timeout: float | None = None) -> str:
-        for key, answers in self.outputs.items():
-            if key[0] == self.node and isinstance(answers, list) and command.startswith("swanctl"):
-                return (answers.pop(0) if len(answers) > 1 else answers[0]).removeprefix("text:")
+        if command.startswith("ping"):
+            self.pinged.since_look = True
+        elif command.startswith("swanctl"):
+            after, self.pinged.since_look = getattr(self.pinged, "since_look", False), False
+            return (self.after if after else self.before).removeprefix("text:")
         return super().send(command, timeout)
 
 
 def test_traffic_crosses_each_pat_both_ways_over_the_sa_in_udp(tmp_path: Path):
-    before = fixture("hub1_list_sas.txt")
-    grown = before.replace("1187 bytes,    12 packets", "3187 bytes,    32 packets").replace(
-        "987 bytes,    10 packets", "2987 bytes,    30 packets")  # each spoke's 20 answered pings counted in
+    # hub1's listing just before nat.through_pat's pings (spoke1's SA 58 packets in, spoke3's 17; the check's own
+    # first looks found the same or 1-2 more) and after them (87 and 54): the run's real counters
+    before, after = fixture("hub1_list_sas.txt"), fixture("hub1_list_sas_after_pings.txt")
     pings = {(n, "ping"): "spoke1_ping.txt" for n in ("hub1", "spoke1", "spoke3")}
     check = nat.through_pat(DESIGN, HUB)
-    status, reason = run(check, Successive(pings | {("hub1", "ike_sas"): [before, before, grown]}), tmp_path)
+    status, reason = run(check, BeforeAndAfter(pings, before, after), tmp_path)
     assert status == "pass" and "2 spokes behind PATs and hub1 answer each other's pings both ways" in reason, reason
-    status, reason = run(check, Successive(pings | {("hub1", "ike_sas"): [before]}), tmp_path)
+    # broken (derived): the listing before the pings answered after them too, an SA that counted none of them
+    status, reason = run(check, BeforeAndAfter(pings, before, before), tmp_path)
     assert status == "fail" and "counted 0 packets in for 20 answered pings" in reason
+    # broken (derived): the listing after the pings with spoke3's SA in plain ESP on port 500
+    plain = broken(broken(after, "198.51.100.14[4500]", "198.51.100.14[500]"),
+                   "TRANSPORT-in-UDP, ESP:AES_CBC-256/HMAC_SHA2_256_128\n    installed 31s ago, rekeying in 3372s",
+                   "TRANSPORT, ESP:AES_CBC-256/HMAC_SHA2_256_128\n    installed 31s ago, rekeying in 3372s")
+    status, reason = run(check, BeforeAndAfter(pings, before, plain), tmp_path)
+    assert status == "fail" and "hub1: the SA with 198.51.100.14 does not ride UDP" in reason, reason
     unanswered = pings | {("hub1", "ping"): "text:" + (FIXTURES / "edge" / "df_ping_vanish.txt").read_text()}
-    status, reason = run(check, Successive(unanswered | {("hub1", "ike_sas"): [before]}), tmp_path)
+    status, reason = run(check, BeforeAndAfter(unanswered, before, after), tmp_path)
     assert status == "fail" and "hub1 -> spoke1: 0/3 answered" in reason
 
 
@@ -191,10 +244,16 @@ def test_a_shortcut_from_behind_a_pat_carries_traffic_over_an_sa_in_udp(tmp_path
     assert check.alone and check.id == "nat.shortcut.spoke1-spoke2"
     status, reason = run(check, Replay(outputs), tmp_path)
     assert status == "pass" and "spoke2 reaches spoke1 at 198.51.100.6" in reason, reason
-    no_sa = outputs | {("spoke2", "ike_sas"): "text:" + (FIXTURES / "edge" / "hub1_list_sas_before_renumber.txt")
-                       .read_text().replace("198.51.100.2", "198.51.100.10")}
-    status, reason = run(check, Replay(no_sa), tmp_path)
-    assert status == "fail" and "spoke2: the SA with 198.51.100.6 does not ride UDP" in reason
+    assert reason.count("has a shortcut to spoke2's LAN") == 1 and "all 10 pings answered over it" in reason, reason
+    # broken (derived): spoke2's SA with spoke1 in plain ESP on port 500, as between two public spokes
+    plain = broken(broken(fixture("spoke2_list_sas.txt"), "198.51.100.6[4500]", "198.51.100.6[500]"),
+                   "TRANSPORT-in-UDP", "TRANSPORT")
+    status, reason = run(check, Replay(outputs | {("spoke2", "ike_sas"): plain}), tmp_path)
+    assert status == "fail" and "spoke2: the SA with 198.51.100.6 does not ride UDP" in reason, reason
+    # broken (derived): spoke1 holding no SA with spoke2 (its IKE SA with spoke2 moved to an address nobody has)
+    gone = broken(fixture("spoke1_list_sas.txt"), "198.51.100.10[4500]", "198.51.100.99[4500]")
+    status, reason = run(check, Replay(outputs | {("spoke1", "ike_sas"): gone}), tmp_path)
+    assert status == "fail" and "spoke1: no IKE SA with 198.51.100.10" in reason, reason
 
 
 # -- what the suite leaves to the pat_to_pat case ----------------------------------------------------------------
@@ -235,27 +294,34 @@ def test_the_two_pats_case_proves_the_stand_in_gap_from_the_pair_s_own_shortcuts
 
 
 def test_nothing_unsolicited_reaches_a_spoke_behind_its_pat(tmp_path: Path):
-    answers, vanishes = ((FIXTURES / folder / name).read_text() for folder, name in
-                         (("frr", "spoke1_ping.txt"), ("edge", "df_ping_vanish.txt")))
+    # hub1's pings from its WAN address as the run answered them: spoke2's WAN address 3/3, each PAT's outside one 0/3
+    wan = {spoke.nbma: fixture(name)[5:] for spoke, name in ((SPOKE1, "hub1_ping_spoke1_pat.txt"),
+                                                               (SPOKE2, "hub1_ping_spoke2_wan.txt"),
+                                                               (SPOKE3, "hub1_ping_spoke3_pat.txt"))}
 
     class ByTarget(Replay):
-        """hub1's pings answered by their target: spoke2's WAN address answers, the PATs' outside ones `pats`."""
+        """hub1's pings answered by their target, from `answers`."""
 
-        def __init__(self, pats: str):
+        def __init__(self, answers: dict[IPv4Address, str]):
             super().__init__({})
-            self.pats = pats
+            self.answers = answers
 
         def send(self, command: str, timeout: float | None = None) -> str:
-            return answers if command.endswith(str(SPOKE2.nbma)) else self.pats
+            return self.answers[IPv4Address(command.split()[-1])]
 
     check = nat.outside_closed(DESIGN, HUB)
-    status, reason = run(check, ByTarget(vanishes), tmp_path)
+    status, reason = run(check, ByTarget(wan), tmp_path)
     assert status == "pass" and "pings to 2 PATs' outside addresses unanswered; spoke2 at 198.51.100.10 answers" \
         in reason, reason
-    status, reason = run(check, ByTarget(answers), tmp_path)
+    # broken (derived): each PAT's outside address answering as spoke2's WAN address did (its address put in)
+    opened = {spoke.nbma: broken(wan[SPOKE2.nbma], "198.51.100.10", str(spoke.nbma), count=6)
+              for spoke in (SPOKE1, SPOKE3)}
+    status, reason = run(check, ByTarget(wan | opened), tmp_path)
     assert status == "fail" and "answered through spoke1's PAT (198.51.100.6), spoke3's PAT (198.51.100.14)" in reason
-    status, reason = run(check, Replay({("hub1", "ping"): "text:" + vanishes}), tmp_path)
-    assert status == "fail" and "positive control" in reason
+    # broken (derived): spoke2's WAN address silent as spoke1's PAT was (its address put in): the positive control
+    silent = broken(wan[SPOKE1.nbma], "198.51.100.6", "198.51.100.10", count=3)
+    status, reason = run(check, ByTarget(wan | {SPOKE2.nbma: silent}), tmp_path)
+    assert status == "fail" and "positive control" in reason, reason
 
 
 def test_what_a_platform_does_not_show_is_skipped_not_failed():

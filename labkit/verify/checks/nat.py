@@ -156,7 +156,10 @@ def shortcut_from_behind(design: Design, src: Site, dst: Site) -> Check:
                               failover.still_direct(src, dst))
 
     def probe(ctx: Context) -> str:
-        details = [fresh(ctx), flowing(ctx), direct(ctx)]
+        built = fresh(ctx)  # "<src> has a shortcut to <dst>'s LAN, built just now"
+        listed = built.partition(", ")[0]
+        answered = flowing(ctx).removeprefix(f"{listed}, ")  # "all N pings answered": the shortcut said once
+        details = [built, f"{answered} over it", direct(ctx)]
         _expect(ctx.fact(src.name, "ike_sas"), src, dst.nbma, natted=True)
         _expect(ctx.fact(dst.name, "ike_sas"), dst, src.nbma, natted=True)
         return "; ".join([*details, f"their SA rides UDP on both ends ({dst.name} reaches {src.name} at {src.nbma})"])
