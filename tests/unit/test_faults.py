@@ -33,11 +33,15 @@ def test_adding_a_fault_is_adding_a_file():
     assert {"node_fail", "node_start", "link_down", "link_up", "ipsec_restart", *MISCONFIGURATIONS} <= files
 
 
-@pytest.mark.parametrize("fault", fault_names())
-@pytest.mark.parametrize("node", ["hub1", "spoke3", "inet"])
+def _site_fault(fault: str) -> bool:
+    """A fault of a site's own (it reads `site`): for hubs and spokes, not the transport router."""
+    return "site." in (FOLDER / f"{fault}.sh.j2").read_text()
+
+
+@pytest.mark.parametrize(("fault", "node"), [(fault, node) for fault in fault_names()
+                                             for node in ("hub1", "spoke3", "inet")
+                                             if node != "inet" or not _site_fault(fault)])
 def test_every_step_renders_to_valid_shell_for_every_node(fault: str, node: str):
-    if node == "inet" and "site." in (FOLDER / f"{fault}.sh.j2").read_text():
-        pytest.skip("a fault of a site's own (it reads `site`): hubs and spokes only")
     for step in ("apply", "restore") if has_restore(fault) else ("apply",):
         text = script(fault, step, node, interface="eth1", mtu=1400, spoke="spoke1")
         assert text and "{{" not in text and "{%" not in text
