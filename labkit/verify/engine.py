@@ -98,6 +98,7 @@ class Check:
     attempt_s: float = 0  # the longest one attempt may run, if longer than the deadline (a fault case)
     needs: tuple[str, ...] = ()  # ids of earlier checks that must pass first; if one does not, this one is blocked
     alone: bool = False  # runs with no other check in flight, after every earlier check (a fault case)
+    follows: tuple[str, ...] = ()  # ids of earlier checks that must have ended, however, before this one starts
 
     def ends_by(self, started: float) -> float:
         """When an attempt started at `started` must end: the deadline (or attempt_s) plus one command."""

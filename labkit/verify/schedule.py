@@ -1,6 +1,7 @@
 """Running a suite: checks start as soon as the checks they need have passed, several at a time, in the
 suite's order; a check whose need failed is reported blocked at once instead of waiting out its deadline
-(a failure barrier), and a check marked `alone` runs with nothing else in flight."""
+(a failure barrier); a check marked `alone` runs with nothing else in flight, and one that `follows` others starts
+once they ended, whatever they found."""
 
 from __future__ import annotations
 
@@ -34,12 +35,12 @@ def _merged(own: tuple[str, ...], more: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def validate(checks: list[Check]) -> None:
-    """Ids are unique and every need names an earlier check; ValueError says which is not."""
+    """Ids are unique and every need (or check followed) names an earlier check; ValueError says which is not."""
     seen: set[str] = set()
     for check in checks:
         if check.id in seen:
             raise ValueError(f"two checks have the id {check.id}")
-        unknown = [n for n in check.needs if n not in seen]
+        unknown = [n for n in check.needs + check.follows if n not in seen]
         if unknown:
             raise ValueError(f"{check.id} needs {', '.join(unknown)}, which is not an earlier check of the suite")
         seen.add(check.id)
@@ -66,7 +67,7 @@ def run_suite(checks: list[Check], collector: Collector, on_result: Callable[[Re
 
     def ready(index: int) -> bool:
         check = checks[index]
-        if any(n not in by_id for n in check.needs) or len(running) >= in_flight:
+        if any(n not in by_id for n in check.needs + check.follows) or len(running) >= in_flight:
             return False
         earlier_done = all(i in results for i in range(index))
         if check.alone:

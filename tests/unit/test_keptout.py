@@ -1,11 +1,13 @@
 """The kept-out checks on replayed outputs: they pass on a spoke that is out and fail on one that is in (the
 phase 3 lab's captures, where every spoke is in), and the other way round for the join; the suite is well
-formed and each misconfiguration runs alone. Outputs of a spoke that is out were never captured: they are the
-captures with that spoke's rows removed, or hand-made in the captures' layout (each says so)."""
+formed: the misconfigurations take turns per lane, the lanes at the same time. Outputs of a spoke that is out
+were never captured: they are the captures with that spoke's rows removed, or hand-made in the captures' layout
+(each says so)."""
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,8 @@ from labkit.verify.suites import suite_for
 from tests.conftest import FIXTURES, TOPOLOGIES
 from tests.unit.test_checks import Replay
 
-DESIGN = load_design(TOPOLOGIES / "keptout.yml")
+LANES = load_design(TOPOLOGIES / "keptout.yml")
+DESIGN = load_design(TOPOLOGIES / "keptout.yml", ["spokes.count=3"])  # as the phase 3 lab the captures are of
 HUB, SPOKE1, SPOKE2, SPOKE3 = DESIGN.hubs[0], *DESIGN.spokes  # spoke1 is the rogue here: it was captured
 NODES = ("hub1", "spoke1", "spoke2", "spoke3")
 
@@ -187,7 +190,7 @@ def test_others_undisturbed_passes_as_captured_and_fails_when_another_spoke_is_g
     outputs = IN | {("hub1", "ike_sas"): _hub_sas_with(SPOKE1, SPOKE2),  # spoke3 is the rogue here
                     ("spoke2", "ike_sas"): "spoke1_swanctl_list_sas.txt",
                     **{(s, "bgp_peers"): "spoke1_show_bgp_summary.txt" for s in ("spoke1", "spoke2")}}
-    check = keptout.undisturbed(DESIGN, SPOKE3, "wrong_psk")
+    check = keptout.undisturbed(DESIGN, [SPOKE3], "wrong_psk")
     status, reason = run(check, outputs, tmp_path)
     assert status == "pass", reason
     gone = outputs | {("hub1", "nhrp_cache"): without("hub1_show_ip_nhrp_cache.txt", "10.255.0.12")}
@@ -224,21 +227,46 @@ def test_deadlines_follow_the_designs_timers():
     assert deadlines.timers(DESIGN).nhrp_refresh_s == 10
 
 
-def test_the_suite_is_well_formed_and_each_misconfiguration_runs_alone():
-    checks = suite_for(DESIGN)
+def _parts(checks: list[Check]) -> tuple[dict[str, Check], tuple[str, ...]]:
     validate(checks)
     by_id = {c.id: c for c in checks}
     story_end = next(c for c in checks if c.id.endswith(".applied")).needs
-    assert story_end == (next(c.id for c in reversed(checks) if c.id.startswith("phase3.")),)
-    for m in DESIGN.misconfigure:
-        assert m.fault in fault_names() and has_restore(m.fault)
-        apply, restore = by_id[f"keptout.{m.fault}.applied"], by_id[f"keptout.{m.fault}.restored"]
-        assert apply.alone and restore.alone and apply.nodes == restore.nodes == (SPOKE3.name,)
-        assert restore.needs == apply.needs  # the restore runs whenever the apply could, whatever was found
-        assert by_id[f"keptout.{m.fault}.joined"].needs == (restore.id,)
-        proofs = ("stays_in",) if m.ipsec_left is None else ("out", "unreachable", "others_undisturbed")
-        assert all(f"keptout.{m.fault}.{p}" in by_id for p in proofs)
-    faults = [c.id for c in checks if c.id.endswith(".applied")]
-    assert faults == [f"keptout.{m.fault}.applied" for m in DESIGN.misconfigure]
-    for before, after in zip(DESIGN.misconfigure, DESIGN.misconfigure[1:], strict=False):
-        assert by_id[f"keptout.{after.fault}.applied"].needs == (f"keptout.{before.fault}.joined",)
+    story = ("phase3.shortcut_purged.spoke1-spoke2", "paths.hubs_and_sample")  # 3 spokes; 4 (sampled)
+    assert len(story_end) == 1 and story_end[0] in story
+    return by_id, story_end
+
+
+def _case_is_well_formed(by_id: dict[str, Check], m, spoke: str) -> None:
+    assert m.fault in fault_names() and has_restore(m.fault)
+    apply, restore = by_id[f"keptout.{m.fault}.applied"], by_id[f"keptout.{m.fault}.restored"]
+    assert apply.nodes == restore.nodes == (spoke,)
+    assert restore.needs == apply.needs  # the restore runs whenever the apply could, whatever was found...
+    proofs = ("stays_in",) if m.ipsec_left is None else ("out", "unreachable", "others_undisturbed")
+    assert restore.follows == (apply.id, *(f"keptout.{m.fault}.{p}" for p in proofs))  # ...once the proofs ended
+    assert by_id[f"keptout.{m.fault}.joined"].needs == (restore.id,)
+
+
+def _each_starts_once_the_one_before_joined(by_id: dict[str, Check], turns) -> None:
+    for before, later in itertools.pairwise(turns):
+        assert by_id[f"keptout.{later.fault}.applied"].needs == (f"keptout.{before.fault}.joined",)
+
+
+def test_with_three_spokes_the_misconfigurations_take_turns_on_the_last():
+    by_id, _ = _parts(suite_for(DESIGN))
+    turns = DESIGN.misconfigure
+    for m in turns:
+        _case_is_well_formed(by_id, m, SPOKE3.name)
+    assert [by_id[f"keptout.{m.fault}.applied"].alone for m in turns] == [True] + [False] * (len(turns) - 1)
+    _each_starts_once_the_one_before_joined(by_id, turns)
+    assert by_id["keptout.wrong_psk.others_undisturbed"].nodes == ("hub1", "spoke1", "spoke2")
+
+
+def test_with_four_spokes_two_lanes_run_at_once_and_spare_the_control_and_a_witness():
+    by_id, story_end = _parts(suite_for(LANES))
+    lanes = {"spoke3": LANES.misconfigure[0::2], "spoke4": LANES.misconfigure[1::2]}
+    for spoke, turns in lanes.items():
+        for m in turns:
+            _case_is_well_formed(by_id, m, spoke)
+        assert by_id[f"keptout.{turns[0].fault}.applied"].needs == story_end  # each lane from the story's end
+        _each_starts_once_the_one_before_joined(by_id, turns)
+    assert by_id["keptout.ike_proposal_mismatch.others_undisturbed"].nodes == ("hub1", "spoke1", "spoke2")

@@ -1,5 +1,6 @@
 """The suite scheduler: independent checks overlap, a story keeps its order, a failed need blocks its
-dependants at once instead of letting them wait out their deadlines, and `alone` checks run by themselves.
+dependants at once instead of letting them wait out their deadlines, `alone` checks run by themselves, and a
+check that follows others starts once they ended, however.
 The probes are plain functions timed by a clock; no lab is involved because what is tested is the order."""
 
 from __future__ import annotations
@@ -97,6 +98,16 @@ def test_an_alone_check_runs_by_itself_between_what_comes_before_and_after(tmp_p
     assert all(log.spans[x][1] <= fault[0] for x in "ab")
     assert all(log.spans[x][0] >= fault[1] for x in "cd")
     assert log.spans["c"][0] < log.spans["d"][1]  # c and d overlap again
+
+
+def test_a_check_that_follows_others_starts_once_they_ended_even_failed(tmp_path: Path):
+    log = Log()
+    proof, slow = check(log, "proof", fails=True), check(log, "slow")
+    restore = check(log, "restore", follows=("proof", "slow"))
+    assert run([proof, slow, restore], tmp_path) == {"proof": "fail", "slow": "pass", "restore": "pass"}
+    assert log.spans["restore"][0] >= max(log.spans[x][1] for x in ("proof", "slow"))
+    with pytest.raises(ValueError, match="early needs later, which is not an earlier check"):
+        validate([check(log, "early", follows=("later",)), check(log, "later")])
 
 
 def test_a_skipped_need_does_not_block(tmp_path: Path):

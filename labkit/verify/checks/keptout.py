@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Sequence
 from typing import Literal
 
 from labkit.design.model import Design, Headquarters, Site
@@ -38,26 +39,28 @@ def _since_start(ctx: Context) -> float:
     return round(now - ctx.memory.setdefault("started", now), 1)
 
 
-def applied(design: Design, spoke: Site, fault: str, title: str) -> Check:
-    """The misconfiguration applied to the running spoke, in place (once: never retried)."""
+def applied(design: Design, spoke: Site, fault: str, title: str, alone: bool) -> Check:
+    """The misconfiguration applied to the running spoke, in place (once: never retried); `alone`, after every
+    earlier check and with none in flight."""
 
     def probe(ctx: Context) -> str:
         ctx.inject(spoke.name, fault)
         return f"{title} on {spoke.name}"
 
     return Check(f"keptout.{fault}.applied", f"{spoke.name} gets {title}, in place", (spoke.name,), probe,
-                 deadline_s=0, attempt_s=deadlines.INJECT(design), alone=True)
+                 deadline_s=0, attempt_s=deadlines.INJECT(design), alone=alone)
 
 
-def restored(design: Design, spoke: Site, fault: str) -> Check:
-    """The design's configuration put back on the spoke, in place (no restart)."""
+def restored(design: Design, spoke: Site, fault: str, follows: Sequence[Check]) -> Check:
+    """The design's configuration put back on the spoke, in place (no restart), once the checks it `follows`
+    (the misconfiguration's proofs) ended, whatever they found."""
 
     def probe(ctx: Context) -> str:
         ctx.inject(spoke.name, fault, step="restore")
         return f"{spoke.name} runs with the design's configuration again"
 
     return Check(f"keptout.{fault}.restored", f"{fault} undone on {spoke.name}, in place", (spoke.name,), probe,
-                 deadline_s=0, attempt_s=deadlines.INJECT(design), alone=True)
+                 deadline_s=0, attempt_s=deadlines.INJECT(design), follows=tuple(c.id for c in follows))
 
 
 def _ipsec_problem(ctx: Context, node: Site, peer: Site, left: IpsecLeft) -> str | None:
@@ -163,21 +166,19 @@ def unreachable(design: Design, spoke: Site, control: Site, fault: str) -> Check
                  retry_every_s=3)
 
 
-def _without(design: Design, spoke: Site) -> Design:
-    return dataclasses.replace(design, spokes=tuple(s for s in design.spokes if s != spoke))
-
-
-def undisturbed(design: Design, spoke: Site, fault: str) -> Check:
-    """Everything but the kept-out spoke is as designed: every other spoke registered with every hub, their SAs,
-    every BGP session between the others, every LAN of the others reaching every other."""
-    rest = _without(design, spoke)
+def undisturbed(design: Design, under_test: Sequence[Site], fault: str) -> Check:
+    """Everything but the spokes under test (the kept-out one, and any other being misconfigured meanwhile) is
+    as designed: every other spoke registered with every hub, their SAs, every BGP session between the others,
+    every LAN of the others reaching every other."""
+    rest = dataclasses.replace(design, spokes=tuple(s for s in design.spokes if s not in under_test))
     checks = [*(nhrp.hub_registrations(rest, h) for h in rest.hubs), ipsec.hub_spoke_sas(rest),
               routing.bgp_sessions(rest), paths.reachability(rest)]
 
     def probe(ctx: Context) -> str:
         return "; ".join(filter(None, (c.probe(ctx) for c in checks)))
 
-    return Check(f"keptout.{fault}.others_undisturbed", f"the lab without {spoke.name} is undisturbed",
+    return Check(f"keptout.{fault}.others_undisturbed",
+                 f"the lab without {', '.join(s.name for s in under_test)} is undisturbed",
                  tuple(n for n in rest.node_names if n != rest.transport.name), probe,
                  deadline_s=deadlines.TRAFFIC(design), retry_every_s=3)
 

@@ -12,4 +12,6 @@ ip addr add 198.51.100.9/30 dev eth3   # to spoke2
 ip link set eth3 up
 ip addr add 198.51.100.13/30 dev eth4   # to spoke3
 ip link set eth4 up
+ip addr add 198.51.100.17/30 dev eth5   # to spoke4
+ip link set eth5 up
 echo "inet: ready"
