@@ -243,6 +243,7 @@ def _ipsec(fields: Fields) -> Ipsec | None:
         mode=fields.take("mode", choice("transport", "tunnel"), default="transport"),
         psk=fields.take("psk", text(min_len=8, hint="; the pre-shared key needs at least 8 characters")),
         dpd_interval=fields.take("dpd_interval", integer(1, 3600), default=10),
+        dpd_timeout=fields.take("dpd_timeout", integer(2, 300), default=None),
         ike_lifetime=fields.take("ike_lifetime", integer(*LIFETIME_S), default=None),
         sa_lifetime=fields.take("sa_lifetime", integer(*LIFETIME_S), default=None),
     )

@@ -94,6 +94,7 @@ class Ipsec:
     mode: Literal["transport", "tunnel"]
     psk: str = field(repr=False)
     dpd_interval: int
+    dpd_timeout: int | None = None  # seconds from a DPD request unanswered to the peer given up; None: the default
     ike_lifetime: int | None = None  # seconds: the IKE SA's hard lifetime; None: the devices' default
     sa_lifetime: int | None = None  # seconds: each IPsec (CHILD) SA's hard lifetime; None: the devices' default
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 from labkit.design.model import Design, Site
@@ -36,6 +37,15 @@ WAN_BRIDGE = 10
 IKE_RETRANSMIT = IkeRetransmit(timeout_s=2, base=1.4, tries=3)
 BGP_CONNECT_RETRY_S = 2
 PAT_PORTS = (1024, 65535)  # the source ports a PAT translates to: a branch CPE's masquerading keeps clear of 500
+
+
+def ike_retransmit(dpd_timeout_s: int | None) -> IkeRetransmit:
+    """charon's retransmissions: the lab's schedule, or its shape scaled to give a silent peer up once the design's
+    DPD timeout has passed (strongswan.conf's schedule is every IKE request's, DPD's among them)."""
+    if dpd_timeout_s is None:
+        return IKE_RETRANSMIT
+    shape = sum(IKE_RETRANSMIT.base ** n for n in range(IKE_RETRANSMIT.tries + 1))
+    return replace(IKE_RETRANSMIT, timeout_s=round(dpd_timeout_s / shape, 2))
 
 
 def plan_design(design: Design) -> dict[str, NodePlan]:
@@ -211,6 +221,10 @@ def _stand_in(design: Design, site: Site) -> StandIn:
     if site.inside:
         reasons += _pat_reasons(design, site)
     ipsec = design.ipsec
+    if ipsec.dpd_timeout:
+        schedule = ike_retransmit(ipsec.dpd_timeout)
+        reasons.append(f"charon gives a silent peer up after {schedule.described}, the design's DPD timeout "
+                       f"({ipsec.dpd_timeout} s), for every IKE request: strongSwan has no timeout for DPD alone")
     if ipsec.ike_lifetime or ipsec.sa_lifetime:
         reasons.append(rekey_reason(ipsec.ike_lifetime, ipsec.sa_lifetime))
     return StandIn(
@@ -220,7 +234,7 @@ def _stand_in(design: Design, site: Site) -> StandIn:
         router_id=site.lan.ip if cluster_unit else site.tunnel,
         ipsec_initiates=not hub,
         hub_pair_filters=hub_pair,
-        ike_retransmit=IKE_RETRANSMIT,
+        ike_retransmit=ike_retransmit(ipsec.dpd_timeout),
         bgp_connect_retry_s=None if hub else BGP_CONNECT_RETRY_S,
         ike_any_local_address=renumbered,
         ike_rekey=ike_rekey(ipsec.ike_lifetime),

@@ -129,14 +129,24 @@ class IkeRetransmit:
     """How charon retransmits an unanswered IKE request (strongswan.conf `retransmit_*`): after `timeout_s`,
     then each wait `base` times the one before, `tries` times; one more wait later the peer is given up."""
 
-    timeout_s: int
+    timeout_s: float
     base: float
     tries: int
+
+    @property
+    def waits(self) -> tuple[float, ...]:
+        """charon's waits for an answer, one per sending of the request (2, 2.8, 3.9, 5.5 s by default)."""
+        return tuple(round(self.timeout_s * self.base ** n, 1) for n in range(self.tries + 1))
 
     @property
     def give_up_s(self) -> float:
         """Seconds from an unanswered request until charon gives the peer up (2 + 2.8 + 3.9 + 5.5 s = 14.2 s)."""
         return round(sum(self.timeout_s * self.base ** n for n in range(self.tries + 1)), 1)
+
+    @property
+    def described(self) -> str:
+        """The waits as a sum, e.g. '2 + 2.8 + 3.9 + 5.5 s'."""
+        return " + ".join(f"{w:g}" for w in self.waits) + " s"
 
 
 @dataclass(frozen=True)
@@ -169,7 +179,8 @@ class StandIn:
     router_id: IPv4Address
     ipsec_initiates: bool  # strongSwan trap policy (spokes) or respond only (hubs)
     hub_pair_filters: bool  # two summarising hubs: prefix-lists keep spoke LANs between them only
-    # a silent peer is given up in about 14 s instead of strongSwan's default 165 s, so a restarted hub is re-keyed
+    # a silent peer is given up in about 14 s (or the design's DPD timeout) instead of strongSwan's default 165 s,
+    # so a restarted hub is re-keyed
     ike_retransmit: IkeRetransmit
     # spokes retry a BGP connection every 2 s (FRR's default 120 s stalls a spoke whose first SYN left before
     # NHRP installed the hub's route); None on hubs, which only listen to spokes

@@ -3,6 +3,7 @@ the table, following each timer it is derived from; no literal deadline left in 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -37,7 +38,11 @@ def test_every_entry_has_what_it_replaced():
 
 @pytest.mark.parametrize("design_file", sorted(TOPOLOGIES.glob("*.yml")), ids=lambda p: p.stem)
 def test_no_committed_design_gets_less_time_than_its_lab_needed(design_file: Path):
+    """With the dead-peer timers the labs ran with then (the cluster's DPD 10 s, no timeout: 14.2 s): a design
+    that detects dead peers faster since gets shorter deadlines for it."""
     design = load_design(design_file)
+    if design.ipsec.dpd_timeout:
+        design = dataclasses.replace(design, ipsec=dataclasses.replace(design.ipsec, dpd_interval=10, dpd_timeout=None))
     for entry in TABLE:
         assert entry(design) >= BEFORE[entry.name] + entry.per_spoke_s * len(design.spokes), entry.name
 
@@ -69,6 +74,16 @@ def test_recovery_windows_follow_dpd_and_ikes_retransmissions():
     rejoin = 60 + IKE_RETRANSMIT.give_up_s + 64 + 2 + 9  # dead peer, longest retry step, BGP connect and hold
     assert seconds("sas_restart", FAILOVER, "ipsec.dpd_interval=60") == round(rejoin, 1)
     assert seconds("takeover", TOPOLOGIES / "cluster.yml", "ipsec.dpd_interval=120") > 150
+
+
+def test_a_dpd_timeout_sets_when_every_node_gives_a_silent_peer_up():
+    cluster = load_design(TOPOLOGIES / "cluster.yml")
+    assert (cluster.ipsec.dpd_interval, cluster.ipsec.dpd_timeout) == (3, 5)
+    assert timers(cluster).dead_peer_s == 3 + 5.0
+    assert timers(load_design(FAILOVER, ["ipsec.dpd_timeout=8"])).ike_give_up_s == 8.0
+    files = node_files(cluster)
+    assert "  retransmit_timeout = 0.7\n" in files["nodes/hub2/labkit/strongswan.conf"][0]
+    assert "(0.7 + 1 + 1.4 + 1.9 s)" in files["nodes/spoke1/labkit/strongswan.conf"][0]
 
 
 def test_rejoining_follows_the_holdtime_once_its_refresh_outlasts_the_retries():

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 from labkit.design.model import Design
+from labkit.plan.build import ike_retransmit
 from labkit.verify import deadlines
 from labkit.verify.checks import failover, ipsec, nhrp, paths
 from labkit.verify.checks.failover import Case, Fault, Probe
@@ -41,6 +42,7 @@ def _takeover(suite: Suite) -> list[Check]:
     active, standby = design.hubs
     on_standby = serving(design, standby)
     s1, s2, s3 = design.spokes[0], design.spokes[1], design.spokes[2]
+    retransmit = ike_retransmit(design.ipsec.dpd_timeout)  # what the plan gives every node
     takeover = Case(
         "cluster.active_fails", f"the active unit {active.name} fails hard; {standby.name} takes over",
         (Fault(active.name, "node_fail"),),
@@ -49,7 +51,7 @@ def _takeover(suite: Suite) -> list[Check]:
         (Probe(f"{s1.name}-hq", s1, design.hq_lan.ip), Probe(f"{s2.name}-{s3.name}", s2, s3.lan.ip)),
         seconds=deadlines.TAKEOVER(design),
         timers={"vrrp_advert_ms": design.cluster.advert_ms, "dpd_interval_s": design.ipsec.dpd_interval,
-                "ike_retransmits": "2 + 2.8 + 3.9 + 5.5 s before a silent peer is given up (strongswan.conf)",
+                "ike_retransmits": f"{retransmit.described} before a silent peer is given up (strongswan.conf)",
                 "nhrp_registration_s": design.overlay.holdtime // 3, "bfd_detect_ms": design.routing.bfd.detect_ms
                 if design.routing.bfd else None},
     )
