@@ -36,6 +36,7 @@ SYNC_BRIDGE = 20  # the cluster sync's own bridge: both real clusters keep it of
 WAN_BRIDGE = 10
 IKE_RETRANSMIT = IkeRetransmit(timeout_s=2, base=1.4, tries=3)
 BGP_CONNECT_RETRY_S = 2
+SHARED_REQID = 1  # the reqid of every CHILD SA a spoke holds, whoever initiated it (StandIn.shared_reqid)
 PAT_PORTS = (1024, 65535)  # the source ports a PAT translates to: a branch CPE's masquerading keeps clear of 500
 
 
@@ -200,6 +201,9 @@ def _stand_in(design: Design, site: Site) -> StandIn:
                     "strongSwan only responds on the hub (a trapping hub races spokes into duplicate SAs)"]
     else:
         reasons.append("strongSwan starts IKE from a trap on the first GRE packet: ESR `ike establish-tunnel route`")
+        reasons.append("strongSwan gives every CHILD SA of the spoke reqid 1, those it answers as those it starts: "
+                       "with its default, two spokes keying an SA to each other at the same moment black-hole each "
+                       "other (the kernel drops what the peer sends on the SA this end answered)")
     if redirect_nflog:
         reasons.append("nhrpd redirect + NFLOG group 1 on the hub: nhrpd learns of spoke-to-spoke traffic only "
                        "through NFLOG" + (" and starts no resolution by itself in phase 2, where ESR needs no "
@@ -233,6 +237,7 @@ def _stand_in(design: Design, site: Site) -> StandIn:
         advertise_tunnel_network=hub,
         router_id=site.lan.ip if cluster_unit else site.tunnel,
         ipsec_initiates=not hub,
+        shared_reqid=None if hub else SHARED_REQID,
         hub_pair_filters=hub_pair,
         ike_retransmit=ike_retransmit(ipsec.dpd_timeout),
         bgp_connect_retry_s=None if hub else BGP_CONNECT_RETRY_S,

@@ -178,6 +178,10 @@ class StandIn:
     advertise_tunnel_network: bool  # spokes need a route to the tunnel net or phase 3 fails silently
     router_id: IPv4Address
     ipsec_initiates: bool  # strongSwan trap policy (spokes) or respond only (hubs)
+    # every CHILD SA of an initiating node shares this reqid: when two spokes key an SA to each other at once, the
+    # SA each responded to would otherwise get a reqid of its own, and the kernel drops (XfrmInTmplMismatch) what
+    # the peer sends on it, because the policies name the reqid of the SA this end initiated; None on hubs
+    shared_reqid: int | None
     hub_pair_filters: bool  # two summarising hubs: prefix-lists keep spoke LANs between them only
     # a silent peer is given up in about 14 s (or the design's DPD timeout) instead of strongSwan's default 165 s,
     # so a restarted hub is re-keyed

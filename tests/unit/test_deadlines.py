@@ -68,10 +68,11 @@ def test_a_hub_failure_window_follows_bfd_or_else_the_bgp_hold_time(write_design
 
 
 def test_recovery_windows_follow_dpd_and_ikes_retransmissions():
-    assert timers(load_design(FAILOVER)).dead_peer_s == 10 + IKE_RETRANSMIT.give_up_s
+    assert timers(load_design(PHASE3)).dead_peer_s == 10 + IKE_RETRANSMIT.give_up_s
     assert IKE_RETRANSMIT.give_up_s == 14.2  # 2 + 2.8 + 3.9 + 5.5 s
-    assert seconds("sas_restart", FAILOVER) == 120  # rejoin 99.2 s: the floor holds
-    rejoin = 60 + IKE_RETRANSMIT.give_up_s + 64 + 2 + 9  # dead peer, longest retry step, BGP connect and hold
+    assert timers(load_design(FAILOVER)).dead_peer_s == 5 + 5.0  # its DPD timeout scales the retransmissions
+    assert seconds("sas_restart", FAILOVER) == 120  # rejoin 90 s: the floor holds
+    rejoin = 60 + 5.0 + 64 + 2 + 9  # dead peer, longest retry step, BGP connect and hold
     assert seconds("sas_restart", FAILOVER, "ipsec.dpd_interval=60") == round(rejoin, 1)
     assert seconds("takeover", TOPOLOGIES / "cluster.yml", "ipsec.dpd_interval=120") > 150
 

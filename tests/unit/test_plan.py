@@ -61,6 +61,16 @@ def test_only_spokes_that_may_change_their_wan_address_answer_ike_on_any_address
     assert not _plans("phase3")["spoke1"].stand_in.ike_any_local_address
 
 
+def test_spokes_give_every_child_sa_one_reqid_so_that_keying_at_once_cannot_black_hole():
+    from labkit.render.generate import node_files
+
+    plans = _plans("phase3")
+    assert [plans[n].stand_in.shared_reqid for n in ("hub1", "spoke1", "spoke3")] == [None, 1, 1]
+    files = node_files(load_design(TOPOLOGIES / "phase3.yml"))
+    assert "        reqid = 1\n" in files["nodes/spoke2/swanctl/swanctl.conf"][0]
+    assert "reqid" not in files["nodes/hub1/swanctl/swanctl.conf"][0]
+
+
 def test_spokes_register_with_every_hub_of_a_dual_hub_design():
     plans = _plans("failover")
     spoke = plans["spoke1"]

@@ -97,14 +97,14 @@ def _rekey(design: Design, case: EdgeCase) -> list[Check]:
 
 def _wan_address_change(design: Design, case: EdgeCase) -> list[Check]:
     """The first spoke moves to the WAN pool's spare link (the transport's side first), probed to the hub LAN (the
-    budget) and from the second spoke (measured only: its shortcut and SA keep the former address until they
-    expire, and then both spokes key a new SA at once; seen recovering after 25.5 s, and seen black-holed again a
-    second after recovering until the probe's end, the spoke-to-spoke race this project has not solved yet); the
-    stale SAs are gone by the end; moved back, likewise."""
+    budget) and from the second spoke (its loss measured only: its shortcut and SA keep the former address until
+    DPD gives them up, about 25 s; it must flow again by the end: both spokes then key a new SA at once, which
+    black-holed both until every spoke's CHILD SAs shared one reqid); the stale SAs are gone by the end; moved
+    back, likewise."""
     hub, (s1, s2) = design.hubs[0], design.spokes[:2]
     transport, new = design.transport.name, design.spare_wan_link().address.ip
     moved = (Fault(transport, "wan_gateway_moved", {"spoke": s1.name}), Fault(s1.name, "wan_renumbered"))
-    across = Probe(f"{s2.name}-{s1.name}", s2, s1.lan.ip, budgeted=False, flows_again=False)
+    across = Probe(f"{s2.name}-{s1.name}", s2, s1.lan.ip, budgeted=False)
     return [failover.failover_case(design, Case(
         "edge.wan_address_change", case.title, moved, renumber.known_at(design, s1, new),
         (Probe(f"{s1.name}-{hub.name}", s1, hub.lan.ip), across),
