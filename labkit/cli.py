@@ -347,7 +347,7 @@ def spoke_counts(text: str) -> list[int]:
 
 def cmd_vm(args: argparse.Namespace, console: Console) -> int:
     """The shared microVM: its labs, memory and uptime, or stop it."""
-    from labkit.runtime.base import RECORDS
+    from labkit.runtime.base import lab_namespaces, recorded_labs
     from labkit.runtime.vm import MicroVM
 
     vm = MicroVM()
@@ -365,10 +365,10 @@ def cmd_vm(args: argparse.Namespace, console: Console) -> int:
     if problem:
         print(f"  NOT RESPONDING: {problem}; `labkit vm stop` removes it")
         return 1
-    labs = sorted(p.stem for p in RECORDS.glob("*.json") if (read_record(p.stem) or {}).get("vm_pid") == vm.pid)
+    labs = [lab for lab in recorded_labs() if (read_record(lab) or {}).get("vm_pid") == vm.pid]
     namespaces = vm.namespaces()
     for lab in labs:
-        print(f"  lab {lab}: {sum(ns.startswith(f'{lab}-') for ns in namespaces)} nodes")
+        print(f"  lab {lab}: {len(lab_namespaces(lab, namespaces, labs))} nodes")
     print(f"  {len(labs)} labs" if labs else "  no lab (warm, idle)")
     for key, value in (vm.resources() | vm.guest_memory_mib()).items():
         print(f"  {key}: {value:.0f}")

@@ -24,6 +24,18 @@ def record_path(lab: str) -> Path:
     return RECORDS / f"{lab}.json"
 
 
+def recorded_labs() -> list[str]:
+    """The names of every lab that has a record (runs, or was left behind)."""
+    return sorted(path.stem for path in RECORDS.glob("*.json"))
+
+
+def lab_namespaces(lab: str, namespaces: list[str], other_labs: list[str]) -> list[str]:
+    """Of `namespaces`, those of lab `lab` (`<lab>-<node>`): a namespace of another lab whose name extends this
+    one (`<lab>-<student>`, a workshop copy) is that lab's, not this one's."""
+    longer = [f"{other}-" for other in other_labs if other.startswith(f"{lab}-")]
+    return [ns for ns in namespaces if ns.startswith(f"{lab}-") and not ns.startswith(tuple(longer))]
+
+
 def read_record(lab: str) -> dict | None:
     try:
         return json.loads(record_path(lab).read_text())

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 from labkit.errors import LabkitError
-from labkit.runtime.base import Runtime, Say, removed_on_failure
+from labkit.runtime.base import Runtime, Say, lab_namespaces, recorded_labs, removed_on_failure
 from labkit.runtime.change import LabChange
 from labkit.runtime.executor import Completed, Executor
 from labkit.runtime.faults import fault_script
@@ -95,7 +95,7 @@ class NetnsLab:
 
     def existing_namespaces(self) -> list[str]:
         listed = self.executor.run(["ip", "netns", "list"]).stdout.split()
-        return [ns for ns in listed if ns.startswith(f"{self.spec.name}-")]
+        return lab_namespaces(self.spec.name, listed, recorded_labs())
 
     def node_dir(self, node: str) -> str:
         return f"{self.state_dir}/nodes/{node}"

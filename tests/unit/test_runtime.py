@@ -13,6 +13,7 @@ from labkit.design import load_design
 from labkit.errors import LabkitError
 from labkit.render.generate import generate
 from labkit.runtime import agent, netns, vm
+from labkit.runtime.base import lab_namespaces
 from labkit.runtime.clab import ClabRuntime, missing_modules
 from labkit.runtime.executor import AgentExecutor, Completed, LocalExecutor
 from labkit.runtime.labspec import read_lab
@@ -137,3 +138,13 @@ def test_a_large_lab_starts_its_nodes_a_few_at_a_time_in_the_labs_order(tmp_path
     assert executor.most == netns.START_AT_ONCE
     assert executor.order[:2] == ["dmvpn-scale-inet", "dmvpn-scale-hub1"]
     assert said == [f"{n.name} ready" for n in spec.nodes]
+
+
+def test_a_lab_does_not_own_the_namespaces_of_a_longer_named_lab():
+    listed = ["dmvpn-phase3-hub1", "dmvpn-phase3-spoke1", "dmvpn-phase3-anna-hub1", "dmvpn-phase3-anna-spoke1",
+              "dmvpn-phase1-hub1", "(id:", "0)"]
+    labs = ["dmvpn-phase3", "dmvpn-phase3-anna", "dmvpn-phase1"]
+    assert lab_namespaces("dmvpn-phase3", listed, labs) == ["dmvpn-phase3-hub1", "dmvpn-phase3-spoke1"]
+    assert lab_namespaces("dmvpn-phase3-anna", listed, labs) == ["dmvpn-phase3-anna-hub1", "dmvpn-phase3-anna-spoke1"]
+    # without the longer lab's record (left behind), its namespaces are the shorter lab's to remove
+    assert len(lab_namespaces("dmvpn-phase3", listed, ["dmvpn-phase3"])) == 4
