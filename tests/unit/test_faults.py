@@ -11,6 +11,7 @@ import pytest
 from labkit.design import load_design
 from labkit.errors import LabkitError
 from labkit.render.faults import fault_secrets, fault_values, wrong_values
+from labkit.render.generate import node_files
 from labkit.render.templates_env import swan_proposal
 from labkit.runtime.faults import UnknownFault, fault_names, fault_script, has_restore
 from labkit.verify.collect import Collector, Evidence
@@ -23,8 +24,12 @@ MISCONFIGURATIONS = ("wrong_psk", "ike_proposal_mismatch", "esp_proposal_mismatc
                      "nhrp_network_id_mismatch")
 
 
+MPLS_DESIGN = load_design(TOPOLOGIES / "mpls.yml")
+
+
 def script(fault: str, step: str = "apply", node: str = "spoke3", **params: object) -> str:
-    return fault_script(fault, step, fault_values(DESIGN, node), **params)
+    design = MPLS_DESIGN if "design.mpls" in (FOLDER / f"{fault}.sh.j2").read_text() else DESIGN
+    return fault_script(fault, step, fault_values(design, node), **params)
 
 
 def test_adding_a_fault_is_adding_a_file():
@@ -43,7 +48,8 @@ def _site_fault(fault: str) -> bool:
                                              if node != "inet" or not _site_fault(fault)])
 def test_every_step_renders_to_valid_shell_for_every_node(fault: str, node: str):
     for step in ("apply", "restore") if has_restore(fault) else ("apply",):
-        text = script(fault, step, node, interface="eth1", mtu=1400, spoke="spoke1")
+        text = script(fault, step, node, interface="eth1", mtu=1400, spoke="spoke1", target="172.16.2.1",
+                      vrf="CORP", other="ATM")
         assert text and "{{" not in text and "{%" not in text
         parsed = subprocess.run(["sh", "-n", "-c", text], capture_output=True, text=True)  # parsed, never run
         assert parsed.returncode == 0, f"{fault} {step}: {parsed.stderr}"
@@ -176,3 +182,22 @@ def test_a_lan_host_takes_the_far_end_of_the_lan_and_gives_it_back():
     assert "ip link set lan0-end netns \"$host\"" in apply
     assert "ip addr add 172.16.3.2/24 dev lan0-end" in apply and "ip route add default via 172.16.3.1" in apply
     assert "ip link set lan0-end netns $$" in restore and "kill \"$host\"" in restore
+
+
+def test_node_reset_stops_everything_in_the_node_then_starts_it_as_node_start_does():
+    reset = script("node_reset", node="spoke1", mtu=1500)
+    assert reset.endswith(fault_script("node_start"))
+    assert 'kill -9 "$p"' in reset and "[ \"$p\" != 1 ]" in reset  # never a container's init
+    assert "mtu 1500" in reset and "ip rule add pref 0 table local" in reset
+
+
+def test_overlay_removed_negates_the_nodes_own_nhrp_lines_and_restores_from_its_file():
+    removed = script("overlay_removed", node="spoke1")
+    assert "no router bgp 65000" in removed and "no tunnel source" in removed and "/etc/frr/frr.conf" in removed
+    assert script("overlay_removed", "restore", node="spoke1").startswith("set -e\nvtysh -b")
+
+
+def test_mss_clamp_removed_deletes_exactly_the_rules_the_start_script_adds():
+    rules = [line for line in node_files(DESIGN)["nodes/spoke1/labkit/start.sh"][0].splitlines() if "TCPMSS" in line]
+    deleted = script("mss_clamp_removed", node="spoke1").splitlines()[1:]
+    assert len(rules) == 2 and deleted == [r.replace(" -A ", " -D ") for r in rules]
