@@ -31,10 +31,7 @@ def verify_lab(design: Design, runtime: Runtime, console: Console, reports_root:
     """Run the design's suite against the running lab; print progress and the table; write the report."""
     folder = reports_root / design.lab
     shutil.rmtree(folder, ignore_errors=True)
-    evidence = Evidence(folder / "evidence", (*design.secrets, *fault_secrets(design)))
-    sessions = lab_sessions(runtime.attach_argv, platform(LAB_PLATFORM).sessions)
-    collector = Collector(sessions, {n: LAB_PLATFORM for n in design.node_names}, evidence,
-                          injector=fault_injector(design, runtime))
+    collector = lab_collector(design, runtime, folder / "evidence")
 
     def lab_down(reason: str) -> None:
         console.say(f"{reason}: failing the running checks")
@@ -47,6 +44,15 @@ def verify_lab(design: Design, runtime: Runtime, console: Console, reports_root:
                               resources=runtime.resources)
     finally:
         _keep_console(runtime, folder, console)
+
+
+def lab_collector(design: Design, runtime: Runtime, evidence_folder: Path) -> Collector:
+    """Facts from the lab's nodes through sessions the runtime opens, evidence (secrets redacted) in the folder,
+    faults injected through the runtime."""
+    evidence = Evidence(evidence_folder, (*design.secrets, *fault_secrets(design)))
+    sessions = lab_sessions(runtime.attach_argv, platform(LAB_PLATFORM).sessions)
+    return Collector(sessions, {n: LAB_PLATFORM for n in design.node_names}, evidence,
+                     injector=fault_injector(design, runtime))
 
 
 def fault_injector(design: Design, runtime: Runtime) -> Injector:

@@ -115,7 +115,7 @@ def _pmtud_check(design: Design, spoke: Site, name: str, title: str, filtered: b
         try:
             if filtered:
                 ctx.inject(transport, "frag_needed_filtered")
-            detail = (_black_hole if filtered else _learned)(ctx, hub, spoke, mtu)
+            detail = (_black_hole if filtered else learned_path_mtu)(ctx, hub, spoke, mtu)
         finally:
             if filtered:
                 ctx.inject(transport, "frag_needed_filtered", "restore")
@@ -128,7 +128,7 @@ def _pmtud_check(design: Design, spoke: Site, name: str, title: str, filtered: b
                  attempt_s=deadlines.PMTU(design), alone=True)
 
 
-def _learned(ctx: Context, hub: Site, spoke: Site, mtu: int) -> str:
+def learned_path_mtu(ctx: Context, hub: Site, spoke: Site, mtu: int) -> str:
     """Full-size DF packets from the hub to the spoke's LAN: the first ones die at the narrow link, whose router
     tells the hub; the hub's stack then tells the sender a path MTU below the tunnel's, and packets of that
     size cross."""

@@ -50,6 +50,11 @@ def path_via_hub(design: Design, src: Site, dst: Site) -> Check:
 def _shortcut(ctx: Context, src: Site, dst: Site) -> str:
     """Traffic from src's LAN to dst's; CheckFailed unless src then routes dst's LAN via dst (an NHRP shortcut)."""
     ctx.fact(src.name, "ping", count=5, interval=0.2, source=src.lan.ip, target=dst.lan.ip)
+    return shortcut_routed(ctx, src, dst)
+
+
+def shortcut_routed(ctx: Context, src: Site, dst: Site) -> str:
+    """CheckFailed unless src routes dst's LAN via dst's tunnel address over a listed NHRP shortcut (sends nothing)."""
     routes = [r for r in ctx.fact(src.name, "routes") if r.prefix == dst.lan.network and r.protocol == "N"]
     if not routes:
         raise CheckFailed(f"{src.name}: no NHRP route to {dst.lan.network} yet")
