@@ -1,5 +1,5 @@
 """The `labkit` command: generate, plan, suite, configs, provenance, diff, lint, graph, up, verify, run, status, exec,
-shell, down, vm, bench."""
+shell, down, vm, bench, workshop."""
 
 from __future__ import annotations
 
@@ -457,6 +457,9 @@ def parser() -> argparse.ArgumentParser:
     p = add("shell", cmd_shell, "open a node's vtysh (or --program sh)")
     p.add_argument("node")
     p.add_argument("--program", default="vtysh")
+    from labkit.workshop.commands import add_parser as add_workshop  # it builds on this module's commands
+
+    add_workshop(sub)
     return top
 
 

@@ -1,0 +1,164 @@
+"""A student's lab for an exercise: started (a lab that runs already is reset in place, never rebooted), reset to
+the exercise's start in place, judged by the exercise's checks, solved by its reference solution.
+
+A reset runs node_reset (the fault library's way back to a node as it started: whatever runs in it stopped,
+what its start script does not set again put back, the start script run again) on the transport, hubs and HQ
+first, then on the spokes, so that a spoke's first registration meets a hub that answers instead of starting
+nhrpd's and charon's back-off; then the exercise's start steps."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import shutil
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from labkit.cli import bring_up
+from labkit.console import Console
+from labkit.design import Design
+from labkit.errors import LabkitError
+from labkit.render.faults import fault_values
+from labkit.render.generate import generate
+from labkit.runtime.base import Runtime
+from labkit.runtime.choose import running_runtime
+from labkit.runtime.labspec import read_lab
+from labkit.verify.checks.mtu import WAN_MTU
+from labkit.verify.collect import Collector
+from labkit.verify.engine import Check, Result, run_check
+from labkit.verify.run import lab_collector
+from labkit.verify.suites.baseline import established
+from labkit.verify.suites.part import checked
+from labkit.workshop.exercise import Exercise, ExerciseCheck
+
+QUICK_S = 10.0  # what `check` waits for a check to hold, unless --wait (then the check's design-derived deadline)
+
+
+@dataclass(frozen=True)
+class Roots:
+    """Where labs are built (build/<lab>/) and their reports go (reports/<lab>/; the workshop's evidence in
+    reports/<lab>/workshop/)."""
+
+    build: Path
+    reports: Path
+
+    def evidence(self, design: Design, what: str) -> Path:
+        return self.reports / design.lab / "workshop" / what
+
+
+def running(lab_name: str, build_root: Path) -> Runtime | None:
+    """The runtime of the lab of that name if it runs (its build read as written when it was started)."""
+    clab_file = build_root / lab_name / f"{lab_name}.clab.yml"
+    return running_runtime(read_lab(clab_file)) if clab_file.exists() else None
+
+
+def start(exercise: Exercise, design: Design, roots: Roots, requested: str, console: Console) -> Runtime:
+    """The student's lab up for the exercise, at its start: a lab that already runs is changed live where its
+    files differ and reset in place; a new one is brought up."""
+    was_running = running(design.lab, roots.build) is not None
+    runtime = bring_up(design, generate(design, roots.build), requested, console)
+    if was_running:
+        reset_nodes(design, runtime, console)
+    apply_start(exercise, design, runtime, roots, console)
+    return runtime
+
+
+def reset(exercise: Exercise, design: Design, runtime: Runtime, roots: Roots, console: Console) -> None:
+    """Back to the exercise's start in place: the build written again (a node's files are as designed, whatever
+    was saved into them), every node reset, the start steps applied."""
+    bring_up(design, generate(design, roots.build), runtime.name, console)
+    reset_nodes(design, runtime, console)
+    apply_start(exercise, design, runtime, roots, console)
+
+
+def waves(design: Design) -> list[list[str]]:
+    """The nodes in the order a reset restarts them: the transport, hubs and HQ core router, then the spokes."""
+    spokes = [s.name for s in design.spokes]
+    return [[n for n in design.node_names if n not in spokes], spokes]
+
+
+def reset_nodes(design: Design, runtime: Runtime, console: Console) -> None:
+    """node_reset on every node, wave after wave, the nodes of a wave at once; LabkitError naming each failure."""
+    for wave in waves(design):
+        _in_parallel(wave, lambda node: runtime.inject(node, "node_reset", "apply", fault_values(design, node),
+                                                       mtu=WAN_MTU))
+        console.say(f"reset: {', '.join(wave)}")
+
+
+def _in_parallel(nodes: Sequence[str], work) -> None:
+    failures: list[str] = []
+
+    def one(node: str) -> None:
+        try:
+            work(node)
+        except LabkitError as exc:
+            failures.append(str(exc))
+
+    with ThreadPoolExecutor(max_workers=max(1, len(nodes))) as pool:
+        list(pool.map(one, nodes))
+    if failures:
+        raise LabkitError("\n".join(sorted(failures)))
+
+
+def apply_start(exercise: Exercise, design: Design, runtime: Runtime, roots: Roots, console: Console) -> None:
+    """The exercise's start steps, in order; first, for an exercise that needs it, the designed state."""
+    if exercise.converge and exercise.start:
+        wait_converged(design, runtime, roots, console)
+    for step in exercise.start:
+        runtime.inject(step.node, step.fault, "apply", fault_values(design, step.node), **step.params)
+
+
+def wait_converged(design: Design, runtime: Runtime, roots: Roots, console: Console) -> None:
+    """Wait, within the design's deadlines, until the designed state holds (registrations, SAs, BGP, routes)."""
+    console.say("waiting for the lab to converge (registrations, SAs, BGP, routes)")
+    with _collector(design, runtime, roots.evidence(design, "converge")) as collector:
+        failed = [r for r in (run_check(c, collector) for c in established(checked(design))) if r.status != "pass"]
+    if failed:
+        raise LabkitError(f"lab {design.lab} did not converge: " + "; ".join(f"{r.id}: {r.reason}" for r in failed))
+
+
+@dataclass(frozen=True)
+class Judged:
+    """An exercise check and how it went."""
+
+    check: ExerciseCheck
+    result: Result
+
+    @property
+    def passed(self) -> bool:
+        return self.result.status == "pass"
+
+
+def judge(exercise: Exercise, design: Design, runtime: Runtime, roots: Roots, wait: bool) -> list[Judged]:
+    """Run the exercise's checks in order: each for QUICK_S, or with `wait` for its own deadline (what the design's
+    timers give the lab to show a change)."""
+    with _collector(design, runtime, roots.evidence(design, "check")) as collector:
+        return [Judged(c, run_check(_timed(c.check, wait), collector)) for c in exercise.checks]
+
+
+def _timed(check: Check, wait: bool) -> Check:
+    return check if wait else dataclasses.replace(check, deadline_s=min(QUICK_S, check.deadline_s))
+
+
+@contextlib.contextmanager
+def _collector(design: Design, runtime: Runtime, folder: Path) -> Iterator[Collector]:
+    """A collector for the student's lab, its evidence in `folder` (emptied first); its sessions closed after."""
+    shutil.rmtree(folder, ignore_errors=True)
+    collector = lab_collector(design, runtime, folder)
+    try:
+        yield collector
+    finally:
+        collector.sessions.close()
+
+
+def apply_solution(exercise: Exercise, runtime: Runtime, console: Console) -> None:
+    """The reference solution typed in for the student, step by step; LabkitError with what a node answered if a
+    step fails."""
+    for step in exercise.solution:
+        done = runtime.exec(step.node, step.argv(), timeout=60)
+        if not done.ok:
+            raise LabkitError(f"solution step on {step.node} failed (exit {done.rc}): {' '.join(step.argv())}\n"
+                              f"{(done.stdout + done.stderr).strip()[-2000:]}")
+        console.say(f"{step.node}: {' / '.join(step.vtysh) or step.shell}")
