@@ -4,6 +4,7 @@
 #   make lab-scale SPOKES=100   the scale design with 100 spokes (SPOKES: any scenario's spoke count; default: the file's)
 #   make lab-all         every scenario in turn, each torn down after its report
 #   make test            unit tests and the real labs in the embedded runtime
+#   make workshop-test   every workshop exercise in a real lab: fails at start, passes with its solution, resets
 #   make down            stop every lab this checkout started, and the shared microVM
 #   make configs         regenerate the reference ESR configurations in configs/ from topologies/
 #   make bench           measure phase 3 cold/warm, node start vs bare daemons, memory per node (TESTS=1: make test)
@@ -29,7 +30,7 @@ DEBIAN_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static frr strongsw
 	strongswan-charon libstrongswan-standard-plugins iptables iproute2 kmod tcpdump iputils-ping \
 	traceroute procps keepalived openssh-client python3-venv
 
-.PHONY: deps debian-packages lab-all down generate configs image test unit lint clean bench
+.PHONY: deps debian-packages lab-all down generate configs image test unit lint clean bench workshop-test
 
 # containerlab brings its own nodes (the image): only the embedded runtimes need the Debian packages
 deps: $(if $(filter clab,$(RUNTIME)),,debian-packages) $(VENV)/.installed
@@ -81,7 +82,11 @@ image: deps
 	docker build -t "$$($(BIN)/python -c 'from labkit.render.clab import NODE_IMAGE; print(NODE_IMAGE)')" docker/node
 
 test: deps
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not workshop"
+
+# the workshop course, exercise by exercise, one lab per design (not part of `make test` yet)
+workshop-test: deps
+	$(BIN)/pytest -q -m workshop tests/integration/test_workshop.py
 
 # phase 3 cold and warm, node start against bare daemons, memory per node; TESTS=1 times `make test` too;
 # SCALE=10,50,100: the scale design at each spoke count instead (build/bench/bench-scale.json)
