@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 from labkit.design.model import Design
-from labkit.plan.build import ike_retransmit
+from labkit.plan import plan_design
 from labkit.verify import deadlines
 from labkit.verify.checks import failover, ipsec, nhrp, paths
 from labkit.verify.checks.failover import Case, Fault, Probe
@@ -42,7 +42,7 @@ def _takeover(suite: Suite) -> list[Check]:
     active, standby = design.hubs
     on_standby = serving(design, standby)
     s1, s2, s3 = design.spokes[0], design.spokes[1], design.spokes[2]
-    retransmit = ike_retransmit(design.ipsec.dpd_timeout)  # what the plan gives every node
+    retransmit = plan_design(design)[s1.name].stand_in.ike_retransmit  # as the plan decided it
     takeover = Case(
         "cluster.active_fails", f"the active unit {active.name} fails hard; {standby.name} takes over",
         (Fault(active.name, "node_fail"),),
