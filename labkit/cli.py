@@ -15,9 +15,9 @@ from labkit.console import Console
 from labkit.design import Design, load_design
 from labkit.errors import DesignError, LabkitError
 from labkit.render.generate import BuildDir, generate
-from labkit.runtime.base import Runtime, read_record, removed_on_failure
-from labkit.runtime.change import lab_change, lab_state
-from labkit.runtime.choose import CHOICES, require_root, running_runtime, runtime_for
+from labkit.runtime.base import Runtime, read_record
+from labkit.runtime.bringup import bring_up
+from labkit.runtime.choose import CHOICES, require_root, running_runtime
 from labkit.runtime.labspec import read_lab
 
 BUILD_ROOT = Path(os.environ.get("LABKIT_BUILD_DIR", "build"))
@@ -171,51 +171,6 @@ def cmd_graph(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def bring_up(design: Design, build: BuildDir, requested: str, console: Console) -> Runtime:
-    """Start the lab; a lab that runs already is changed live to the build (or left alone if it matches)."""
-    require_root()
-    spec = read_lab(build.clab_file)
-    runtime = runtime_for(spec, requested)
-    if running_runtime(spec) is not None:
-        try:
-            states = runtime.status()
-        except LabkitError as exc:  # a hung VM: down stops it, up then boots a new one
-            console.say(str(exc))
-            states = {}
-        if any(states.values()):
-            change_live(design, runtime, states, console)
-            return runtime
-        console.say(f"cleaning up a stale record of lab {design.lab}")
-        runtime.down(console.say)
-    console.say(f"bringing up lab {design.lab} on runtime {runtime.name}")
-    with removed_on_failure(runtime, "bring-up", console.say):
-        runtime.up(console.say)
-    return runtime
-
-
-def change_live(design: Design, runtime: Runtime, states: dict[str, dict[str, str]], console: Console) -> None:
-    """Bring the running lab to the new build: start added nodes, stop removed ones, restart changed ones;
-    nodes whose files and links are the same keep running untouched. `states`: the lab's status now."""
-    recorded = runtime.recorded_state()
-    if recorded is None:
-        raise LabkitError(f"lab {design.lab} is running, but its record does not say which files its nodes run "
-                          f"(an older labkit started it); `labkit down {design.source}` first")
-    change = lab_change(recorded, lab_state(runtime.spec))
-    if change.empty:
-        console.say(f"lab {design.lab} is running and matches {design.source}: nothing to change")
-        return
-    unhealthy = [node for node in change.unchanged if not states.get(node) or "down" in states[node].values()]
-    if unhealthy:
-        raise LabkitError(f"lab {design.lab} is running, but not every node is healthy ({', '.join(unhealthy)}: "
-                          f"see `labkit status {design.source}`), and a live change leaves unchanged nodes as they "
-                          f"are; `labkit down {design.source}` first, then `labkit up` starts it as designed")
-    console.say(f"changing lab {design.lab} live on runtime {runtime.name}: {len(change.added)} nodes to start, "
-                f"{len(change.removed)} to stop, {len(change.changed)} to restart")
-    runtime.change(change, console.say)
-    for node, action in change.actions().items():
-        console.say(f"  {node:<12} {action}")
-
-
 def cmd_up(args: argparse.Namespace, console: Console) -> int:
     design, build = _design_and_build(args, console)
     started = time.monotonic()
@@ -309,7 +264,9 @@ def cmd_exec(args: argparse.Namespace, console: Console) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         raise LabkitError("give the command after the node, e.g. `labkit exec DESIGN hub1 -- ip route`")
-    result = _running(design).exec(args.node, command, timeout=args.timeout)
+    runtime = _running(design)
+    runtime.mark_touched([args.node])
+    result = runtime.exec(args.node, command, timeout=args.timeout)
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
     return result.rc
@@ -317,7 +274,9 @@ def cmd_exec(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_shell(args: argparse.Namespace, console: Console) -> int:
     design = _design(args)
-    argv = _running(design).attach_argv(args.node, [args.program])
+    runtime = _running(design)
+    runtime.mark_touched([args.node])
+    argv = runtime.attach_argv(args.node, [args.program])
     os.execvp(argv[0], argv)
     return 1  # not reached
 

@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -22,6 +22,10 @@ Say = Callable[[str], None]
 
 def record_path(lab: str) -> Path:
     return RECORDS / f"{lab}.json"
+
+
+def touched_path(lab: str) -> Path:
+    return RECORDS / f"{lab}.touched"
 
 
 def recorded_labs() -> list[str]:
@@ -117,6 +121,24 @@ class Runtime(ABC):
 
     def drop_record(self) -> None:
         record_path(self.spec.name).unlink(missing_ok=True)
+        touched_path(self.spec.name).unlink(missing_ok=True)
+
+    def mark_touched(self, nodes: Iterable[str]) -> None:
+        """Note nodes that may no longer be as they started (a shell opened in them, a command or a fault run by
+        hand): a workshop's reset starts those again and leaves the others running."""
+        RECORDS.mkdir(parents=True, exist_ok=True)
+        with touched_path(self.spec.name).open("a", encoding="utf-8") as marks:
+            marks.writelines(f"{node}\n" for node in nodes)
+
+    def touched(self) -> set[str]:
+        """The nodes marked touched since the marks were last forgotten."""
+        try:
+            return set(touched_path(self.spec.name).read_text(encoding="utf-8").split())
+        except OSError:
+            return set()
+
+    def forget_touched(self) -> None:
+        touched_path(self.spec.name).unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

@@ -211,6 +211,7 @@ def cmd_shell(args: argparse.Namespace, console: Console) -> int:
     runtime, lab_name = _lab(exercise, progress)
     if runtime is None:
         raise LabkitError(f"your lab {lab_name} is not up: `labkit workshop start {exercise.name}` starts it")
+    runtime.mark_touched([args.node])
     argv = runtime.attach_argv(args.node, [args.program])
     os.execvp(argv[0], argv)
     return 1  # not reached

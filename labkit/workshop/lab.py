@@ -1,10 +1,12 @@
 """A student's lab for an exercise: started (a lab that runs already is reset in place, never rebooted), reset to
 the exercise's start in place, judged by the exercise's checks, solved by its reference solution.
 
-A reset runs node_reset (the fault library's way back to a node as it started: whatever runs in it stopped,
-what its start script does not set again put back, the start script run again) on the transport, hubs and HQ
-first, then on the spokes, so that a spoke's first registration meets a hub that answers instead of starting
-nhrpd's and charon's back-off; then the exercise's start steps."""
+A reset starts again only the nodes that may have changed since they started as designed: those the runtime
+noted as touched (the exercise's start steps, a shell or a command opened in them, a solution applied; see
+Runtime.mark_touched). Each gets node_reset (the fault library's way back to a node as it started: whatever runs in
+it stopped, what its start script does not set again put back, the start script run again): the transport, hubs
+and HQ first, then the spokes, so that a spoke's first registration meets a hub that answers instead of starting
+nhrpd's and charon's back-off. Then the exercise's start steps. Untouched nodes keep running."""
 
 from __future__ import annotations
 
@@ -16,13 +18,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from labkit.cli import bring_up
 from labkit.console import Console
 from labkit.design import Design
 from labkit.errors import LabkitError
 from labkit.render.faults import fault_values
 from labkit.render.generate import generate
 from labkit.runtime.base import Runtime
+from labkit.runtime.bringup import bring_up, runs_build
 from labkit.runtime.choose import running_runtime
 from labkit.runtime.labspec import read_lab
 from labkit.verify.checks.mtu import WAN_MTU
@@ -55,11 +57,14 @@ def running(lab_name: str, build_root: Path) -> Runtime | None:
 
 
 def start(exercise: Exercise, design: Design, roots: Roots, requested: str, console: Console) -> Runtime:
-    """The student's lab up for the exercise, at its start: a lab that already runs is changed live where its
-    files differ and reset in place; a new one is brought up."""
-    was_running = running(design.lab, roots.build) is not None
-    runtime = bring_up(design, generate(design, roots.build), requested, console)
-    if was_running:
+    """The student's lab up for the exercise, at its start: a lab that already runs is reset in place (changed live
+    first where its files differ); a new one is brought up."""
+    runtime = running(design.lab, roots.build)
+    if runtime is None:
+        runtime = bring_up(design, generate(design, roots.build), requested, console)
+        runtime.forget_touched()  # every node as it started
+    else:
+        _to_build(design, runtime, roots, console)
         reset_nodes(design, runtime, console)
     apply_start(exercise, design, runtime, roots, console)
     return runtime
@@ -67,24 +72,40 @@ def start(exercise: Exercise, design: Design, roots: Roots, requested: str, cons
 
 def reset(exercise: Exercise, design: Design, runtime: Runtime, roots: Roots, console: Console) -> None:
     """Back to the exercise's start in place: the build written again (a node's files are as designed, whatever
-    was saved into them), every node reset, the start steps applied."""
-    bring_up(design, generate(design, roots.build), runtime.name, console)
+    was saved into them), every touched node reset, the start steps applied."""
+    _to_build(design, runtime, roots, console)
     reset_nodes(design, runtime, console)
     apply_start(exercise, design, runtime, roots, console)
 
 
-def waves(design: Design) -> list[list[str]]:
-    """The nodes in the order a reset restarts them: the transport, hubs and HQ core router, then the spokes."""
-    spokes = [s.name for s in design.spokes]
-    return [[n for n in design.node_names if n not in spokes], spokes]
+def _to_build(design: Design, runtime: Runtime, roots: Roots, console: Console) -> None:
+    """The build written again; the running lab changed live only if it differs (a course or design edited since
+    it started)."""
+    build = generate(design, roots.build)
+    if not runs_build(runtime, build):
+        bring_up(design, build, runtime.name, console)
+
+
+def waves(design: Design, nodes: set[str]) -> list[list[str]]:
+    """Of `nodes`, in the order a reset restarts them: the hubs and HQ core router, then the transport and the spokes
+    (a transport router starts within a spoke's first seconds, long before its first registration); empty waves
+    left out."""
+    later = {design.transport.name, *(s.name for s in design.spokes)}
+    ordered = [[n for n in design.node_names if n not in later], [n for n in design.node_names if n in later]]
+    return [wave for wave in ([n for n in names if n in nodes] for names in ordered) if wave]
 
 
 def reset_nodes(design: Design, runtime: Runtime, console: Console) -> None:
-    """node_reset on every node, wave after wave, the nodes of a wave at once; LabkitError naming each failure."""
-    for wave in waves(design):
+    """node_reset on every touched node, wave after wave, the nodes of a wave at once, and their marks forgotten;
+    LabkitError naming each failure."""
+    touched = runtime.touched()
+    for wave in waves(design, touched):
         _in_parallel(wave, lambda node: runtime.inject(node, "node_reset", "apply", fault_values(design, node),
                                                        mtu=WAN_MTU))
         console.say(f"reset: {', '.join(wave)}")
+    if not touched & set(design.node_names):
+        console.say("reset: no node was touched since it started")
+    runtime.forget_touched()
 
 
 def _in_parallel(nodes: Sequence[str], work) -> None:
@@ -106,6 +127,7 @@ def apply_start(exercise: Exercise, design: Design, runtime: Runtime, roots: Roo
     """The exercise's start steps, in order; first, for an exercise that needs it, the designed state."""
     if exercise.converge and exercise.start:
         wait_converged(design, runtime, roots, console)
+    runtime.mark_touched(step.node for step in exercise.start)
     for step in exercise.start:
         runtime.inject(step.node, step.fault, "apply", fault_values(design, step.node), **step.params)
 
@@ -156,6 +178,7 @@ def _collector(design: Design, runtime: Runtime, folder: Path) -> Iterator[Colle
 def apply_solution(exercise: Exercise, runtime: Runtime, console: Console) -> None:
     """The reference solution typed in for the student, step by step; LabkitError with what a node answered if a
     step fails."""
+    runtime.mark_touched(step.node for step in exercise.solution)
     for step in exercise.solution:
         done = runtime.exec(step.node, step.argv(), timeout=60)
         if not done.ok:

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from labkit import cli
 from labkit.console import Console
 from labkit.design import load_design
 from labkit.errors import LabkitError
 from labkit.render.generate import generate
-from labkit.runtime import base
+from labkit.runtime import base, bringup
 from labkit.runtime.change import LabChange, LabState, files_digest, lab_change, lab_state
 from labkit.runtime.clab import ClabRuntime
 from labkit.runtime.executor import Completed
@@ -285,7 +284,7 @@ class Running:
 def _up(lab: Lab, recorded: LabState | None, states: dict, capsys) -> tuple[Running, str]:
     design = load_design(lab.design)
     running = Running(read_lab(generate(design, lab.build_root).clab_file), recorded)
-    cli.change_live(design, running, states, Console())
+    bringup.change_live(design, running, states, Console())
     return running, re.sub(r"\[ *[\d.]+s\] ", "", capsys.readouterr().err)
 
 
@@ -324,3 +323,27 @@ def test_up_refuses_to_change_a_lab_recorded_without_its_state(tmp_path: Path, c
     lab = Lab(TOPOLOGIES / "phase3.yml", tmp_path)
     with pytest.raises(LabkitError, match="its record does not say which files its nodes run"):
         _up(lab, None, {}, capsys)
+
+
+def test_a_running_lab_runs_its_build_until_its_design_changes(tmp_path: Path, records: Path):
+    lab = Lab(TOPOLOGIES / "phase3.yml", tmp_path)
+    runtime = HostNetnsRuntime(read_lab(generate(load_design(lab.design), lab.build_root).clab_file))
+    assert not bringup.runs_build(runtime, generate(load_design(lab.design), lab.build_root))  # no record yet
+    runtime.write_record()
+    assert bringup.runs_build(runtime, generate(load_design(lab.design), lab.build_root))
+    lab.edit("holdtime: 30 ", "holdtime: 60 ")
+    assert not bringup.runs_build(runtime, generate(load_design(lab.design), lab.build_root))
+
+
+def test_touched_nodes_are_noted_until_forgotten_or_the_lab_goes(tmp_path: Path, records: Path):
+    runtime = HostNetnsRuntime(read_lab(generate(load_design(TOPOLOGIES / "phase3.yml"), tmp_path).clab_file))
+    assert runtime.touched() == set()
+    runtime.mark_touched(["spoke3"])
+    runtime.mark_touched(["hub1", "spoke3"])
+    assert runtime.touched() == {"hub1", "spoke3"}
+    runtime.forget_touched()
+    assert runtime.touched() == set()
+    runtime.write_record()
+    runtime.mark_touched(["inet"])
+    runtime.drop_record()
+    assert runtime.touched() == set() and list(records.iterdir()) == []

@@ -322,6 +322,16 @@ class FakeRuntime:
     def __init__(self, states: dict[str, dict[str, str]] | None = None):
         self.states = states or {}
         self.calls: list[tuple] = []
+        self.marks: set[str] = set()
+
+    def mark_touched(self, nodes) -> None:
+        self.marks |= set(nodes)
+
+    def touched(self) -> set[str]:
+        return set(self.marks)
+
+    def forget_touched(self) -> None:
+        self.marks = set()
 
     def status(self) -> dict[str, dict[str, str]]:
         return self.states
@@ -378,18 +388,42 @@ def test_class_command_writes_the_html_page(workshop_env, capsys):
     assert json.loads((workshop_env / "state" / "anna.json").read_text())["current"] == "05-hub-redirect"
 
 
-def test_reset_restarts_transport_hubs_and_hq_before_the_spokes_then_applies_the_start(course):
+def test_reset_restarts_only_touched_nodes_hubs_first_then_applies_the_start(course):
     exercise = next(e for e in course if e.name == "11-pmtud-black-hole")
     runtime = FakeRuntime()
+    runtime.mark_touched(["spoke3", "hub1", "inet", "nosuchnode"])
     lab.reset_nodes(exercise.design, runtime, Console(quiet=True))
     lab.apply_start(exercise, exercise.design, runtime, lab.Roots(Path("b"), Path("r")), Console(quiet=True))
     resets = [node for kind, node, fault, *_ in runtime.calls if fault == "node_reset"]
-    assert resets[:2] == ["inet", "hub1"] and sorted(resets[2:]) == ["spoke1", "spoke2", "spoke3"]
+    assert resets[0] == "hub1" and sorted(resets[1:]) == ["inet", "spoke3"]  # spoke1, spoke2 keep running
     assert all(("mtu", 1500) in call[3] for call in runtime.calls if call[2] == "node_reset")
-    assert [(n, f) for _, n, f, _ in runtime.calls[5:]] == [("spoke3", "wan_mtu"), ("inet", "wan_mtu"),
+    assert [(n, f) for _, n, f, _ in runtime.calls[3:]] == [("spoke3", "wan_mtu"), ("inet", "wan_mtu"),
                                                             ("inet", "frag_needed_filtered")]
+    assert runtime.touched() == {"spoke3", "inet"}  # the start steps' nodes, for the next reset
     failover = next(e for e in course if e.name == "13-hub-failover").design
-    assert lab.waves(failover) == [["inet", "hub1", "hub2", "hq"], ["spoke1", "spoke2", "spoke3"]]
+    everyone = set(failover.node_names)
+    assert lab.waves(failover, everyone) == [["hub1", "hub2", "hq"], ["inet", "spoke1", "spoke2", "spoke3"]]
+    assert lab.waves(failover, {"spoke2"}) == [["spoke2"]]
+
+
+def test_a_reset_with_nothing_touched_restarts_nothing(course):
+    exercise = next(e for e in course if e.name == "13-hub-failover")
+    runtime = FakeRuntime()
+    lab.reset_nodes(exercise.design, runtime, Console(quiet=True))
+    assert runtime.calls == []
+
+
+def test_the_solution_and_a_shell_mark_their_nodes_touched(course, workshop_env, monkeypatch):
+    exercise = next(e for e in course if e.name == "05-hub-redirect")
+    runtime = FakeRuntime()
+    lab.apply_solution(exercise, runtime, Console(quiet=True))
+    assert runtime.touched() == {"hub1"}
+    _started()
+    runtime.attach_argv = lambda node, argv: ["true"]
+    monkeypatch.setattr(lab, "running", lambda name, root: runtime)
+    monkeypatch.setattr(commands.os, "execvp", lambda program, argv: None)
+    cli.main(["workshop", "shell", "spoke2"])
+    assert runtime.touched() == {"hub1", "spoke2"}
 
 
 def test_the_solution_is_applied_as_the_student_would_type_it(course):

@@ -1,0 +1,65 @@
+"""A lab brought to its build: started when it does not run, changed live when it runs and differs, left alone
+when it matches."""
+
+from __future__ import annotations
+
+from labkit.console import Console
+from labkit.design import Design
+from labkit.errors import LabkitError
+from labkit.render.generate import BuildDir
+from labkit.runtime.base import Runtime, removed_on_failure
+from labkit.runtime.change import lab_change, lab_state
+from labkit.runtime.choose import require_root, running_runtime, runtime_for
+from labkit.runtime.labspec import read_lab
+
+
+def bring_up(design: Design, build: BuildDir, requested: str, console: Console) -> Runtime:
+    """Start the lab; a lab that runs already is changed live to the build (or left alone if it matches)."""
+    require_root()
+    spec = read_lab(build.clab_file)
+    runtime = runtime_for(spec, requested)
+    if running_runtime(spec) is not None:
+        try:
+            states = runtime.status()
+        except LabkitError as exc:  # a hung VM: down stops it, up then boots a new one
+            console.say(str(exc))
+            states = {}
+        if any(states.values()):
+            change_live(design, runtime, states, console)
+            return runtime
+        console.say(f"cleaning up a stale record of lab {design.lab}")
+        runtime.down(console.say)
+    console.say(f"bringing up lab {design.lab} on runtime {runtime.name}")
+    with removed_on_failure(runtime, "bring-up", console.say):
+        runtime.up(console.say)
+    return runtime
+
+
+def change_live(design: Design, runtime: Runtime, states: dict[str, dict[str, str]], console: Console) -> None:
+    """Bring the running lab to the new build: start added nodes, stop removed ones, restart changed ones;
+    nodes whose files and links are the same keep running untouched. `states`: the lab's status now."""
+    recorded = runtime.recorded_state()
+    if recorded is None:
+        raise LabkitError(f"lab {design.lab} is running, but its record does not say which files its nodes run "
+                          f"(an older labkit started it); `labkit down {design.source}` first")
+    change = lab_change(recorded, lab_state(runtime.spec))
+    if change.empty:
+        console.say(f"lab {design.lab} is running and matches {design.source}: nothing to change")
+        return
+    unhealthy = [node for node in change.unchanged if not states.get(node) or "down" in states[node].values()]
+    if unhealthy:
+        raise LabkitError(f"lab {design.lab} is running, but not every node is healthy ({', '.join(unhealthy)}: "
+                          f"see `labkit status {design.source}`), and a live change leaves unchanged nodes as they "
+                          f"are; `labkit down {design.source}` first, then `labkit up` starts it as designed")
+    console.say(f"changing lab {design.lab} live on runtime {runtime.name}: {len(change.added)} nodes to start, "
+                f"{len(change.removed)} to stop, {len(change.changed)} to restart")
+    runtime.change(change, console.say)
+    for node, action in change.actions().items():
+        console.say(f"  {node:<12} {action}")
+
+
+def runs_build(runtime: Runtime, build: BuildDir) -> bool:
+    """Whether the running lab runs this build as it is (its record's files and links match): a live change would
+    have nothing to do. Asks no node."""
+    recorded = runtime.recorded_state()
+    return recorded is not None and lab_change(recorded, lab_state(read_lab(build.clab_file))).empty
