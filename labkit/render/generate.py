@@ -98,6 +98,12 @@ def node_files(design: Design) -> dict[str, tuple[str, int]]:
     return files
 
 
+# strongSwan's credential folders under a node's /etc/swanctl: empty (the lab keys with pre-shared keys, which are in
+# swanctl.conf), there so that swanctl does not warn about each missing one on every --load-creds
+SWANCTL_CREDENTIAL_DIRS = ("x509", "x509ca", "x509ocsp", "x509aa", "x509ac", "x509crl", "pubkey", "private", "rsa",
+                           "ecdsa", "bliss", "pkcs8", "pkcs12")
+
+
 def generate(design: Design, out_root: Path) -> BuildDir:
     """Write (replacing) build/<lab>/; identical designs give identical bytes."""
     build = BuildDir(out_root / design.lab, design.lab)
@@ -108,4 +114,7 @@ def generate(design: Design, out_root: Path) -> BuildDir:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
         target.chmod(mode)
+    for site in design.sites:
+        for folder in SWANCTL_CREDENTIAL_DIRS:
+            (build.path / "nodes" / site.name / "swanctl" / folder).mkdir()
     return build

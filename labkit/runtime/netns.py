@@ -21,6 +21,9 @@ from labkit.runtime.faults import fault_script
 from labkit.runtime.labspec import LabSpec, LinkSpec, NodeSpec
 
 STATE_ROOT = "/run/labkit"
+# swanctl in a node reads the node's strongSwan settings, as its charon does (the image sets it for containerlab)
+SWAN_CONF = "/etc/labkit/strongswan.conf"
+SWAN_ENV = f"[ ! -f {SWAN_CONF} ] || export STRONGSWAN_CONF={SWAN_CONF}; "
 START_SCRIPT = "/etc/labkit/start.sh"
 # nodes start together and share the machine's CPUs, so each start script may take longer the more nodes
 # start beside it: a fixed part, plus a share per node (about 5 s each was measured under TCG on 2 cores)
@@ -80,7 +83,7 @@ class NetnsLab:
         for source, target in node.binds:
             mounts.append(f"mkdir -p {shlex.quote(target)}")
             mounts.append(f"mount --bind {shlex.quote(str(source))} {shlex.quote(target)}")
-        script = "set -e; " + "; ".join(mounts) + '; export PS1="' + node.name + '# "; exec "$@"'
+        script = "set -e; " + "; ".join(mounts) + '; export PS1="' + node.name + '# "; ' + SWAN_ENV + 'exec "$@"'
         return ["ip", "netns", "exec", self.netns(node.name), "sh", "-c", script, node.name, *argv]
 
     def exec(self, node: str, argv: list[str], timeout: float = 60) -> Completed:

@@ -8,6 +8,7 @@ as Jinja2 expressions and rendered with the node's values, as the fault library'
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -181,7 +182,10 @@ def _design(fields: Fields, folder: Path) -> Design | None:
     overrides = fields.take("set", _text_list, default=())
     if path is None or overrides is None:
         return None
-    return _checked(fields, "design", lambda: _loaded(folder / path, list(overrides)))
+    # one spelling of the file for every exercise on it (its generated files name it): switching exercises on a
+    # running lab then changes no node's files
+    design_file = Path(os.path.normpath(folder / path))
+    return _checked(fields, "design", lambda: _loaded(design_file, list(overrides)))
 
 
 def _loaded(path: Path, overrides: list[str]) -> Design:

@@ -70,7 +70,15 @@ def test_node_commands_enter_netns_with_private_binds(spec):
     assert "mount --bind /run/labkit/dmvpn-phase3/nodes/spoke1/run /run" in script
     for target in ("/etc/frr", "/etc/swanctl", "/etc/labkit"):
         assert f" {target}" in script
+    assert "export STRONGSWAN_CONF=/etc/labkit/strongswan.conf" in script  # swanctl as the node's charon is set
     assert argv[-1] == "vtysh"
+
+
+def test_a_sites_swanctl_folder_has_strongswans_credential_folders(tmp_path: Path):
+    swanctl = generate(load_design(TOPOLOGIES / "phase3.yml"), tmp_path).path / "nodes" / "spoke1" / "swanctl"
+    assert sorted(p.name for p in swanctl.iterdir() if p.is_dir()) == sorted(
+        ["x509", "x509ca", "x509ocsp", "x509aa", "x509ac", "x509crl", "pubkey", "private", "rsa", "ecdsa", "bliss",
+         "pkcs8", "pkcs12"])
 
 
 def test_microvm_attach_goes_through_the_agent(spec):

@@ -438,3 +438,8 @@ def test_quick_checks_wait_seconds_and_waiting_ones_the_designs_deadline(course)
     check = next(e for e in course if e.name == "06-ipsec-wrong-key").checks[0].check
     assert lab._timed(check, wait=False).deadline_s == lab.QUICK_S
     assert lab._timed(check, wait=True).deadline_s == check.deadline_s > 100  # joined: from the design's timers
+
+
+def test_exercises_on_one_design_name_it_alike_so_switching_restarts_no_node(course):
+    phase3 = {str(e.design.source) for e in course if e.design.lab == "dmvpn-phase3"}
+    assert phase3 == {str(COURSE.parent / "topologies" / "phase3.yml")}
