@@ -5,6 +5,7 @@
 #   make lab-all         every scenario in turn, each torn down after its report
 #   make test            unit tests and the real labs in the embedded runtime
 #   make workshop-test   every workshop exercise in a real lab: fails at start, passes with its solution, resets
+#   make workshop-bench EXERCISE=06 STUDENTS=3   a class's cost: N students' labs at once (start, memory, CPU, reset)
 #   make down            stop every lab this checkout started, and the shared microVM
 #   make configs         regenerate the reference ESR configurations in configs/ from topologies/
 #   make bench           measure phase 3 cold/warm, node start vs bare daemons, memory per node (TESTS=1: make test)
@@ -30,7 +31,8 @@ DEBIAN_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static frr strongsw
 	strongswan-charon libstrongswan-standard-plugins iptables iproute2 kmod tcpdump iputils-ping \
 	traceroute procps keepalived openssh-client python3-venv
 
-.PHONY: deps debian-packages lab-all down generate configs image test unit lint clean bench workshop-test
+.PHONY: deps debian-packages lab-all down generate configs image test unit lint clean bench workshop-test \
+	workshop-bench
 
 # containerlab brings its own nodes (the image): only the embedded runtimes need the Debian packages
 deps: $(if $(filter clab,$(RUNTIME)),,debian-packages) $(VENV)/.installed
@@ -87,6 +89,9 @@ test: deps
 # the workshop course, exercise by exercise, one lab per design (not part of `make test` yet)
 workshop-test: deps
 	$(BIN)/pytest -q -m workshop tests/integration/test_workshop.py
+
+workshop-bench: deps
+	$(LABKIT) workshop bench $(or $(EXERCISE),06) --students $(or $(STUDENTS),3)
 
 # phase 3 cold and warm, node start against bare daemons, memory per node; TESTS=1 times `make test` too;
 # SCALE=10,50,100: the scale design at each spoke count instead (build/bench/bench-scale.json)

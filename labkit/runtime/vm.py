@@ -267,7 +267,7 @@ class MicroVM:
         info = {key: int(value.split()[0]) / 1024 for key, value in rows}
         total, free = info.get("MemTotal", 0), info.get("MemFree", 0)
         cached = info.get("Buffers", 0) + info.get("Cached", 0) + info.get("SReclaimable", 0)
-        return {"guest_used_mib": total - free - cached, "guest_cached_mib": cached}
+        return {"guest_used_mib": total - free - cached, "guest_cached_mib": cached, "guest_total_mib": total}
 
     def give_back_memory(self) -> None:
         """After a lab went: drop the guest's file caches and compact its free memory, so that free page
@@ -277,15 +277,26 @@ class MicroVM:
 
     def resources(self) -> dict[str, float]:
         """QEMU's current and peak resident memory: every lab lives inside it."""
-        figures: dict[str, float] = {}
+        status = _proc_status(self._qemu_pid()) if self._qemu_pid() else {}
+        if not status:
+            return {}
+        return {"vm_rss_mib": int(status.get("VmRSS", "0 kB").split()[0]) / 1024,
+                "vm_peak_rss_mib": int(status.get("VmHWM", "0 kB").split()[0]) / 1024}
+
+    def cpu_seconds(self) -> float:
+        """The CPU time QEMU has used so far (user and system): every lab's routers run on it."""
+        pid = self._qemu_pid()
+        if pid is None:
+            raise LabkitError("the microVM is not running")
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+    def _qemu_pid(self) -> int | None:
+        """The QEMU process among those vng started."""
         if not self.pid:
-            return figures
-        for pid in _session_pids(self.pid):
-            status = _proc_status(pid)
-            if status.get("Name", "").startswith("qemu"):
-                figures["vm_rss_mib"] = int(status.get("VmRSS", "0 kB").split()[0]) / 1024
-                figures["vm_peak_rss_mib"] = int(status.get("VmHWM", "0 kB").split()[0]) / 1024
-        return figures
+            return None
+        return next((pid for pid in _session_pids(self.pid)
+                     if _proc_status(pid).get("Name", "").startswith("qemu")), None)
 
 
 def _launch(kernel: Path, accel: str, log_path: Path) -> tuple[subprocess.Popen, int]:

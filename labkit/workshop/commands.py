@@ -247,6 +247,19 @@ def cmd_class(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace, console: Console) -> int:
+    """N students' labs of one exercise at once in the shared microVM: each start, the guest memory and idle CPU
+    per lab, a quick check, each reset after the solution; reports/workshop-bench/bench.json."""
+    from labkit.workshop.bench import bench_class, table
+
+    require_root()
+    name = exercise_folder(course_dir(), args.exercise).name
+    if args.students < 1:
+        raise LabkitError(f"--students {args.students}: give at least 1")
+    print(table(bench_class(name, args.students, console, cli.REPORTS_ROOT / "workshop-bench")), end="")
+    return 0
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """`labkit workshop ACTION`, one sub-command per action."""
     top = sub.add_parser("workshop", help="run a course of exercises: each student a lab of their own",
@@ -277,5 +290,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("node")
     p.add_argument("--program", default="vtysh")
     add("stop", cmd_stop, "the student's lab down (the shared microVM stays warm)")
+    p = actions.add_parser("bench", help="measure a class on this machine: N students' labs of an exercise at once "
+                           "(start, memory, idle CPU, reset)", description=cmd_bench.__doc__)
+    p.add_argument("exercise", help="its number (06), name or slug")
+    p.add_argument("--students", type=int, default=3, help="how many labs at once (default 3)")
+    p.set_defaults(func=cmd_bench)
     p = add("class", cmd_class, "every student: exercise, passed, failing checks, hints, last progress")
     p.add_argument("--html", metavar="FILE", help="also write the table as a static HTML page")

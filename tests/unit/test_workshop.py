@@ -443,3 +443,16 @@ def test_quick_checks_wait_seconds_and_waiting_ones_the_designs_deadline(course)
 def test_exercises_on_one_design_name_it_alike_so_switching_restarts_no_node(course):
     phase3 = {str(e.design.source) for e in course if e.design.lab == "dmvpn-phase3"}
     assert phase3 == {str(COURSE.parent / "topologies" / "phase3.yml")}
+
+
+def test_the_class_bench_gives_memory_per_lab_and_how_many_labs_fit():
+    from labkit.workshop.bench import _memory, table
+
+    before = {"guest_used_mib": 80.0, "guest_total_mib": 3900.0, "vm_rss_mib": 520.0}
+    after = {"guest_used_mib": 410.0, "guest_total_mib": 3900.0, "vm_rss_mib": 880.0}
+    figures = _memory(before, after, 3)
+    assert figures["guest_mib_per_lab"] == 110.0 and figures["qemu_rss_mib_per_lab"] == 120.0
+    assert figures["labs_by_memory"] == (3900 - 80 - 512) // 110
+    text = table({"exercise": "06-ipsec-wrong-key", "students": 3, "start_s": {"bench1": 70.2, "bench2": 31.0},
+                  "reset_s": {"bench1": 19.4, "bench2": 21.6}, "quick_check_s": 24.0, "idle_cores": 0.41, **figures})
+    assert "reset after the solution       19s 22s  (max 22s)" in text and "labs the guest's memory holds  30" in text
