@@ -3,7 +3,7 @@
 #   make lab-<scenario>  the same for any topologies/<scenario>.yml (phase1, failover...); report: reports/<lab>/
 #   make lab-scale SPOKES=100   the scale design with 100 spokes (SPOKES: any scenario's spoke count; default: the file's)
 #   make lab-all         every scenario in turn, each torn down after its report
-#   make test            unit tests and the real labs in the embedded runtime
+#   make test            unit tests, the real labs in the embedded runtime, then the workshop course
 #   make workshop-test   every workshop exercise in a real lab: fails at start, passes with its solution, resets
 #   make workshop-bench EXERCISE=06 STUDENTS=3   a class's cost: N students' labs at once (start, memory, CPU, reset)
 #   make down            stop every lab this checkout started, and the shared microVM
@@ -83,12 +83,16 @@ image: deps
 	@command -v docker >/dev/null || { echo "error: \`make image\` needs the docker CLI and a Docker engine"; exit 2; }
 	docker build -t "$$($(BIN)/python -c 'from labkit.render.clab import NODE_IMAGE; print(NODE_IMAGE)')" docker/node
 
-test: deps
-	$(BIN)/pytest -q -m "not workshop"
+# the workshop course: one lab per design, exercise after exercise on it; two labs at once in the shared VM (the
+# phase 3 design's ten exercises in one lane, the other designs in the other), which idle labs leave the CPU for
+WORKSHOP_TESTS := $(BIN)/pytest -q -m workshop -n 2 --dist loadgroup --durations=6 tests/integration/test_workshop.py
 
-# the workshop course, exercise by exercise, one lab per design (not part of `make test` yet)
+test: deps
+	$(BIN)/pytest -q -m "not workshop" --durations=15
+	$(WORKSHOP_TESTS)
+
 workshop-test: deps
-	$(BIN)/pytest -q -m workshop tests/integration/test_workshop.py
+	$(WORKSHOP_TESTS)
 
 workshop-bench: deps
 	$(LABKIT) workshop bench $(or $(EXERCISE),06) --students $(or $(STUDENTS),3)
