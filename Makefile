@@ -83,9 +83,9 @@ image: deps
 	@command -v docker >/dev/null || { echo "error: \`make image\` needs the docker CLI and a Docker engine"; exit 2; }
 	docker build -t "$$($(BIN)/python -c 'from labkit.render.clab import NODE_IMAGE; print(NODE_IMAGE)')" docker/node
 
-# the workshop course: one lab per design, exercise after exercise on it; two labs at once in the shared VM (the
-# phase 3 design's ten exercises in one lane, the other designs in the other), which idle labs leave the CPU for
-WORKSHOP_TESTS := $(BIN)/pytest -q -m workshop -n 2 --dist loadgroup --durations=6 tests/integration/test_workshop.py
+# the workshop course: one lab per design, exercise after exercise on it; two labs at once in the shared VM (phase 3's
+# ten exercises and phase 2's in one lane, the other designs in the other: a class each), which idle labs leave room for
+WORKSHOP_TESTS := $(BIN)/pytest -q -m workshop -n 2 --dist loadscope --durations=6 tests/integration/test_workshop.py
 
 test: deps
 	$(BIN)/pytest -q -m "not workshop" --durations=15

@@ -4,8 +4,8 @@ the exercise's start in place, judged by the exercise's checks, solved by its re
 A reset starts again only the nodes that may have changed since they started as designed: those the runtime
 noted as touched (the exercise's start steps, a shell or a command opened in them, a solution applied; see
 Runtime.mark_touched). Each gets node_reset (the fault library's way back to a node as it started: whatever runs in
-it stopped, what its start script does not set again put back, the start script run again): the transport, hubs
-and HQ first, then the spokes, so that a spoke's first registration meets a hub that answers instead of starting
+it stopped, what its start script does not set again put back, the start script run again): hubs and HQ first,
+then the transport and spokes, so that a spoke's first registration meets a hub that answers instead of starting
 nhrpd's and charon's back-off. Then the exercise's start steps. Untouched nodes keep running."""
 
 from __future__ import annotations
