@@ -125,6 +125,15 @@ class ClusterPlan:
 
 
 @dataclass(frozen=True)
+class NeighbourProbe:
+    """How often the kernel asks about a tunnel neighbour in use (`net.ipv4.neigh.gre1.*`): each ask tells nhrpd the
+    neighbour is used, the only way it learns a shortcut carries traffic."""
+
+    reachable_ms: int  # base_reachable_time_ms
+    first_probe_delay_s: int  # delay_first_probe_time
+
+
+@dataclass(frozen=True)
 class IkeRetransmit:
     """How charon retransmits an unanswered IKE request (strongswan.conf `retransmit_*`): after `timeout_s`,
     then each wait `base` times the one before, `tries` times; one more wait later the peer is given up."""
@@ -192,6 +201,9 @@ class StandIn:
     # strongSwan answers IKE on any of the node's addresses (local_addrs %any), not only its design WAN address:
     # for a spoke whose WAN address can change (the wan_address_change case); else its NBMA address
     ike_any_local_address: bool
+    # a spoke with shortcuts has its tunnel neighbours asked about every second while traffic flows, so that nhrpd
+    # renews a shortcut whose covering route changed (a hub failing over) instead of dropping it; None elsewhere
+    neighbour_probe: NeighbourProbe | None = field(metadata=IF_SET)
     # rekey timing from the design's SA lifetimes (labkit.plan.rekey); None: strongSwan's defaults (hours)
     ike_rekey: IkeRekey | None = field(metadata=IF_SET)
     child_rekey: ChildRekey | None = field(metadata=IF_SET)
