@@ -3,7 +3,8 @@
 #   make lab-<scenario>  the same for any topologies/<scenario>.yml (phase1, failover...); report: reports/<lab>/
 #   make lab-scale SPOKES=100   the scale design with 100 spokes (SPOKES: any scenario's spoke count; default: the file's)
 #   make lab-all         every scenario in turn, each torn down after its report
-#   make test            unit tests, the real labs in the embedded runtime, then the workshop course
+#   make test            unit tests, then every real lab and the workshop course, several at once in the microVM
+#   make check           the quick loop for a change: ruff, the unit tests and the phase 3 lab (about 4 min, VM warm)
 #   make workshop-test   every workshop exercise in a real lab: fails at start, passes with its solution, resets
 #   make workshop-bench EXERCISE=06 STUDENTS=3   a class's cost: N students' labs at once (start, memory, CPU, reset)
 #   make down            stop every lab this checkout started, and the shared microVM
@@ -13,6 +14,7 @@
 #   make image           build the containerlab node image (docker/node) that <lab>.clab.yml refers to
 # Variables: RUNTIME=auto|microvm|netns|clab   KEEP=1 (leave the lab running) | KEEP=0 (tear it down)
 #            SPOKES=N (lab-<scenario>: spokes.count)   SCALE=N,N,... (bench: the scale series)
+#            LANES=N (make test, workshop-test: lab tests at once; default 5)
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -31,8 +33,8 @@ DEBIAN_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static frr strongsw
 	strongswan-charon libstrongswan-standard-plugins iptables iproute2 kmod tcpdump iputils-ping \
 	traceroute procps keepalived openssh-client python3-venv
 
-.PHONY: deps debian-packages lab-all down generate configs image test unit lint clean bench workshop-test \
-	workshop-bench
+.PHONY: deps debian-packages lab-all down generate configs image test check unit lint clean bench bench-together \
+	workshop-test workshop-bench
 
 # containerlab brings its own nodes (the image): only the embedded runtimes need the Debian packages
 deps: $(if $(filter clab,$(RUNTIME)),,debian-packages) $(VENV)/.installed
@@ -83,16 +85,23 @@ image: deps
 	@command -v docker >/dev/null || { echo "error: \`make image\` needs the docker CLI and a Docker engine"; exit 2; }
 	docker build -t "$$($(BIN)/python -c 'from labkit.render.clab import NODE_IMAGE; print(NODE_IMAGE)')" docker/node
 
-# the workshop course: one lab per design, exercise after exercise on it; two labs at once in the shared VM (phase 3's
-# ten exercises and phase 2's in one lane, the other designs in the other: a class each), which idle labs leave room for
-WORKSHOP_TESTS := $(BIN)/pytest -q -m workshop -n 2 --dist loadscope --durations=6 tests/integration/test_workshop.py
+# lab tests run LANES at once in the shared microVM, each lane a group of tests of about equal length (tests/lanes.py);
+# most of a lab's time is spent waiting on protocol timers, and the machine-wide scheduler keeps CPU-heavy steps out
+# of measured windows (labkit/runtime/scheduler.py); at the end a table says where each test's time went
+LANES ?= 5
+LAB_TESTS = $(BIN)/pytest -q -n $(LANES) --dist loadgroup --durations=0 --durations-min=60
 
 test: deps
-	$(BIN)/pytest -q -m "not workshop" --durations=15
-	$(WORKSHOP_TESTS)
+	$(BIN)/pytest -q -m "not lab" -n 2
+	$(LAB_TESTS) -m lab
+
+check: deps
+	$(BIN)/ruff check labkit tests
+	$(BIN)/pytest -q -m "not lab" -n 2
+	$(BIN)/pytest -q tests/integration/test_phase3_lab.py
 
 workshop-test: deps
-	$(WORKSHOP_TESTS)
+	$(LAB_TESTS) -m workshop
 
 workshop-bench: deps
 	$(LABKIT) workshop bench $(or $(EXERCISE),06) --students $(or $(STUDENTS),3)
@@ -102,6 +111,12 @@ workshop-bench: deps
 bench: deps
 	$(LABKIT) bench $(if $(SCALE),topologies/scale.yml --scale $(SCALE),topologies/phase3.yml \
 		$(if $(filter 1,$(TESTS)),--tests,))
+
+# the measured cases of failover, cluster and edge alone, against the same cases in the last `make test` (run beside
+# other labs): a case worse together than the scheduler's slack is a defect (build/bench/together-<lab>.json)
+bench-together: deps
+	@for s in failover cluster edge; do $(LABKIT) bench topologies/$$s.yml --together reports/make-test-times.json \
+		|| exit 1; done
 
 unit: deps
 	$(BIN)/pytest -q -m "not lab"

@@ -286,7 +286,11 @@ def cmd_bench(args: argparse.Namespace, console: Console) -> int:
 
     require_root()
     design = _design(args)
-    if args.scale:
+    if args.together:
+        from labkit.together import bench_together
+
+        bench_together(design, Path(args.together), console, Path(args.out))
+    elif args.scale:
         bench_scale(design, args.scale, console, Path(args.out))
     else:
         bench(design, console, Path(args.out), with_tests=args.tests)
@@ -331,6 +335,10 @@ def cmd_vm(args: argparse.Namespace, console: Console) -> int:
     print(f"  {len(labs)} labs" if labs else "  no lab (warm, idle)")
     for key, value in (vm.resources() | vm.guest_memory_mib()).items():
         print(f"  {key}: {value:.0f}")
+    from labkit.runtime.scheduler import describe, tickets
+
+    for ticket in tickets():
+        print(f"  scheduler: {describe(ticket)}")
     return 0
 
 
@@ -405,6 +413,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="build/bench", help="where bench.json (bench-scale.json) and the runs' reports go")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--tests", action="store_true", help="also time `make test` with the VM warm")
+    mode.add_argument("--together", metavar="TIMES",
+                      help="run the design's measured cases alone and compare them with the same cases in a concurrent "
+                      "`make test` (TIMES: its reports/make-test-times.json)")
     mode.add_argument("--scale", type=spoke_counts, metavar="N,N,...",
                       help="run the design with each spoke count (e.g. 10,50,100) in the warm VM: time and guest "
                       "memory per spoke against the bare-daemon floor, and how bring-up per spoke grows")

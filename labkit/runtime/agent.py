@@ -4,6 +4,8 @@ Protocol, one TCP connection per request, first line a JSON object:
   {"op": "ping"}                               -> {"ok": true, "kernel": ...}
   {"op": "run", "argv": [...], "timeout": s}   -> {"rc": n, "stdout": ..., "stderr": ...}
   {"op": "pty", "argv": [...], "rows", "cols"} -> raw terminal bytes both ways until the command ends
+A run or pty request may name a "group": the command then runs in the control group labkit/<group> (a lab's: its
+CPU time is counted there, and `cgroup.kill` ends all of it); and "env", variables added to its environment.
   {"op": "poweroff"}                           -> {"ok": true}, then the agent exits and the VM stops
 With --idle S, the agent also exits (and the VM stops) once no lab namespace has existed and no request
 has come for S seconds.
@@ -18,6 +20,7 @@ import fcntl
 import json
 import os
 import pty
+import re
 import select
 import socket
 import socketserver
@@ -33,10 +36,15 @@ class Handler(socketserver.StreamRequestHandler):
         self.server.last_request = time.monotonic()
         request = json.loads(self.rfile.readline())
         op = request.get("op")
-        if op == "run":
-            self.reply(run(request["argv"], request.get("timeout", 60), request.get("stdin")))
+        group = request.get("group")
+        if group is not None and not GROUP_NAME.fullmatch(str(group)):
+            self.reply({"error": f"bad group name {group!r}"})
+        elif op == "run":
+            self.reply(run(request["argv"], request.get("timeout", 60), request.get("stdin"), group,
+                           request.get("env")))
         elif op == "pty":
-            self.relay_pty(request["argv"], request.get("rows", 24), request.get("cols", 200))
+            self.relay_pty(request["argv"], request.get("rows", 24), request.get("cols", 200), group,
+                           request.get("env"))
         elif op == "ping":
             self.reply({"ok": True, "kernel": os.uname().release})
         elif op == "poweroff":
@@ -49,11 +57,15 @@ class Handler(socketserver.StreamRequestHandler):
         self.wfile.write(json.dumps(message).encode() + b"\n")
         self.wfile.flush()
 
-    def relay_pty(self, argv: list[str], rows: int, cols: int) -> None:
+    def relay_pty(self, argv: list[str], rows: int, cols: int, group: str | None, env: dict | None) -> None:
+        procs = group_procs(group) if group else None  # opened before the fork: the child only writes to it
+        environment = os.environ | (env or {})
         pid, fd = pty.fork()
         if pid == 0:
             try:
-                os.execvp(argv[0], argv)
+                if procs is not None:
+                    os.write(procs, b"0")
+                os.execvpe(argv[0], argv, environment)
             finally:
                 os._exit(127)
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
@@ -76,20 +88,50 @@ class Handler(socketserver.StreamRequestHandler):
                     os.write(fd, data)
         finally:
             os.close(fd)
+            if procs is not None:
+                os.close(procs)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, 9)
             os.waitpid(pid, 0)
 
 
-def run(argv: list[str], timeout: float, stdin: str | None) -> dict:
+GROUP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+GROUPS = "/sys/fs/cgroup/labkit"
+
+
+def group_procs(group: str) -> int:
+    """An open descriptor of labkit/<group>'s cgroup.procs (the group made first, with the controllers a lab's
+    limits need enabled below labkit/)."""
+    path = f"{GROUPS}/{group}"
+    if not os.path.isdir(path):
+        os.makedirs(GROUPS, exist_ok=True)
+        with contextlib.suppress(OSError), open(f"{GROUPS}/cgroup.subtree_control", "w") as control:
+            control.write("+cpu +memory +pids")
+        os.makedirs(path, exist_ok=True)
+    return os.open(f"{path}/cgroup.procs", os.O_WRONLY)
+
+
+def run(argv: list[str], timeout: float, stdin: str | None, group: str | None = None,
+        env: dict | None = None) -> dict:
+    """Run a command to its end (killed after `timeout`); in control group labkit/<group> if one is named."""
     try:
-        done = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired as exc:
-        out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        return {"rc": 124, "stdout": out, "stderr": f"timed out after {timeout}s"}
+        procs = group_procs(group) if group else None
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=os.environ | env if env else None)
     except OSError as exc:
         return {"rc": 127, "stdout": "", "stderr": str(exc)}
-    return {"rc": done.returncode, "stdout": done.stdout, "stderr": done.stderr}
+    if procs is not None:  # at once: under emulation a command takes far longer than this to start children
+        with contextlib.suppress(OSError):
+            os.write(procs, str(proc.pid).encode())
+        os.close(procs)
+    try:
+        out, err = proc.communicate(stdin, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+        return {"rc": 124, "stdout": out or "", "stderr": f"timed out after {timeout}s"}
+    return {"rc": proc.returncode, "stdout": out, "stderr": err}
 
 
 class Server(socketserver.ThreadingTCPServer):

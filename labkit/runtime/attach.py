@@ -18,6 +18,8 @@ import tty
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--group", help="the lab's control group the command joins")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="added to its environment")
     parser.add_argument("argv", nargs="+")
     args = parser.parse_args()
     cols, rows = shutil.get_terminal_size((200, 50))
@@ -27,7 +29,9 @@ def main() -> int:
         print(f"labkit: the lab's microVM does not answer on 127.0.0.1:{args.port}: {exc}", file=sys.stderr)
         return 1
     sock.settimeout(None)
-    sock.sendall(json.dumps({"op": "pty", "argv": args.argv, "rows": rows, "cols": cols}).encode() + b"\n")
+    env = dict(item.split("=", 1) for item in args.env)
+    request = {"op": "pty", "argv": args.argv, "rows": rows, "cols": cols, "group": args.group, "env": env}
+    sock.sendall(json.dumps(request).encode() + b"\n")
     stdin = sys.stdin.fileno()
     saved = termios.tcgetattr(stdin) if os.isatty(stdin) else None
     with contextlib.ExitStack() as stack:

@@ -13,8 +13,9 @@ from typing import Any, ClassVar
 from labkit.errors import LabkitError
 from labkit.runtime.change import LabChange, LabState, lab_state
 from labkit.runtime.executor import Completed
-from labkit.runtime.faults import Step, fault_script
+from labkit.runtime.faults import Step, fault_script, is_burst
 from labkit.runtime.labspec import LabSpec
+from labkit.runtime.scheduler import SCHEDULER, Waited
 
 RECORDS = Path(os.environ.get("LABKIT_RUN_DIR", "/run/labkit"))
 Say = Callable[[str], None]
@@ -83,10 +84,15 @@ class Runtime(ABC):
         """A local command giving an interactive terminal on `argv` inside the node."""
 
     def inject(self, node: str, fault: str, step: Step = "apply", values: Mapping[str, Any] | None = None,
-               **params: object) -> str:
+               waited: Waited | None = None, **params: object) -> str:
         """Run one step of a fault of the library (labkit.runtime.faults) in a running node, rendered with the
-        node's template `values`; returns what the node printed."""
-        done = self.exec(node, ["sh", "-c", fault_script(fault, step, values, **params)], timeout=180)
+        node's template `values`; returns what the node printed. A step that starts router processes is a burst
+        (labkit.runtime.scheduler; `waited` is told how long it waited for its turn)."""
+        script = fault_script(fault, step, values, **params)
+        turn = SCHEDULER.burst(self.spec.name, f"{fault} on {node}", waited) if is_burst(fault, step) else \
+            contextlib.nullcontext()
+        with turn:
+            done = self.exec(node, ["sh", "-c", script], timeout=180)
         if not done.ok:
             raise LabkitError(f"{step} {fault} on {node} failed (exit {done.rc}): "
                               f"{(done.stdout + done.stderr).strip()[-2000:]}")

@@ -11,6 +11,7 @@ from labkit.runtime.base import Runtime, removed_on_failure
 from labkit.runtime.change import lab_change, lab_state
 from labkit.runtime.choose import require_root, running_runtime, runtime_for
 from labkit.runtime.labspec import read_lab
+from labkit.runtime.scheduler import SCHEDULER
 
 
 def bring_up(design: Design, build: BuildDir, requested: str, console: Console) -> Runtime:
@@ -30,9 +31,20 @@ def bring_up(design: Design, build: BuildDir, requested: str, console: Console) 
         console.say(f"cleaning up a stale record of lab {design.lab}")
         runtime.down(console.say)
     console.say(f"bringing up lab {design.lab} on runtime {runtime.name}")
-    with removed_on_failure(runtime, "bring-up", console.say):
+    with SCHEDULER.burst(design.lab, "bring-up", _said_wait(console), console.say), \
+            removed_on_failure(runtime, "bring-up", console.say):
         runtime.up(console.say)
     return runtime
+
+
+def _said_wait(console: Console):
+    """Tells the user how long a step waited for other labs' heavy steps (when it did)."""
+
+    def said(seconds: float) -> None:
+        if seconds >= 1:
+            console.say(f"waited {seconds:.0f}s for other labs' heavy steps and measurements on this machine")
+
+    return said
 
 
 def change_live(design: Design, runtime: Runtime, states: dict[str, dict[str, str]], console: Console) -> None:
@@ -53,7 +65,8 @@ def change_live(design: Design, runtime: Runtime, states: dict[str, dict[str, st
                           f"are; `labkit down {design.source}` first, then `labkit up` starts it as designed")
     console.say(f"changing lab {design.lab} live on runtime {runtime.name}: {len(change.added)} nodes to start, "
                 f"{len(change.removed)} to stop, {len(change.changed)} to restart")
-    runtime.change(change, console.say)
+    with SCHEDULER.burst(design.lab, "live change", _said_wait(console), console.say):
+        runtime.change(change, console.say)
     for node, action in change.actions().items():
         console.say(f"  {node:<12} {action}")
 

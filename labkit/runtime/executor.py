@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from labkit.errors import LabkitError
+from labkit.runtime import agent
 
 
 @dataclass(frozen=True)
@@ -27,26 +27,29 @@ class Completed:
 
 
 class Executor(Protocol):
-    def run(self, argv: list[str], timeout: float = 60, stdin: str | None = None) -> Completed: ...
+    """Runs commands in the lab's kernel. `group` names the lab's control group the command joins (where its CPU
+    time is counted and whence it is ended), `env` what the command gets in its environment besides the usual."""
 
-    def attach_argv(self, argv: list[str]) -> list[str]:
+    def run(self, argv: list[str], timeout: float = 60, stdin: str | None = None, *, group: str | None = None,
+            env: dict[str, str] | None = None) -> Completed: ...
+
+    def attach_argv(self, argv: list[str], *, group: str | None = None,
+                    env: dict[str, str] | None = None) -> list[str]:
         """A local command whose terminal is an interactive session running `argv` in the lab's kernel."""
         ...
 
 
 class LocalExecutor:
-    def run(self, argv: list[str], timeout: float = 60, stdin: str | None = None) -> Completed:
-        try:
-            done = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=timeout, check=False)
-        except subprocess.TimeoutExpired as exc:
-            out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-            return Completed(124, out, f"timed out after {timeout:.0f}s")
-        except FileNotFoundError as exc:
-            return Completed(127, "", f"{argv[0]}: not found ({exc})")
-        return Completed(done.returncode, done.stdout, done.stderr)
+    """This kernel: commands run as the agent of a microVM runs them."""
 
-    def attach_argv(self, argv: list[str]) -> list[str]:
-        return argv
+    def run(self, argv: list[str], timeout: float = 60, stdin: str | None = None, *, group: str | None = None,
+            env: dict[str, str] | None = None) -> Completed:
+        done = agent.run(argv, timeout, stdin, group, env)
+        return Completed(done["rc"], done["stdout"], done["stderr"])
+
+    def attach_argv(self, argv: list[str], *, group: str | None = None,
+                    env: dict[str, str] | None = None) -> list[str]:
+        return ["env", *(f"{k}={v}" for k, v in (env or {}).items()), *argv]
 
 
 class AgentExecutor:
@@ -94,9 +97,16 @@ class AgentExecutor:
                 with contextlib.suppress(OSError):
                     conn.shutdown(socket.SHUT_RDWR)
 
-    def run(self, argv: list[str], timeout: float = 60, stdin: str | None = None) -> Completed:
-        reply = self.request({"op": "run", "argv": argv, "timeout": timeout, "stdin": stdin}, timeout + 15)
+    def run(self, argv: list[str], timeout: float = 60, stdin: str | None = None, *, group: str | None = None,
+            env: dict[str, str] | None = None) -> Completed:
+        reply = self.request({"op": "run", "argv": argv, "timeout": timeout, "stdin": stdin, "group": group,
+                              "env": env}, timeout + 15)
+        if "error" in reply:
+            raise LabkitError(f"the microVM's agent refused `{' '.join(argv)}`: {reply['error']}")
         return Completed(reply["rc"], reply["stdout"], reply["stderr"])
 
-    def attach_argv(self, argv: list[str]) -> list[str]:
-        return [sys.executable, "-m", "labkit.runtime.attach", "--port", str(self.port), "--", *argv]
+    def attach_argv(self, argv: list[str], *, group: str | None = None,
+                    env: dict[str, str] | None = None) -> list[str]:
+        extra = [*(["--group", group] if group else []), *(a for k, v in (env or {}).items() for a in ("--env",
+                                                                                                        f"{k}={v}"))]
+        return [sys.executable, "-m", "labkit.runtime.attach", "--port", str(self.port), *extra, "--", *argv]

@@ -23,6 +23,10 @@ from labkit.render.templates_env import environment
 FOLDER = "faults/"
 SUFFIX = ".sh.j2"
 Step = Literal["apply", "restore"]
+# the steps that start a node's router processes: CPU-heavy under emulation, they run as bursts where labs share a
+# machine (labkit.runtime.scheduler)
+STARTS_ROUTERS = frozenset({("node_start", "apply"), ("node_reset", "apply"), ("node_fail", "restore"),
+                            ("ipsec_restart", "apply")})
 
 
 class UnknownFault(LabkitError):
@@ -41,6 +45,11 @@ def _template(fault: str) -> jinja2.Template:
     if fault not in fault_names():
         raise UnknownFault(f"unknown fault {fault!r}; faults: {', '.join(fault_names())}")
     return environment().get_template(f"{FOLDER}{fault}{SUFFIX}")
+
+
+def is_burst(fault: str, step: Step) -> bool:
+    """Whether the step starts router processes (a burst of CPU)."""
+    return (fault, step) in STARTS_ROUTERS
 
 
 def has_restore(fault: str) -> bool:

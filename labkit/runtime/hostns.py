@@ -6,6 +6,7 @@ from labkit.runtime.base import Say
 from labkit.runtime.executor import LocalExecutor
 from labkit.runtime.labspec import LabSpec
 from labkit.runtime.netns import NetnsLab, NetnsRuntime
+from labkit.runtime.scheduler import SCHEDULER
 
 PROBE = """
 set -e
@@ -35,7 +36,8 @@ class HostNetnsRuntime(NetnsRuntime):
         self.timings = self.lab.up(say)
 
     def down(self, say: Say) -> None:
-        removed = self.lab.down()
+        with SCHEDULER.burst(self.spec.name, "teardown"):
+            removed = self.lab.down()
         self.drop_record()
         say(f"removed {len(removed)} namespaces")
 

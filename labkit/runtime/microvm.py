@@ -11,6 +11,7 @@ from labkit.errors import LabkitError
 from labkit.runtime.base import Say, read_record
 from labkit.runtime.labspec import LabSpec
 from labkit.runtime.netns import NetnsLab, NetnsRuntime
+from labkit.runtime.scheduler import SCHEDULER
 from labkit.runtime.vm import MicroVM
 
 
@@ -21,12 +22,16 @@ class MicroVMRuntime(NetnsRuntime):
         super().__init__(spec)
         self.vm = MicroVM()
         self.vm_pid = (read_record(spec.name) or {}).get("vm_pid")  # the VM instance the lab was started in
+        self._lab: NetnsLab | None = None
 
     @property
     def lab(self) -> NetnsLab:
         if not self.running():
             raise LabkitError(f"lab {self.spec.name} is not running; `labkit up` starts it")
-        return NetnsLab(self.spec, self.vm.executor())
+        executor = self.vm.executor()
+        if self._lab is None or self._lab.executor is not executor:
+            self._lab = NetnsLab(self.spec, executor)
+        return self._lab
 
     def running(self) -> bool:
         """The lab's VM is the one that runs now (a replaced or powered-off VM took the lab with it)."""
@@ -47,8 +52,9 @@ class MicroVMRuntime(NetnsRuntime):
         if self.running():
             problem = self.vm.heartbeat()
             if problem is None:
-                removed = self.lab.down()
-                self.vm.give_back_memory()
+                with SCHEDULER.burst(self.spec.name, "teardown"):
+                    removed = self.lab.down()
+                    self.vm.give_back_memory()
                 say(f"removed {len(removed)} namespaces; the microVM stays warm (`labkit vm stop` stops it)")
             else:
                 say(f"the microVM stopped responding ({problem}): stopping it, with every lab in it")

@@ -1,8 +1,15 @@
-"""A lab as network namespaces in one kernel: one namespace per node, veth pairs per link.
+"""A lab as namespaces in one kernel, each node isolated like a container: its own network, mount, process (PID),
+hostname (UTS) and IPC namespaces, held by a small init process, with veth pairs as links; every process of the
+lab in one control group.
 
-Each command entering a node also gets a private mount namespace (`ip netns exec` makes one) in which
-the node's binds from the containerlab file and a private /run are mounted, so FRR and charon of
-every node find their own configuration, pid files and sockets at the standard paths.
+A node is made once: `ip netns add` names its network namespace (links are veth pairs moved into it), then an init
+process is started in it with the other namespaces of its own, after the node's binds from the containerlab file and
+a private /run were mounted in its mount namespace and its hostname set, so that FRR and charon find their own
+configuration, pid files and sockets at the standard paths, `ps` and `kill` see only the node's processes, and a
+`pkill` in one node reaches no other. The init is process 1 of the node: it reaps what the node's daemons leave,
+and when it ends, the kernel ends every process of the node with it. Every command enters the node with `nsenter`
+into those namespaces (its outer pid kept in the node's state folder), in the lab's control group labkit/<lab>:
+there the lab's CPU time is counted, and `cgroup.kill` ends the whole lab at once.
 """
 
 from __future__ import annotations
@@ -19,12 +26,16 @@ from labkit.runtime.change import LabChange
 from labkit.runtime.executor import Completed, Executor
 from labkit.runtime.faults import fault_script
 from labkit.runtime.labspec import LabSpec, LinkSpec, NodeSpec
+from labkit.runtime.scheduler import SCHEDULER
 
 STATE_ROOT = "/run/labkit"
+GROUPS = "/sys/fs/cgroup/labkit"  # the labs' control groups (labkit.runtime.agent makes them)
 # swanctl in a node reads the node's strongSwan settings, as its charon does (the image sets it for containerlab)
 SWAN_CONF = "/etc/labkit/strongswan.conf"
-SWAN_ENV = f"[ ! -f {SWAN_CONF} ] || export STRONGSWAN_CONF={SWAN_CONF}; "
 START_SCRIPT = "/etc/labkit/start.sh"
+NAMESPACES = ("--net", "--mount", "--uts", "--ipc", "--pid")  # what a command entering a node joins
+# the node's process 1: it ignores the signals a `kill -1` in the node sends, and reaps every orphan while it waits
+INIT = 'trap "" TERM INT HUP; while :; do sleep 100000 & wait; done'
 # nodes start together and share the machine's CPUs, so each start script may take longer the more nodes
 # start beside it: a fixed part, plus a share per node (about 5 s each was measured under TCG on 2 cores)
 START_BASE_S = 120
@@ -74,27 +85,46 @@ class NetnsLab:
         self.spec = spec
         self.executor = executor
         self.state_dir = f"{STATE_ROOT}/{spec.name}"
+        self.inits: dict[str, str] = {}  # each node's init, its outer pid
 
     def netns(self, node: str) -> str:
         return f"{self.spec.name}-{node}"
 
-    def node_argv(self, node: NodeSpec, argv: list[str]) -> list[str]:
-        mounts = [f"mount --bind {self.node_dir(node.name)}/run /run"]
-        for source, target in node.binds:
-            mounts.append(f"mkdir -p {shlex.quote(target)}")
-            mounts.append(f"mount --bind {shlex.quote(str(source))} {shlex.quote(target)}")
-        script = "set -e; " + "; ".join(mounts) + '; export PS1="' + node.name + '# "; ' + SWAN_ENV + 'exec "$@"'
-        return ["ip", "netns", "exec", self.netns(node.name), "sh", "-c", script, node.name, *argv]
+    @property
+    def group(self) -> str:
+        """The lab's control group, labkit/<lab>."""
+        return self.spec.name
+
+    def node_argv(self, node: str, argv: list[str]) -> list[str]:
+        """`argv` run inside the node: in its namespaces, its files where the node expects them."""
+        return ["nsenter", "-t", self.init_pid(node), *NAMESPACES, "--", *argv]
+
+    def node_env(self, node: str) -> dict[str, str]:
+        return {"PS1": f"{node}# ", "STRONGSWAN_CONF": SWAN_CONF}
+
+    def init_pid(self, node: str) -> str:
+        """The outer pid of the node's init, as the node's state folder keeps it (read for every node at once)."""
+        self.spec.node(node)
+        if node not in self.inits:
+            out = self.executor.run(["sh", "-c", f"cd {self.state_dir}/nodes 2>/dev/null && grep -H . */init.pid"],
+                                    timeout=20).stdout
+            self.inits = dict(line.split("/init.pid:") for line in out.split() if "/init.pid:" in line)
+        if node not in self.inits:
+            raise LabkitError(f"node {node} of lab {self.spec.name} is not running (no init process); "
+                              "`labkit down` and `labkit up` start the lab again")
+        return self.inits[node]
 
     def exec(self, node: str, argv: list[str], timeout: float = 60) -> Completed:
-        return self.executor.run(self.node_argv(self.spec.node(node), argv), timeout=timeout)
+        return self.executor.run(self.node_argv(node, argv), timeout=timeout, group=self.group,
+                                 env=self.node_env(node))
 
     def attach_argv(self, node: str, argv: list[str]) -> list[str]:
-        return self.executor.attach_argv(self.node_argv(self.spec.node(node), argv))
+        return self.executor.attach_argv(self.node_argv(node, argv), group=self.group, env=self.node_env(node))
 
     def shell(self, script: str, nodes: int = 0) -> Completed:
-        """Run a script in the runtime's namespace; it may take as long as `nodes` nodes' namespaces need."""
-        return self.executor.run(["sh", "-c", script], timeout=shell_limit_s(nodes))
+        """Run a script in the runtime's namespace, in the lab's control group; it may take as long as `nodes`
+        nodes' namespaces need."""
+        return self.executor.run(["sh", "-c", script], timeout=shell_limit_s(nodes), group=self.group)
 
     def existing_namespaces(self) -> list[str]:
         listed = self.executor.run(["ip", "netns", "list"]).stdout.split()
@@ -102,6 +132,26 @@ class NetnsLab:
 
     def node_dir(self, node: str) -> str:
         return f"{self.state_dir}/nodes/{node}"
+
+    def node_lines(self, node: NodeSpec) -> list[str]:
+        """Shell making the node: its network namespace, and its init in its other namespaces once the node's
+        binds are mounted and its hostname set (the init's outer pid written to the node's folder)."""
+        folder = self.node_dir(node.name)
+        mounts = [f"mount --bind {folder}/run /run"]
+        for source, target in node.binds:
+            mounts.append(f"mkdir -p {shlex.quote(target)}")
+            mounts.append(f"mount --bind {shlex.quote(str(source))} {shlex.quote(target)}")
+        inside = "set -e; " + "; ".join([*mounts, f"hostname {node.name}", "echo up >&3", "exec 3>&-", INIT])
+        return [
+            "set -e",
+            f"ip netns add {self.netns(node.name)}",
+            f"mkdir -p {folder}/run && mkfifo {folder}/ready",
+            f"ip netns exec {self.netns(node.name)} unshare --mount --uts --ipc --pid --fork --mount-proc "
+            f"--propagation private sh -c {shlex.quote(inside)} 3>{folder}/ready </dev/null >/dev/null 2>&1 &",
+            f'read -r up <{folder}/ready || true; rm -f {folder}/ready',
+            f'[ "$up" = up ] || {{ echo "{node.name}: its namespaces could not be made" >&2; exit 1; }}',
+            f"cat /proc/$!/task/$!/children > {folder}/init.pid",
+        ]
 
     def up(self, say: Say) -> dict[str, float]:
         """Create namespaces and links, then run the nodes' start scripts, START_AT_ONCE at a time; returns how long
@@ -130,17 +180,20 @@ class NetnsLab:
         self.run_in_nodes(change.added, START_ADDED, say)
 
     def create(self, nodes: Sequence[str], links: Sequence[LinkSpec]) -> None:
-        """Namespaces and run directories of `nodes`, then a veth pair per link (its ends' namespaces exist)."""
+        """`nodes` made (their namespaces, init and state folders), then a veth pair per link (its ends exist)."""
         lines = ["set -e"]
-        for name in nodes:
-            lines.append(f"ip netns add {self.netns(name)}")
-            lines.append(f"mkdir -p {self.node_dir(name)}/run")
+        for start in range(0, len(nodes), START_AT_ONCE):  # a few nodes made at once, each in a subshell
+            batch = nodes[start:start + START_AT_ONCE]
+            for i, name in enumerate(batch):
+                lines += ["(", *self.node_lines(self.spec.node(name)), f") & made{i}=$!"]
+            lines += [f"wait $made{i}" for i in range(len(batch))]
         for link in links:
             lines.append(
                 f"ip link add {link.a_if} netns {self.netns(link.a)} type veth "
                 f"peer name {link.b_if} netns {self.netns(link.b)}"
             )
         done = self.shell("\n".join(lines), len(nodes))
+        self.inits = {}
         if not done.ok:
             raise LabkitError(f"creating the lab's namespaces and links failed: {done.stderr.strip()}")
 
@@ -152,9 +205,11 @@ class NetnsLab:
             stays = next(((n, i) for n, i in ((link.a, link.a_if), (link.b, link.b_if)) if n not in nodes), None)
             if stays:
                 lines.append(f"ip -n {self.netns(stays[0])} link del {stays[1]} 2>/dev/null || true")
+        lines += [f'kill -9 "$(cat {self.node_dir(name)}/init.pid 2>/dev/null)" 2>/dev/null' for name in nodes]
         lines += _removal_lines([self.netns(name) for name in nodes])
         lines += [f"rm -rf {self.node_dir(name)}" for name in nodes]
         done = self.shell("\n".join(lines), len(nodes))
+        self.inits = {}
         if not done.ok:
             raise LabkitError(f"removing nodes {', '.join(nodes)} of lab {self.spec.name} failed: "
                               f"{done.stderr.strip()}")
@@ -167,6 +222,8 @@ class NetnsLab:
 
         def one(name: str) -> tuple[str, Completed]:
             return name, self.exec(name, step.argv, timeout=start_limit_s(min(len(self.spec.nodes), START_AT_ONCE)))
+
+        self.init_pid(nodes[0])  # every node's init read once, before the threads need it
 
         failed = []
         pool = ThreadPoolExecutor(max_workers=min(len(nodes), START_AT_ONCE))
@@ -196,10 +253,27 @@ class NetnsLab:
         with ThreadPoolExecutor(max_workers=len(self.spec.nodes)) as pool:
             return dict(pool.map(one, self.spec.nodes))
 
+    def cpu_seconds(self) -> float | None:
+        """The CPU time the lab's processes have used so far (its control group's), None if it has none."""
+        out = self.executor.run(["cat", f"{GROUPS}/{self.group}/cpu.stat"], timeout=20).stdout
+        usage = next((line.split()[1] for line in out.splitlines() if line.startswith("usage_usec ")), None)
+        return int(usage) / 1e6 if usage else None
+
     def down(self) -> list[str]:
-        """Stop every process of the lab's namespaces, delete them and the state; returns what was removed."""
+        """End every process of the lab (its control group, and anything left in its namespaces), delete the
+        namespaces, the control group and the state; returns the namespaces removed."""
         namespaces = self.existing_namespaces()
-        done = self.shell("\n".join([*_removal_lines(namespaces), f"rm -rf {self.state_dir}"]), len(namespaces))
+        cpu = self.cpu_seconds()
+        if cpu is not None:
+            SCHEDULER.log({"lab": self.spec.name, "cpu_s": round(cpu, 1)})
+        group = f"{GROUPS}/{self.group}"
+        ended = [f"[ ! -d {group} ] || {{ echo 1 > {group}/cgroup.kill; n=0; "
+                 f"while grep -q 'populated 1' {group}/cgroup.events && [ $n -lt 50 ]; do n=$((n + 1)); sleep 0.1; "
+                 f"done; rmdir {group}; }}"]
+        done = self.executor.run(["sh", "-c", "\n".join([*ended, *_removal_lines(namespaces),
+                                                          f"rm -rf {self.state_dir}"])],
+                                 timeout=shell_limit_s(len(namespaces)))
+        self.inits = {}
         if not done.ok:
             raise LabkitError(f"removing lab {self.spec.name} failed: {done.stderr.strip()}")
         return namespaces

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Protocol
 
 import yaml
 
@@ -24,6 +26,7 @@ class FactSpec:
     command: str
     template: str | None = None
     model: str | None = None
+    load: str | None = None  # "burst": a CPU-heavy command (a capture), run as a burst where labs share a machine
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,33 @@ class Evidence:
         return str(base.relative_to(self.root.parent)) + ".txt"
 
 
-Injector = Callable[..., str]  # (node, fault, step, **params) -> what the node printed
+Injector = Callable[..., str]  # (node, fault, step, waited=..., **params) -> what the node printed
+Waited = Callable[[float], None]  # told how long a step waited for its turn on a shared machine
+
+
+class Load(Protocol):
+    """How a target shares its machine: heavy steps and measured windows wait their turn (labkit.runtime.scheduler)
+    where several labs share one; a target of its own (real routers) never waits."""
+
+    def burst(self, what: str, waited: Waited) -> contextlib.AbstractContextManager[None]: ...
+
+    def window(self, what: str, waited: Waited) -> contextlib.AbstractContextManager[None]: ...
+
+
+class Unshared:
+    """A target alone on its machine: nothing waits."""
+
+    @contextlib.contextmanager
+    def burst(self, what: str, waited: Waited) -> Iterator[None]:
+        yield
+
+    @contextlib.contextmanager
+    def window(self, what: str, waited: Waited) -> Iterator[None]:
+        yield
+
+
+def _ignored(seconds: float) -> None:
+    return None
 
 
 class Collector:
@@ -87,11 +116,12 @@ class Collector:
     can (a lab), which real devices cannot."""
 
     def __init__(self, sessions: Sessions, node_platform: dict[str, str], evidence: Evidence,
-                 injector: Injector | None = None):
+                 injector: Injector | None = None, load: Load | None = None):
         self.sessions = sessions
         self.node_platform = node_platform
         self.evidence = evidence
         self.injector = injector
+        self.load = load or Unshared()
         self.down: str | None = None  # why the whole target stopped answering, once it did
 
     def mark_down(self, reason: str) -> None:
@@ -99,19 +129,22 @@ class Collector:
         self.down = reason
         self.sessions.abort(reason)
 
-    def inject(self, node: str, fault: str, sink: list[str], step: str = "apply", **params: object) -> None:
+    def inject(self, node: str, fault: str, sink: list[str], step: str = "apply", waited: Waited | None = None,
+               **params: object) -> None:
         """Run a step (apply, restore) of a fault; the node's sessions are reopened on next use (its daemons may
-        have restarted)."""
+        have restarted). `waited` is told how long a heavy step waited for its turn."""
         if self.down:
             raise TargetDown(self.down)
         if self.injector is None:
             raise Unsupported(f"cannot {step} {fault} on {node}: only a lab runtime injects faults")
-        output = self.injector(node, fault, step, **params)
+        output = self.injector(node, fault, step, waited=waited, **params)
         sink.append(self.evidence.save(node, f"{step} {fault} {params or ''}".strip(), output, None))
         self.sessions.reset(node)
 
-    def run(self, node: str, fact: str, sink: list[str], timeout: float | None = None, **params: object) -> list:
-        """The fact's model objects (evidence file names go to `sink`); ParseError if not understood."""
+    def run(self, node: str, fact: str, sink: list[str], timeout: float | None = None, waited: Waited | None = None,
+            **params: object) -> list:
+        """The fact's model objects (evidence file names go to `sink`); ParseError if not understood. A heavy
+        fact's command runs as a burst (`waited` is told how long it waited for its turn)."""
         if self.down:
             raise TargetDown(self.down)
         node_platform = platform(self.node_platform[node])
@@ -120,7 +153,10 @@ class Collector:
             raise Unsupported(f"{node} ({node_platform.name}) has no `{fact}` fact: this check needs what "
                               "only the lab provides")
         command = spec.command.format(**params)
-        raw = self.sessions.get(node, spec.session).send(command, timeout=timeout)
+        turn = self.load.burst(f"{fact} on {node}", waited or _ignored) if spec.load == "burst" else \
+            contextlib.nullcontext()
+        with turn:
+            raw = self.sessions.get(node, spec.session).send(command, timeout=timeout)
         refusal = node_platform.rejected(spec.session, raw)
         if refusal:
             sink.append(self.evidence.save(node, command, raw, None))

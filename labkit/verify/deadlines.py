@@ -208,6 +208,13 @@ TAKEOVER = Deadline(
     "takeover", "rejoin, floor 150 s",
     "how long the probes run while a cluster's standby takes over and the spokes re-register with it "
     "(cluster.active_fails)", lambda t: t.rejoin_s, floor_s=150)
+SETTLE = Deadline(
+    "settle", "max(dead peer (dpd + ike give-up), bgp holdtime), floor 10 s",
+    "how long a case's probes go on after the lab recovered, where the case's window only bounds its recovery "
+    "(failover.hub_return, failover.spoke_restart, failover.ipsec_restart, cluster.active_fails, edge.rekey): an SA "
+    "left with a "
+    "peer that went is given up by DPD, a session left with it ends after its hold time; traffic must keep flowing",
+    lambda t: max(t.dead_peer_s, t.bgp_holdtime_s), floor_s=10)
 RESTORE = Deadline(
     "restore", "rejoin, floor 120 s", "a fault case's lab back in its designed state after the undo",
     lambda t: t.rejoin_s, floor_s=120)
@@ -257,7 +264,7 @@ INJECT = Deadline("inject", "no timer: 60 s", "what one fault injection may take
 
 TABLE: tuple[Deadline, ...] = (REGISTRATION, BGP, BFD, ROUTES, VPN, LOOK, TRAFFIC, SHORTCUT, SAMPLED, REACHABILITY,
                                VRF_PINGS, ISOLATION, PURGE, VRRP, HUB_DOWN, HUB_RETURN, SPOKE_RESTART, SAS_RESTART,
-                               TAKEOVER, RESTORE, DURING, KEPT_OUT, JOINED, INJECT, PMTU, BLOCKED, REKEY,
+                               TAKEOVER, SETTLE, RESTORE, DURING, KEPT_OUT, JOINED, INJECT, PMTU, BLOCKED, REKEY,
                                RENUMBER)
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,15 @@ class Context:
     memory: dict[str, Any] = field(default_factory=dict)
     measurements: dict[str, Any] = field(default_factory=dict)  # figures for the report's timings
     until: float = float("inf")  # time.monotonic() by which the attempt must end
+    waited: float = 0.0  # seconds the attempt waited for its turn on a shared machine: its time is pushed back
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def pushed_back(self, seconds: float) -> None:
+        """The attempt waited this long for a burst or window of its own (labkit.runtime.scheduler): the lab was
+        not looked at meanwhile, so the attempt's end moves back as much."""
+        with self.lock:
+            self.until += seconds
+            self.waited += seconds
 
     def remaining(self) -> float:
         """Seconds left for this attempt; CheckFailed when none are."""
@@ -43,15 +53,21 @@ class Context:
         """A fact from a node; its command may take `timeout` (the session's default if None), never longer
         than the attempt has left."""
         limit = min(timeout or DEFAULT_COMMAND_S, self.remaining())
-        return self.collector.run(node, name, self.evidence, timeout=limit, **params)
+        return self.collector.run(node, name, self.evidence, timeout=limit, waited=self.pushed_back, **params)
 
     def inject(self, node: str, fault: str, step: str = "apply", **params: Any) -> None:
         """Have the runtime run a step of a fault in a node (see labkit.runtime.faults); CheckFailed, with what
         the node printed, if the step failed there."""
         try:
-            self.collector.inject(node, fault, self.evidence, step, **params)
+            self.collector.inject(node, fault, self.evidence, step, waited=self.pushed_back, **params)
         except LabkitError as exc:
             raise CheckFailed(str(exc)) from exc
+
+    @contextlib.contextmanager
+    def window(self, what: str) -> Iterator[None]:
+        """A measured window: on a machine shared with other labs, nothing heavy of theirs runs meanwhile."""
+        with self.collector.load.window(what, self.pushed_back):
+            yield
 
     def each(self, items: Iterable[Any], probe: Callable[[Any], str | None]) -> list[str]:
         """Run `probe` for every item in parallel; all failures are gathered into one CheckFailed."""
@@ -74,7 +90,9 @@ class Context:
         pool = ThreadPoolExecutor(max_workers=max(1, min(8, len(items))))
         try:
             futures = [pool.submit(one, item) for item in items]
-            _, late = wait(futures, timeout=self.until - time.monotonic() + KILL_MARGIN_S + 1)
+            late = set(futures)
+            while late and time.monotonic() < self.until + KILL_MARGIN_S + 1:  # `until` may move back meanwhile
+                _, late = wait(late, timeout=max(0.0, min(1.0, self.until + KILL_MARGIN_S + 1 - time.monotonic())))
         finally:
             pool.shutdown(wait=False, cancel_futures=True)  # never wait on a worker past the deadline
         if down:
@@ -126,14 +144,15 @@ def run_check(check: Check, collector: Collector) -> Result:
     attempts = 0
     evidence: list[str] = []
     memory: dict[str, Any] = {}
-    until = check.ends_by(started)
+    waited = 0.0  # what the attempts waited for their turn on a shared machine: not the lab's time
     while True:
         attempts += 1
-        ctx = Context(collector, memory=memory, until=until)
+        ctx = Context(collector, memory=memory, until=check.ends_by(started) + waited)
         status, reason = _attempt(check, ctx)
         evidence = ctx.evidence
+        waited += ctx.waited
         elapsed = time.monotonic() - started
-        if status != "fail" or collector.down or elapsed + check.retry_every_s > check.deadline_s:
+        if status != "fail" or collector.down or elapsed - waited + check.retry_every_s > check.deadline_s:
             break
         time.sleep(check.retry_every_s)
     if status == "fail" and attempts > 1:
@@ -154,7 +173,8 @@ def _attempt(check: Check, ctx: Context) -> tuple[str, str]:
 
     worker = threading.Thread(target=work, name=f"check {check.id}", daemon=True)
     worker.start()
-    worker.join(max(0.0, ctx.until - time.monotonic()) + KILL_MARGIN_S + 1)
+    while worker.is_alive() and time.monotonic() < ctx.until + KILL_MARGIN_S + 1:  # `until` may move back
+        worker.join(max(0.0, min(1.0, ctx.until + KILL_MARGIN_S + 1 - time.monotonic())))
     if worker.is_alive():
         return "fail", "no result by the end of the check's time (its deadline plus one command): abandoned"
     error = outcome.get("error")

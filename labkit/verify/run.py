@@ -14,6 +14,7 @@ from labkit.design.model import Design
 from labkit.render.faults import fault_secrets, fault_values
 from labkit.runtime.base import Runtime
 from labkit.runtime.faults import Step
+from labkit.runtime.scheduler import LabLoad, Waited
 from labkit.runtime.watchdog import Watchdog
 from labkit.verify.collect import Collector, Evidence, Injector, platform
 from labkit.verify.connect import DeviceSession, Sessions, lab_sessions
@@ -48,18 +49,18 @@ def verify_lab(design: Design, runtime: Runtime, console: Console, reports_root:
 
 def lab_collector(design: Design, runtime: Runtime, evidence_folder: Path) -> Collector:
     """Facts from the lab's nodes through sessions the runtime opens, evidence (secrets redacted) in the folder,
-    faults injected through the runtime."""
+    faults injected through the runtime, the machine shared with other labs."""
     evidence = Evidence(evidence_folder, (*design.secrets, *fault_secrets(design)))
     sessions = lab_sessions(runtime.attach_argv, platform(LAB_PLATFORM).sessions)
     return Collector(sessions, {n: LAB_PLATFORM for n in design.node_names}, evidence,
-                     injector=fault_injector(design, runtime))
+                     injector=fault_injector(design, runtime), load=LabLoad(design.lab))
 
 
 def fault_injector(design: Design, runtime: Runtime) -> Injector:
     """Runs a fault's step in a node of the lab, rendered with that node's values."""
 
-    def inject(node: str, fault: str, step: Step = "apply", **params: object) -> str:
-        return runtime.inject(node, fault, step, fault_values(design, node), **params)
+    def inject(node: str, fault: str, step: Step = "apply", waited: Waited | None = None, **params: object) -> str:
+        return runtime.inject(node, fault, step, fault_values(design, node), waited=waited, **params)
 
     return inject
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any
 
@@ -114,6 +114,12 @@ class ProbeResult:
             run = 0 if seq in seen else run + 1
             longest = max(longest, run)
         return longest
+
+    def ended_early(self, in_flight: int) -> ProbeResult:
+        """The probe as if its last packets, sent after its last reply and at most `in_flight` of them, had not been
+        sent: a probe stopped early ends before their replies could come back."""
+        last = max(self.answered, default=0)
+        return replace(self, sent=max(last, self.sent - in_flight))
 
     def tail_answered(self, packets: int) -> float:
         """The share of the last `packets` packets that were answered (does traffic flow at the end?)."""

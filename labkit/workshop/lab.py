@@ -27,6 +27,7 @@ from labkit.runtime.base import Runtime
 from labkit.runtime.bringup import bring_up, runs_build
 from labkit.runtime.choose import running_runtime
 from labkit.runtime.labspec import read_lab
+from labkit.runtime.scheduler import SCHEDULER
 from labkit.verify.checks.mtu import WAN_MTU
 from labkit.verify.collect import Collector
 from labkit.verify.engine import Check, Result, run_check
@@ -99,10 +100,11 @@ def reset_nodes(design: Design, runtime: Runtime, console: Console) -> None:
     """node_reset on every touched node, wave after wave, the nodes of a wave at once, and their marks forgotten;
     LabkitError naming each failure."""
     touched = runtime.touched()
-    for wave in waves(design, touched):
-        _in_parallel(wave, lambda node: runtime.inject(node, "node_reset", "apply", fault_values(design, node),
-                                                       mtu=WAN_MTU))
-        console.say(f"reset: {', '.join(wave)}")
+    with SCHEDULER.burst(design.lab, "reset"):  # one burst for every wave: the nodes' injections share it
+        for wave in waves(design, touched):
+            _in_parallel(wave, lambda node: runtime.inject(node, "node_reset", "apply", fault_values(design, node),
+                                                           mtu=WAN_MTU))
+            console.say(f"reset: {', '.join(wave)}")
     if not touched & set(design.node_names):
         console.say("reset: no node was touched since it started")
     runtime.forget_touched()

@@ -1,19 +1,25 @@
 """What every lab test shares: prerequisites (fail, never skip, under CI), the `labkit` command as a user
-runs it, with build and reports in the test's own directory, and a search for anything left behind."""
+runs it, with build and reports in the test's own directory, a search for anything left behind, and a record of
+where each lab test's time went (its labs' waits for the machine and CPU time, from the scheduler's log)."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from labkit.runtime.base import RECORDS
+from labkit.runtime import base
+from labkit.runtime.netns import GROUPS
+from labkit.runtime.scheduler import read_log
 from labkit.runtime.vm import MicroVM
-from tests.conftest import ROOT, TOPOLOGIES
+from tests.conftest import ROOT, TIMES, TOPOLOGIES
 
 TERM_GRACE_S = 60  # what a SIGTERMed labkit gets to clean up before it is killed
 
@@ -44,16 +50,20 @@ def design_copy(tmp_path: Path, scenario: str, lab: str) -> Path:
     return design
 
 
-@pytest.fixture
-def labkit(tmp_path: Path):
+class Labkit:
     """`labkit ARGS` as a user runs it. A command that outlives `timeout` is sent SIGTERM (labkit then cleans
     up as on Ctrl-C), killed if it is still there a minute later, and the test fails saying so: a lab test
-    never hangs."""
-    env = os.environ | {"LABKIT_BUILD_DIR": str(tmp_path / "build"), "LABKIT_REPORTS_DIR": str(tmp_path / "reports")}
+    never hangs. `env` is what every command gets besides the usual; `pids` the processes run."""
 
-    def run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    def __init__(self, tmp_path: Path):
+        self.env = {"LABKIT_BUILD_DIR": str(tmp_path / "build"), "LABKIT_REPORTS_DIR": str(tmp_path / "reports")}
+        self.pids: list[int] = []
+        self.measured: dict[str, dict] = {}  # the fault cases' figures, for comparing runs alone and together
+
+    def __call__(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
         proc = subprocess.Popen([sys.executable, "-m", "labkit", *args], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+                                stderr=subprocess.PIPE, text=True, env=os.environ | self.env, cwd=ROOT)
+        self.pids.append(proc.pid)
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -70,13 +80,48 @@ def labkit(tmp_path: Path):
         print(f"$ labkit {' '.join(args)} -> {done.returncode}\n{done.stdout}{done.stderr}")
         return done
 
-    return run
+
+@pytest.fixture
+def labkit(tmp_path: Path, request: pytest.FixtureRequest):
+    started = time.time()
+    runner = Labkit(tmp_path)
+    yield runner
+    record_times(request.node.nodeid, time.time() - started, runner)
+
+
+def record_times(test: str, wall_s: float, runner: Labkit) -> None:
+    """Where the test's time went, from what its labkit commands wrote to the scheduler's log: its labs, the
+    seconds they waited for other labs' heavy steps, held bursts and windows, and their CPU time (each lab's
+    control group, read at its teardown); and its fault cases' figures. One file per test under
+    reports/make-test/, read by `make test`'s table (tests/conftest.py) and `labkit bench --together`."""
+    mine = [r for r in read_log() if r.get("pid") in set(runner.pids)]
+    held = {kind: round(sum(r["held_s"] for r in mine if r.get("kind") == kind), 1) for kind in ("burst", "window")}
+    record = {"test": test, "labs": sorted({r["lab"] for r in mine}), "wall_s": round(wall_s, 1),
+              "waited_s": round(sum(r.get("waited_s", 0) for r in mine), 1),
+              "cpu_s": round(sum(r.get("cpu_s", 0) for r in mine), 1), "bursts_s": held["burst"],
+              "windows_s": held["window"], "end": round(time.time(), 1), "measured": runner.measured}
+    TIMES.mkdir(parents=True, exist_ok=True)
+    (TIMES / (re.sub(r"[^\w.-]+", "_", test) + ".json")).write_text(json.dumps(record, indent=2) + "\n")
+
+
+@pytest.fixture
+def own_vm(tmp_path: Path, labkit: Labkit, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A microVM of the test's own (its own run folder), for tests that freeze or stop their VM while other labs
+    run in the shared one; the test's labkit commands and this process's look at labs both use it."""
+    folder = tmp_path / "run"
+    labkit.env["LABKIT_RUN_DIR"] = str(folder)
+    monkeypatch.setattr(base, "RECORDS", folder)
+    monkeypatch.setattr("labkit.runtime.vm.VM_DIR", folder / "vm")
+    return folder
 
 
 def leftovers(lab: str) -> list[str]:
-    """The lab's record, and its namespaces in the shared microVM (which stays warm after `down`)."""
-    found = [str(path) for path in (RECORDS / f"{lab}.json",) if path.exists()]
+    """The lab's record, and its namespaces, control group and processes in the microVM (which stays warm after
+    `down`)."""
+    found = [str(path) for path in (base.RECORDS / f"{lab}.json",) if path.exists()]
     vm = MicroVM()
     if vm.alive() and vm.heartbeat() is None:
         found += [f"namespace {ns}" for ns in vm.namespaces() if ns.startswith(f"{lab}-")]
+        groups = vm.executor().run(["ls", GROUPS], timeout=20).stdout.split()
+        found += [f"control group {GROUPS}/{lab}" for group in groups if group == lab]
     return found

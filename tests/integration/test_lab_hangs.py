@@ -2,7 +2,8 @@
 and still comes down cleanly; a bring-up stopped by SIGTERM leaves nothing behind, as Ctrl-C does.
 
 The VM is frozen from outside (SIGSTOP to QEMU's process group), which from the host looks exactly like a
-guest whose kernel spins: the agent stops answering, sessions stop printing.
+guest whose kernel spins: the agent stops answering, sessions stop printing. Each test has a microVM of its own
+(`own_vm`), so that other labs running meanwhile in the shared one are not frozen or stopped with it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit.runtime.base import RECORDS
+from labkit.runtime import base
 from labkit.runtime.vm import MicroVM
 from labkit.runtime.watchdog import BEAT_EVERY_S, HUNG_AFTER_S
 from tests.conftest import ROOT
@@ -35,7 +36,7 @@ def two_spoke_design(tmp_path: Path, lab: str) -> Path:
     return design
 
 
-def test_a_frozen_vm_fails_the_checks_with_that_reason_and_comes_down(tmp_path: Path, labkit):
+def test_a_frozen_vm_fails_the_checks_with_that_reason_and_comes_down(tmp_path: Path, labkit, own_vm: Path):
     check_prerequisites()
     lab = "itest-frozen"
     design = two_spoke_design(tmp_path, lab)
@@ -70,15 +71,16 @@ def test_a_frozen_vm_fails_the_checks_with_that_reason_and_comes_down(tmp_path: 
     assert leftovers(lab) == [] and not MicroVM().alive()  # a hung VM is never left for the next lab
 
 
-def test_sigterm_while_the_vm_boots_leaves_nothing(tmp_path: Path, labkit):
+def test_sigterm_while_the_vm_boots_leaves_nothing(tmp_path: Path, labkit, own_vm: Path):
     """The case seen in CI: `labkit up` stopped by SIGTERM left its VM (1.5 GiB) and run directory behind."""
     check_prerequisites()
     lab = "itest-sigterm"
     design = two_spoke_design(tmp_path, lab)
     labkit("vm", "stop", timeout=120)
-    env = os.environ | {"LABKIT_BUILD_DIR": str(tmp_path / "build"), "LABKIT_REPORTS_DIR": str(tmp_path / "reports")}
+    env = os.environ | labkit.env
     proc = subprocess.Popen([sys.executable, "-m", "labkit", "up", str(design)], stderr=subprocess.PIPE, text=True,
                             env=env, cwd=ROOT)
+    labkit.pids.append(proc.pid)
     seen = []
     watchdog = threading.Timer(300, proc.kill)  # the wait for a line below must not outlive a silent hang
     watchdog.start()
@@ -100,4 +102,4 @@ def test_sigterm_while_the_vm_boots_leaves_nothing(tmp_path: Path, labkit):
     assert "booting the microVM" in output, output
     assert proc.returncode == 128 + signal.SIGTERM and "terminated by SIGTERM" in output, output
     assert leftovers(lab) == [] and not MicroVM().alive(), output
-    assert not [p for p in (RECORDS / "vm").glob("vm.json")], output
+    assert not [p for p in (base.RECORDS / "vm").glob("vm.json")], output

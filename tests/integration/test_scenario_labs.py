@@ -39,6 +39,8 @@ def test_scenario_lab_passes_its_suite(scenario: str, tmp_path: Path, labkit):
         report_file = tmp_path / "reports" / lab / "report.json"
         assert report_file.exists(), f"no report:\n{run.stderr[-3000:]}"
         report = json.loads(report_file.read_text())
+        labkit.measured = {k: {f: v[f] for f in ("loss_ms", "budget_ms", "reconverge_s")}
+                           for k, v in report["timings"].items() if isinstance(v, dict) and "loss_ms" in v}
         failed = [f"{c['id']}: {c['reason']}" for c in report["checks"] if c["status"] != "pass"]
         assert run.returncode == 0 and not failed, "\n".join(failed) or run.stderr[-3000:]
         assert report["summary"]["passed"] == len(report["checks"]) == len(suite_for(load_design(design, extra[1::2])))

@@ -43,7 +43,7 @@ class BySize(Replay):
 def run(check: Check, outputs: dict, tmp_path: Path) -> tuple[str, str, list]:
     injected: list = []
 
-    def injector(node: str, fault: str, step: str, **params: object) -> str:
+    def injector(node: str, fault: str, step: str, waited=None, **params: object) -> str:
         injected.append((node, fault, step, params))
         return ""
 

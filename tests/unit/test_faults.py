@@ -135,7 +135,7 @@ class Runtime:
     def __init__(self):
         self.scripts: list[tuple[str, str]] = []
 
-    def inject(self, node, fault, step="apply", values=None, **params):
+    def inject(self, node, fault, step="apply", values=None, waited=None, **params):
         text = fault_script(fault, step, values, **params)
         self.scripts.append((node, text))
         return text

@@ -172,24 +172,31 @@ class FakeKernel:
         self.namespaces = namespaces
         self.failing = failing
         self.ran: list[list[str]] = []
+        self.pids = {f"dmvpn-phase3-{node}": str(100 + i) for i, node in
+                     enumerate(("inet", "hub1", "spoke1", "spoke2", "spoke3", "spoke4"))}
 
-    def run(self, argv: list[str], timeout: float = 60, stdin: str | None = None) -> Completed:
+    def run(self, argv: list[str], timeout: float = 60, stdin: str | None = None, *, group=None,
+            env=None) -> Completed:
+        if "init.pid" in " ".join(argv) and "grep" in " ".join(argv):  # the nodes' inits, as their folders say
+            return Completed(0, "".join(f"{ns.removeprefix('dmvpn-phase3-')}/init.pid:{pid}\n"
+                                        for ns, pid in self.pids.items()), "")
         self.ran.append(argv)
         if argv == ["ip", "netns", "list"]:
             return Completed(0, "\n".join(self.namespaces), "")
-        if self.failing and argv[:4] == ["ip", "netns", "exec", self.failing]:
+        if self.failing and argv[:3] == ["nsenter", "-t", self.pids[self.failing]]:
             return Completed(1, "", "no luck")
         return Completed(0, "", "")
 
-    def attach_argv(self, argv: list[str]) -> list[str]:
+    def attach_argv(self, argv: list[str], *, group=None, env=None) -> list[str]:
         return argv
 
     def steps(self) -> list[tuple[str, str]]:
         """What ran, as (step, where): scripts in the kernel, and per node the start script or a restart."""
         found = []
         for argv in self.ran:
-            if argv[:3] == ["ip", "netns", "exec"]:
-                found.append(("restart" if argv[-1] == fault_script("node_start") else "start", argv[3]))
+            if argv[0] == "nsenter":
+                node = next(ns for ns, pid in self.pids.items() if pid == argv[2])
+                found.append(("restart" if argv[-1] == fault_script("node_start") else "start", node))
             elif argv[:2] == ["sh", "-c"]:
                 found.append(("script", argv[2]))
         return found
@@ -224,10 +231,10 @@ def test_a_live_change_adds_links_restarts_changed_nodes_then_starts_added_ones(
     runtime.change(change, said.append)
     steps = kernel.steps()
     assert steps[1:] == [("restart", "dmvpn-phase3-inet"), ("start", "dmvpn-phase3-spoke4")]
-    assert steps[0][1].splitlines() == ["set -e", "ip netns add dmvpn-phase3-spoke4",
-                                        "mkdir -p /run/labkit/dmvpn-phase3/nodes/spoke4/run",
-                                        "ip link add eth5 netns dmvpn-phase3-inet type veth "
-                                        "peer name eth1 netns dmvpn-phase3-spoke4"]
+    made = steps[0][1].splitlines()  # the node made in a subshell of its own, then its link
+    assert made[:4] == ["set -e", "(", "set -e", "ip netns add dmvpn-phase3-spoke4"] and "unshare" in made[5]
+    assert made[-3:-1] == [") & made0=$!", "wait $made0"]
+    assert made[-1] == "ip link add eth5 netns dmvpn-phase3-inet type veth peer name eth1 netns dmvpn-phase3-spoke4"
     assert said == ["1 nodes and 1 links created", "inet restarted", "spoke4 started"]
     recorded = runtime.recorded_state()
     assert recorded is not None and lab_change(recorded, lab_state(runtime.spec)).empty

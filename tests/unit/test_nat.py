@@ -330,7 +330,7 @@ def test_what_a_platform_does_not_show_is_skipped_not_failed():
                to_models("NhrpEntry", parse("frr/show_ip_nhrp_cache", fixture("hub1_nhrp_cache.txt")[5:]))]
 
     class Listed:
-        def run(self, node: str, fact: str, evidence: list, timeout: float, **params: object) -> list:
+        def run(self, node: str, fact: str, evidence: list, timeout: float, waited=None, **params: object) -> list:
             return entries
 
     with pytest.raises(Unsupported, match="does not show the NBMA address a peer claims"):

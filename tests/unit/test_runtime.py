@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import threading
 import time
@@ -18,6 +19,7 @@ from labkit.runtime.clab import ClabRuntime, missing_modules
 from labkit.runtime.executor import AgentExecutor, Completed, LocalExecutor
 from labkit.runtime.labspec import read_lab
 from labkit.runtime.netns import NetnsLab
+from labkit.runtime.warm import TREES, warm_files
 from tests.conftest import TOPOLOGIES
 
 
@@ -62,16 +64,61 @@ def test_labs_without_mpls_need_no_mpls_modules(spec):
     assert "ip_gre" in spec.kernel_modules and "mpls_router" not in spec.kernel_modules
 
 
-def test_node_commands_enter_netns_with_private_binds(spec):
+def test_a_node_is_made_once_with_namespaces_of_its_own_and_its_private_binds(spec):
     lab = NetnsLab(spec, LocalExecutor())
-    argv = lab.node_argv(spec.node("spoke1"), ["vtysh"])
-    assert argv[:4] == ["ip", "netns", "exec", "dmvpn-phase3-spoke1"]
-    script = argv[6]
-    assert "mount --bind /run/labkit/dmvpn-phase3/nodes/spoke1/run /run" in script
+    lines = lab.node_lines(spec.node("spoke1"))
+    assert lines[:2] == ["set -e", "ip netns add dmvpn-phase3-spoke1"]
+    made = next(line for line in lines if "unshare" in line)
+    assert made.startswith("ip netns exec dmvpn-phase3-spoke1 unshare --mount --uts --ipc --pid --fork --mount-proc ")
+    assert "mount --bind /run/labkit/dmvpn-phase3/nodes/spoke1/run /run" in made and "hostname spoke1" in made
     for target in ("/etc/frr", "/etc/swanctl", "/etc/labkit"):
-        assert f" {target}" in script
-    assert "export STRONGSWAN_CONF=/etc/labkit/strongswan.conf" in script  # swanctl as the node's charon is set
-    assert argv[-1] == "vtysh"
+        assert f" {target}" in made
+    assert lines[-1] == "cat /proc/$!/task/$!/children > /run/labkit/dmvpn-phase3/nodes/spoke1/init.pid"
+
+
+def test_node_commands_enter_the_nodes_namespaces_in_the_labs_control_group(spec):
+    kernel = InitPids(spec)
+    lab = NetnsLab(spec, kernel)
+    lab.exec("spoke1", ["vtysh"])
+    argv, group, env = kernel.ran[-1]
+    assert argv == ["nsenter", "-t", kernel.pid("spoke1"), "--net", "--mount", "--uts", "--ipc", "--pid", "--", "vtysh"]
+    assert group == "dmvpn-phase3"
+    assert env == {"PS1": "spoke1# ", "STRONGSWAN_CONF": "/etc/labkit/strongswan.conf"}  # swanctl as its charon
+    lab.exec("hub1", ["true"])
+    assert kernel.reads == 1  # every node's init read at once, once
+
+
+class InitPids:
+    """Stands in for the executor: every node's init has a pid; records each command, its group and environment."""
+
+    def __init__(self, spec, delay_s: float = 0.0):
+        self.pids = {node.name: str(100 + i) for i, node in enumerate(spec.nodes)}
+        self.ran: list[tuple[list[str], str | None, dict | None]] = []
+        self.delay_s, self.running, self.most, self.lock = delay_s, 0, 0, threading.Lock()
+        self.reads = 0
+
+    def pid(self, node: str) -> str:
+        return self.pids[node]
+
+    def node_of(self, argv: list[str]) -> str | None:
+        """The node a command enters, by its init's pid."""
+        return next((n for n, p in self.pids.items() if argv[:3] == ["nsenter", "-t", p]), None)
+
+    def run(self, argv: list[str], timeout: float = 60, stdin: str | None = None, *, group=None, env=None):
+        if "init.pid" in " ".join(argv):
+            self.reads += 1
+            return Completed(0, "".join(f"{n}/init.pid:{p}\n" for n, p in self.pids.items()), "")
+        with self.lock:
+            self.ran.append((argv, group, env))
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep(self.delay_s)
+        with self.lock:
+            self.running -= 1
+        return Completed(0, "", "")
+
+    def attach_argv(self, argv: list[str], *, group=None, env=None) -> list[str]:
+        return argv
 
 
 def test_a_sites_swanctl_folder_has_strongswans_credential_folders(tmp_path: Path):
@@ -83,9 +130,11 @@ def test_a_sites_swanctl_folder_has_strongswans_credential_folders(tmp_path: Pat
 
 def test_microvm_attach_goes_through_the_agent(spec):
     lab = NetnsLab(spec, AgentExecutor(40123))
+    lab.inits = {"hub1": "4242"}
     argv = lab.attach_argv("hub1", ["vtysh"])
     assert argv[1:5] == ["-m", "labkit.runtime.attach", "--port", "40123"]
-    assert argv[-1] == "vtysh" and "dmvpn-phase3-hub1" in argv
+    assert argv[5:7] == ["--group", "dmvpn-phase3"] and "PS1=hub1# " in argv
+    assert argv[-1] == "vtysh" and argv[argv.index("--") + 1:argv.index("--") + 4] == ["nsenter", "-t", "4242"]
 
 
 def test_vng_command_uses_tcg_loopback_only_and_returns_free_memory(monkeypatch):
@@ -120,31 +169,14 @@ def test_clab_runtime_injects_faults_with_docker_exec(spec, monkeypatch):
     assert "kill -9" in seen[0][-1] and "ip link set $l down" in seen[0][-1]
 
 
-class CountingExecutor:
-    """Records the start scripts run and how many ran at once (each takes a moment)."""
-
-    def __init__(self):
-        self.running, self.most, self.order, self.lock = 0, 0, [], threading.Lock()
-
-    def run(self, argv: list[str], timeout: float = 60, input: str | None = None) -> Completed:
-        with self.lock:
-            self.running += 1
-            self.most = max(self.most, self.running)
-            self.order.append(next(a for a in argv if a.startswith("dmvpn-scale-")))
-        time.sleep(0.05)
-        with self.lock:
-            self.running -= 1
-        return Completed(0, "", "")
-
-
 def test_a_large_lab_starts_its_nodes_a_few_at_a_time_in_the_labs_order(tmp_path: Path):
     design = load_design(TOPOLOGIES / "scale.yml", ("spokes.count=30",))
     spec = read_lab(generate(design, tmp_path).clab_file)
-    executor = CountingExecutor()
+    executor = InitPids(spec, delay_s=0.05)
     said: list[str] = []
     NetnsLab(spec, executor).run_in_nodes([n.name for n in spec.nodes], netns.START, said.append)
     assert executor.most == netns.START_AT_ONCE
-    assert executor.order[:2] == ["dmvpn-scale-inet", "dmvpn-scale-hub1"]
+    assert [executor.node_of(argv) for argv, _, _ in executor.ran[:2]] == ["inet", "hub1"]
     assert said == [f"{n.name} ready" for n in spec.nodes]
 
 
@@ -156,3 +188,12 @@ def test_a_lab_does_not_own_the_namespaces_of_a_longer_named_lab():
     assert lab_namespaces("dmvpn-phase3-anna", listed, labs) == ["dmvpn-phase3-anna-hub1", "dmvpn-phase3-anna-spoke1"]
     # without the longer lab's record (left behind), its namespaces are the shorter lab's to remove
     assert len(lab_namespaces("dmvpn-phase3", listed, ["dmvpn-phase3"])) == 4
+
+
+def test_the_guest_is_given_the_programs_its_nodes_run_and_the_libraries_they_link():
+    files = warm_files()
+    assert all(Path(f).is_file() for f in files) and len(files) == len(set(files))
+    shell = str(Path(shutil.which("sh")).resolve())
+    assert shell in files and any(Path(f).name.startswith("libc.so") for f in files)
+    for tree in map(Path, TREES):  # what the routers load at start, where installed (FRR's YANG models...)
+        assert all(str(f) in files for f in tree.rglob("*") if f.is_file())

@@ -77,7 +77,7 @@ class ConvergedLab:
         self.rows = 0  # rows of output the checks parsed: what they cost besides the commands
         self.lock = threading.Lock()
 
-    def run(self, node: str, fact: str, sink: list[str], timeout: float | None = None, **params) -> list:
+    def run(self, node: str, fact: str, sink: list[str], timeout: float | None = None, waited=None, **params) -> list:
         answer = getattr(self, fact)(node, **params)
         with self.lock:
             self.asked[(node, fact)] += 1

@@ -336,7 +336,7 @@ class FakeRuntime:
     def status(self) -> dict[str, dict[str, str]]:
         return self.states
 
-    def inject(self, node: str, fault: str, step: str = "apply", values=None, **params) -> str:
+    def inject(self, node: str, fault: str, step: str = "apply", values=None, waited=None, **params) -> str:
         self.calls.append(("inject", node, fault, tuple(sorted(params.items()))))
         return ""
 

@@ -5,6 +5,12 @@ A case runs once (never retried: a retry would measure a different event). Its f
 `timings` under the check id: `loss_ms` (the worst budgeted probe), per-probe loss and longest outage,
 and `reconverge_s`, from the fault until the case's recovery condition holds. The condition is polled
 about once a second, so `reconverge_s` is as precise as that.
+
+The probes run for the case's window (a deadline of the table: how long recovery may take); a case whose window only
+bounds its recovery (`settle`) ends its probes once it recovered and a settling time passed (deadlines.SETTLE: what
+the timers may still do after a recovery), instead of probing a recovered lab to the window's end. The precondition,
+the probes, the fault and what is looked at while it holds form the case's measured window: where labs share a
+machine, nothing heavy of another lab runs meanwhile (labkit.runtime.scheduler).
 """
 
 from __future__ import annotations
@@ -18,13 +24,16 @@ from labkit.design.model import Design, Failover, Site
 from labkit.verify.checks.ipsec import installed_in
 from labkit.verify.checks.nhrp import no_shortcut, shortcut_to
 from labkit.verify.checks.paths import crosses_hub
-from labkit.verify.deadlines import DURING, INJECT, RESTORE, SHORTCUT, TRAFFIC
+from labkit.verify.deadlines import DURING, INJECT, RESTORE, SETTLE, SHORTCUT, TRAFFIC
 from labkit.verify.engine import Check, CheckFailed, Context
 from labkit.verify.state import ProbeResult
 
 Condition = Callable[[Context], str]  # a detail when it holds; CheckFailed while it does not
 TAIL_S = 1.0  # over the probe's last second at least TAIL_SHARE of the packets must be answered:
 TAIL_SHARE = 0.8  # traffic flows again (a straggler or two at the very end is no outage)
+# a probe ended early stops at once, replies to its last packets still on their way: those sent this shortly before
+# the end and not answered are not counted as sent (a lab whose traffic stopped for longer still shows the loss)
+IN_FLIGHT_MS = 500
 
 
 @dataclass(frozen=True)
@@ -60,12 +69,21 @@ class Case:
     budget: Failover | None = None  # the case's loss budget and probe interval, if not the design's `failover:`
     gap: str | None = None  # a known stand-in gap the case proves: `recovered` is then the gap showing
     timers: dict = field(default_factory=dict)  # the design's timers that bound this case, for the report
+    settle: bool = False  # the window only bounds the recovery: the probes end SETTLE after it
 
 
 def _run_probes(ctx: Context, probes: tuple[Probe, ...], seconds: float, interval_ms: int) -> None:
     for probe in probes:
         ctx.fact(probe.src.name, "probe_start", probe=probe.name, count=int(seconds * 1000 // interval_ms),
                  interval=interval_ms / 1000, source=probe.src.lan.ip, target=probe.target)
+
+
+def _stop_probes(ctx: Context, probes: tuple[Probe, ...], interval_ms: int) -> dict[str, ProbeResult]:
+    """Each probe ended now and read, the packets still in flight at its end not counted."""
+    for probe in probes:
+        ctx.fact(probe.src.name, "probe_stop", probe=probe.name)
+    return {p.name: ctx.fact(p.src.name, "probe_result", probe=p.name)[0].ended_early(IN_FLIGHT_MS // interval_ms)
+            for p in probes}
 
 
 def _wait(ctx: Context, condition: Condition, limit_s: float) -> tuple[float | None, str]:
@@ -90,24 +108,12 @@ def failover_case(design: Design, case: Case, shared: dict | None = None) -> Che
     failover = case.budget or design.failover
     budget, interval = failover.loss_budget_ms, failover.probe_interval_ms
     before_s, during_s, restore_s, inject_s = SHORTCUT(design), DURING(design), RESTORE(design), INJECT(design)
+    settle_s = SETTLE(design) if case.settle else None
 
     def probe(ctx: Context) -> str:
-        if case.before:
-            took, word = _wait(ctx, case.before, before_s)
-            if took is None:
-                raise CheckFailed(f"precondition not met, no fault injected: {word}")
-        _run_probes(ctx, case.probes, case.seconds, interval)
-        time.sleep(2)  # a baseline before the fault
-        started = time.monotonic()
-        for fault in case.faults:
-            ctx.inject(fault.node, fault.kind, fault.step, **fault.params)
-        injected = time.monotonic() - started
-        took, word = _wait(ctx, case.recovered, case.seconds - injected)
-        reconverge = None if took is None else round(injected + took, 1)
-        during = _look(ctx, case.during, during_s) if case.during and took is not None else None
-        results: dict[str, ProbeResult] = {p.name: ctx.fact(p.src.name, "probe_result", timeout=case.seconds + 60,
-                                                             probe=p.name)[0] for p in case.probes}
-        at_end = _look(ctx, case.at_end, during_s) if case.at_end else None
+        with ctx.window(case.id):
+            took, word, during, results, at_end = _measured(ctx, case, interval, before_s, during_s, settle_s)
+        reconverge = None if took is None else round(took, 1)
         figures = {name: {"loss_ms": r.lost * interval, "outage_ms": r.longest_gap() * interval,
                           "sent": r.sent, "answered": len(set(r.answered))} for name, r in results.items()}
         worst = max((figures[p.name]["loss_ms"] for p in case.probes if p.budgeted), default=0)
@@ -115,7 +121,8 @@ def failover_case(design: Design, case: Case, shared: dict | None = None) -> Che
                                  **({"stand_in_gap": case.gap} if case.gap else {}),
                                  "probes": figures} | ({"during": during} if during else {})
                                 | ({"at_end": at_end} if at_end else {})
-                                | ({"bounded_by": case.timers} if case.timers else {}))
+                                | ({"bounded_by": case.timers} if case.timers else {})
+                                | ({"settle_s": settle_s} if settle_s is not None else {}))
         if shared is not None:
             shared[case.id] = ctx.measurements
         problems = []
@@ -144,6 +151,35 @@ def failover_case(design: Design, case: Case, shared: dict | None = None) -> Che
                  probe, deadline_s=0, alone=True,  # a fault disturbs every other check, and they its probes
                  attempt_s=before_s + case.seconds + 2 * during_s + restore_s
                  + inject_s * (len(case.faults) + len(case.undo)))
+
+
+def _measured(ctx: Context, case: Case, interval: int, before_s: float, during_s: float, settle_s: float | None):
+    """The measured window: the precondition, the probes started, the fault, the recovery waited for (and the
+    settling time after it), what holds while the fault holds; returns the seconds from the fault to the recovery
+    (None if it never came) and the condition's last word, the `during` look, the probes' results and the
+    `at_end` look."""
+    if case.before:
+        took, word = _wait(ctx, case.before, before_s)
+        if took is None:
+            raise CheckFailed(f"precondition not met, no fault injected: {word}")
+    _run_probes(ctx, case.probes, case.seconds, interval)
+    probes_end = time.monotonic() + case.seconds
+    time.sleep(2)  # a baseline before the fault
+    started = time.monotonic()
+    for fault in case.faults:
+        ctx.inject(fault.node, fault.kind, fault.step, **fault.params)
+    injected = time.monotonic() - started
+    took, word = _wait(ctx, case.recovered, case.seconds - injected)
+    took = None if took is None else injected + took
+    during = _look(ctx, case.during, during_s) if case.during and took is not None else None
+    if settle_s is not None and took is not None and started + took + settle_s < probes_end:
+        time.sleep(max(0.0, started + took + settle_s - time.monotonic()))
+        results = _stop_probes(ctx, case.probes, interval)
+    else:
+        results = {p.name: ctx.fact(p.src.name, "probe_result", timeout=case.seconds + 60, probe=p.name)[0]
+                   for p in case.probes}
+    at_end = _look(ctx, case.at_end, during_s) if case.at_end else None
+    return took, word, during, results, at_end
 
 
 def _put_back(ctx: Context, case: Case, problems: list[str], restore_s: float) -> None:

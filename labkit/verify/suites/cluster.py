@@ -49,7 +49,7 @@ def _takeover(suite: Suite) -> list[Check]:
         _all(failover.holds_shared_address(design, standby, others_alive=False),
              failover.hub_back(on_standby, standby)),
         (Probe(f"{s1.name}-hq", s1, design.hq_lan.ip), Probe(f"{s2.name}-{s3.name}", s2, s3.lan.ip)),
-        seconds=deadlines.TAKEOVER(design),
+        seconds=deadlines.TAKEOVER(design), settle=True,
         timers={"vrrp_advert_ms": design.cluster.advert_ms, "dpd_interval_s": design.ipsec.dpd_interval,
                 "ike_retransmits": f"{retransmit.described} before a silent peer is given up (strongswan.conf)",
                 "nhrp_registration_s": design.overlay.holdtime // 3, "bfd_detect_ms": design.routing.bfd.detect_ms

@@ -92,7 +92,8 @@ def _rekey(design: Design, case: EdgeCase) -> list[Check]:
     return [failover.failover_case(design, Case(
         "edge.rekey", case.title, (), ipsec.rekeyed([(s1, hub), (s2, s3)]),
         (Probe(f"{s1.name}-{hub.name}", s1, hub.lan.ip), Probe(f"{s2.name}-{s3.name}", s2, s3.lan.ip)),
-        seconds=deadlines.REKEY(design), before=failover.flowing_over_shortcut(s2, s3), budget=case.budget))]
+        seconds=deadlines.REKEY(design), before=failover.flowing_over_shortcut(s2, s3), budget=case.budget,
+        settle=True))]
 
 
 def _wan_address_change(design: Design, case: EdgeCase) -> list[Check]:

@@ -40,13 +40,13 @@ def _cases(suite: Suite) -> list[Check]:
              before=failover.fresh_shortcut(s2, s3), during=failover.still_direct(s2, s3)),
         Case("failover.hub_return", f"{hub.name} comes back: spokes re-register and traffic returns to it",
              (Fault(hub.name, "node_start"),), hub_back, (to_hq, across),
-             seconds=deadlines.HUB_RETURN(design)),
+             seconds=deadlines.HUB_RETURN(design), settle=True),
         Case("failover.spoke_restart", f"{s3.name} restarts: it re-registers with both hubs, its routes return",
              (Fault(s3.name, "node_fail"), Fault(s3.name, "node_start")), failover.spoke_back(design, s3),
-             (to_hq, to_restarted), seconds=deadlines.SPOKE_RESTART(design)),
+             (to_hq, to_restarted), seconds=deadlines.SPOKE_RESTART(design), settle=True),
         Case("failover.ipsec_restart", f"strongSwan restarts on {hub.name}: its SAs are re-established",
              (Fault(hub.name, "ipsec_restart"),), failover.hub_sas_back(design, hub), (to_hq, across),
-             seconds=deadlines.SAS_RESTART(design), restored=hub_back),
+             seconds=deadlines.SAS_RESTART(design), restored=hub_back, settle=True),
     ]
     measured_cases = [failover.failover_case(design, case, shared) for case in cases]
     # each fault case runs alone, in order; one case failing does not block the next (each restores the lab)
