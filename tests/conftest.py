@@ -43,7 +43,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under `-n N --dist loadgroup` (make test), the lab tests in N lanes of about equal length (tests/lanes.py),
     the longest first in each."""
-    workers = config.getoption("numprocesses", default=None)
+    # a pytest-xdist worker is told the number of workers; the controller has it as -n
+    workers = getattr(config, "workerinput", {}).get("workercount") or config.getoption("numprocesses", default=None)
     labs = [item for item in items if item.get_closest_marker("lab")]
     if not workers or not labs:
         return
