@@ -14,7 +14,7 @@
 #   make image           build the containerlab node image (docker/node) that <lab>.clab.yml refers to
 # Variables: RUNTIME=auto|microvm|netns|clab   KEEP=1 (leave the lab running) | KEEP=0 (tear it down)
 #            SPOKES=N (lab-<scenario>: spokes.count)   SCALE=N,N,... (bench: the scale series)
-#            LANES=N (make test, workshop-test: lab tests at once; default 5)
+#            LANES=N (make test, workshop-test: lab tests at once; default 3)
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -88,7 +88,7 @@ image: deps
 # lab tests run LANES at once in the shared microVM, each lane a group of tests of about equal length (tests/lanes.py);
 # most of a lab's time is spent waiting on protocol timers, and the machine-wide scheduler keeps CPU-heavy steps out
 # of measured windows (labkit/runtime/scheduler.py); at the end a table says where each test's time went
-LANES ?= 5
+LANES ?= 3
 LAB_TESTS = $(BIN)/pytest -q -n $(LANES) --dist loadgroup --durations=0 --durations-min=60
 
 test: deps

@@ -31,20 +31,26 @@ def bring_up(design: Design, build: BuildDir, requested: str, console: Console) 
         console.say(f"cleaning up a stale record of lab {design.lab}")
         runtime.down(console.say)
     console.say(f"bringing up lab {design.lab} on runtime {runtime.name}")
-    with SCHEDULER.burst(design.lab, "bring-up", _said_wait(console), console.say), \
+    waited = _Waited()
+    with SCHEDULER.burst(design.lab, "bring-up", waited, console.say), \
             removed_on_failure(runtime, "bring-up", console.say):
+        waited.say(console)
         runtime.up(console.say)
     return runtime
 
 
-def _said_wait(console: Console):
-    """Tells the user how long a step waited for other labs' heavy steps (when it did)."""
+class _Waited:
+    """How long a step waited for other labs' heavy steps, told to the user once it may start (when it waited)."""
 
-    def said(seconds: float) -> None:
-        if seconds >= 1:
-            console.say(f"waited {seconds:.0f}s for other labs' heavy steps and measurements on this machine")
+    def __init__(self) -> None:
+        self.seconds = 0.0
 
-    return said
+    def __call__(self, seconds: float) -> None:
+        self.seconds += seconds
+
+    def say(self, console: Console) -> None:
+        if self.seconds >= 1:
+            console.say(f"waited {self.seconds:.0f}s for other labs' heavy steps and measurements on this machine")
 
 
 def change_live(design: Design, runtime: Runtime, states: dict[str, dict[str, str]], console: Console) -> None:
@@ -65,7 +71,9 @@ def change_live(design: Design, runtime: Runtime, states: dict[str, dict[str, st
                           f"are; `labkit down {design.source}` first, then `labkit up` starts it as designed")
     console.say(f"changing lab {design.lab} live on runtime {runtime.name}: {len(change.added)} nodes to start, "
                 f"{len(change.removed)} to stop, {len(change.changed)} to restart")
-    with SCHEDULER.burst(design.lab, "live change", _said_wait(console), console.say):
+    waited = _Waited()
+    with SCHEDULER.burst(design.lab, "live change", waited, console.say):
+        waited.say(console)
         runtime.change(change, console.say)
     for node, action in change.actions().items():
         console.say(f"  {node:<12} {action}")

@@ -38,7 +38,7 @@ SCHED_DIR = Path(os.environ.get("LABKIT_SCHED_DIR", "/run/labkit/scheduler"))
 BURSTS_AT_ONCE = 1  # bursts are CPU-bound: two at once take as long as one after the other, each twice as slow
 POLL_S = 0.25
 LOG = "log.jsonl"
-Waited = Callable[[float], None]  # told how long a request waited, once it is granted
+Waited = Callable[[float], None]  # told, while a request waits, each stretch it has waited since it was last told
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,9 @@ class Scheduler:
 
     @contextlib.contextmanager
     def burst(self, lab: str, what: str, waited: Waited | None = None, say: Say | None = None) -> Iterator[None]:
-        """Hold a burst for `lab` while the block runs; `waited` is told how long the request waited, `say` what it
-        waits for when it must."""
+        """Hold a burst for `lab` while the block runs; `waited` is told, as the request waits, how long it has waited
+        (so a caller's deadline moves back while it waits, not only once it is granted), `say` what it waits for when
+        it must."""
         with self._hold(lab, "burst", what, waited, say):
             yield
 
@@ -90,12 +91,12 @@ class Scheduler:
 
     @contextlib.contextmanager
     def _hold(self, lab: str, kind: Kind, what: str, waited: Waited | None, say: Say | None) -> Iterator[None]:
-        asked = time.time()
-        key = self._shared_or_asking(lab, kind, what)
+        tell = _Teller(waited)
+        key = self._shared_or_asking(lab, kind, what, tell)
         if key is None:
             key = (lab, kind)
             try:
-                own = self._acquire(lab, kind, what, say)
+                own = self._acquire(lab, kind, what, say, tell)
             finally:
                 with self.changed:
                     self.asking.discard(key)
@@ -103,14 +104,13 @@ class Scheduler:
             with self.changed:
                 self.held[key] = own
                 self.changed.notify_all()
-        if waited is not None:
-            waited(time.time() - asked)
+        tell()
         try:
             yield
         finally:
             self._leave(key)
 
-    def _shared_or_asking(self, lab: str, kind: Kind, what: str) -> tuple[str, Kind] | None:
+    def _shared_or_asking(self, lab: str, kind: Kind, what: str, tell: _Teller) -> tuple[str, Kind] | None:
         """This process's ticket for the lab that covers `kind` (a window covers a burst), now shared, once another
         thread asking for it got it; None when this thread is to ask for one."""
         with self.changed:
@@ -124,9 +124,10 @@ class Scheduler:
                 if (lab, kind) not in self.asking:
                     self.asking.add((lab, kind))
                     return None
-                self.changed.wait()
+                self.changed.wait(POLL_S)
+                tell()
 
-    def _acquire(self, lab: str, kind: Kind, what: str, say: Say | None) -> _Held:
+    def _acquire(self, lab: str, kind: Kind, what: str, say: Say | None, tell: _Teller) -> _Held:
         self.folder.mkdir(parents=True, exist_ok=True)
         asked = time.time()
         name = f"{time.time_ns():020d}-{os.getpid()}-{threading.get_ident()}.{kind}"
@@ -143,6 +144,7 @@ class Scheduler:
                     say(f"waiting for other labs on this machine: {_queue_text(self.folder, waiting)}")
                     say = None
                 time.sleep(POLL_S)
+                tell()
         except BaseException:  # interrupted while queued: leave the queue
             waiting.unlink(missing_ok=True)
             handle.close()
@@ -185,6 +187,20 @@ class Scheduler:
         self.folder.mkdir(parents=True, exist_ok=True)
         with (self.folder / LOG).open("a", encoding="utf-8") as log:
             log.write(json.dumps(record | {"pid": os.getpid(), "end": round(time.time(), 2)}) + "\n")
+
+
+class _Teller:
+    """Tells a request's `waited` callback each stretch of waiting since it was last told."""
+
+    def __init__(self, waited: Waited | None) -> None:
+        self.waited = waited
+        self.last = time.monotonic()
+
+    def __call__(self) -> None:
+        now = time.monotonic()
+        if self.waited is not None and now > self.last:
+            self.waited(now - self.last)
+        self.last = now
 
 
 def _queue_text(folder: Path, mine: Path) -> str:

@@ -91,7 +91,8 @@ def _encrypted(design: Design, spoke: Site, hub: Site) -> Check:
 
 
 def _pmtud(design: Design, hub: Site, spoke: Site) -> Check:
-    def probe(ctx: Context) -> str:
+    def probe(ctx: Context) -> str:  # learned now, not remembered from before (the hub keeps one for 10 minutes)
+        ctx.inject(hub.name, "path_mtu_flushed")
         return mtu.learned_path_mtu(ctx, hub, spoke, design.overlay.mtu)
 
     return Check("pmtud", f"{hub.name} learns the path MTU to {spoke.name}'s LAN", (hub.name,), probe,
