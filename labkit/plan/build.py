@@ -229,7 +229,10 @@ def _stand_in(design: Design, site: Site) -> StandIn:
         reasons.append("strongSwan answers IKE on any address of the spoke (local_addrs %any), so that a spoke whose "
                        "WAN address changed still accepts other spokes' IKE: a branch with a changing (DHCP) WAN "
                        "address needs the same of its ESR IKE gateways instead of `local address`")
-    probe_neighbours = not hub and design.phase >= 2
+    # only where a covering route changes under a shortcut: a hub pair or cluster failing over. With one hub the
+    # probes would change what a blocked spoke-to-spoke underlay does (the shortcut dropped and made again in turn
+    # instead of kept over the dead path: edge.underlay_blocked's known gap)
+    probe_neighbours = not hub and design.phase >= 2 and len(design.hubs) > 1
     if probe_neighbours:
         reasons.append("the spoke's tunnel neighbours are probed every second while traffic flows "
                        "(net.ipv4.neigh.gre1.base_reachable_time_ms 1000, delay_first_probe_time 1): FRR 8.4.4 nhrpd "
