@@ -16,6 +16,8 @@ EXPECTED_S = {
     "test_scenario_lab_passes_its_suite[nat]": 170, "test_scenario_lab_passes_its_suite[mpls]": 110,
     "test_scenario_lab_passes_its_suite[scale]": 85, "test_scenario_lab_passes_its_suite[phase1]": 55,
     "test_scenario_lab_passes_its_suite[phase2]": 50, "test_phase3_lab_end_to_end": 90,
+    "test_scenario_lab_passes_its_suite[dual-hub-phase2]": 150,
+    "test_scenario_lab_passes_its_suite[dual-hub-phase3]": 200,
     "test_a_spoke_added_to_a_running_lab_leaves_the_hub_untouched": 140,
     "test_a_frozen_vm_fails_the_checks_with_that_reason_and_comes_down": 120,
     "test_sigterm_while_the_vm_boots_leaves_nothing": 60,

@@ -24,6 +24,7 @@ class Report:
     checks: list[Result]
     resources: dict[str, float] = field(default_factory=dict)
     design: dict[str, Any] = field(default_factory=dict)  # the design file, what --set changed, hubs and spokes
+    left_out: list[dict[str, str]] = field(default_factory=list)  # the registry's other parts, each with why not
 
     @property
     def summary(self) -> dict[str, int]:
@@ -39,6 +40,7 @@ class Report:
         return {
             "lab": self.lab,
             "parts": self.parts,
+            "parts_left_out": self.left_out,
             "runtime": self.runtime,
             "design": self.design,
             "started_at": self.started_at,

@@ -22,7 +22,7 @@ from labkit.verify.engine import Check, Result
 from labkit.verify.inventory import Inventory
 from labkit.verify.report import MARK, Report
 from labkit.verify.schedule import run_suite
-from labkit.verify.suites import parts_for, suite_for
+from labkit.verify.suites import considered, suite_for
 
 LAB_PLATFORM = "frr-lab"
 
@@ -109,9 +109,11 @@ def _run_suite(design: Design, checks: list[Check], collector: Collector, consol
     evidence = collector.evidence
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     started = time.monotonic()
-    parts = [p.name for p in parts_for(design)]
+    parts = [c.part.name for c in considered(design) if c.left_out is None]
+    left_out = [{"part": c.part.name, "why": c.left_out} for c in considered(design) if c.left_out]
     console.say(f"verifying {design.lab}: {len(checks)} checks ({len(design.spokes)} spokes) on {target}; "
-                f"parts: {'; '.join(parts)}")
+                f"parts: {'; '.join(parts)}; {len(left_out)} parts left out (`labkit suite {design.source}` "
+                "says why)")
 
     def said(result: Result) -> None:
         detail = evidence.redact(result.reason.splitlines()[0] if result.reason else "")
@@ -127,7 +129,7 @@ def _run_suite(design: Design, checks: list[Check], collector: Collector, consol
         timings["converge_s"] = round(max(converged) - started, 1)
     timings["verify_s"] = round(time.monotonic() - started, 1)
     label = {"scenario": design.scenario} if design.scenario else {}
-    report = Report(lab=design.lab, parts=parts, runtime=target, started_at=started_at,
+    report = Report(lab=design.lab, parts=parts, left_out=left_out, runtime=target, started_at=started_at,
                     duration_s=time.monotonic() - started, timings=timings, checks=results, resources=resources(),
                     design={"file": design.source.as_posix(), "set": list(design.overrides),
                             "hubs": len(design.hubs), "spokes": len(design.spokes), **label})

@@ -41,9 +41,14 @@ def check_prerequisites() -> None:
         cannot_run(f"missing Debian packages {missing or ['linux-image-amd64']}; `make deps` installs them")
 
 
+SHAPES = Path(__file__).parent / "shapes"  # designs of shapes no committed design has, as users write them
+
+
 def design_copy(tmp_path: Path, scenario: str, lab: str) -> Path:
-    """topologies/<scenario>.yml under another lab name, so it never collides with a lab `make` left running."""
-    text = (TOPOLOGIES / f"{scenario}.yml").read_text()
+    """topologies/<scenario>.yml (or a shape's design, tests/integration/shapes/<scenario>.yml) under another lab
+    name, so it never collides with a lab `make` left running."""
+    source = TOPOLOGIES / f"{scenario}.yml"
+    text = (source if source.exists() else SHAPES / f"{scenario}.yml").read_text()
     original = next(line for line in text.splitlines() if line.startswith("lab: "))
     design = tmp_path / f"{scenario}.yml"
     design.write_text(text.replace(original, f"lab: {lab}", 1))

@@ -1,5 +1,6 @@
 """Every other scenario for real, as `make lab-<scenario> KEEP=0` runs it: generate, up, the scenario's whole
-suite (each check must pass), down, nothing left behind. The phase 3 test covers the rest of the CLI."""
+suite (each check must pass), down, nothing left behind; likewise designs of shapes no committed design has
+(tests/integration/shapes/). The phase 3 test covers the rest of the CLI."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.lab
 # (keptout: 439 s measured with its two lanes, 70 s up with a VM boot and 363 s of checks; nat: 168 s measured
 # once, 34 s up and 134 s of checks)
 RUN_LIMIT_S = {"phase1": 420, "phase2": 420, "mpls": 480, "failover": 1500, "cluster": 900, "keptout": 1320,
-               "scale": 480, "edge": 1000, "nat": 900}
+               "scale": 480, "edge": 1000, "nat": 900, "dual-hub-phase2": 900, "dual-hub-phase3": 900}
 SCENARIOS = list(RUN_LIMIT_S)
 # the scale lab, small: one spoke more than its file gives, so that `--set` reaches the lab, and past the full
 # mesh's threshold, so that the linear checks (each spoke to the hub, the sampled pairs) run for real
@@ -69,6 +70,10 @@ def test_scenario_lab_passes_its_suite(scenario: str, tmp_path: Path, labkit):
         if scenario == "nat":
             timings = report["timings"]
             assert timings["edge.pat_to_pat.stand_in_gap"]["probes"]["spoke1-hub1"]["loss_ms"] <= 1000
+        if scenario.startswith("dual-hub"):  # two hubs: the phase's story and encryption, spoke-to-spoke too
+            ids = {c["id"] for c in report["checks"]}
+            assert {"paths.direct.spoke1-spoke2", "ipsec.transport_capture.spoke1-spoke2",
+                    "ipsec.esp_counters.spoke1", "ipsec.transport_capture"} <= ids, ids
         if scenario == "cluster":
             takeover = report["timings"]["cluster.active_fails"]
             assert takeover["reconverge_s"] is not None and takeover["loss_ms"] <= takeover["budget_ms"]

@@ -73,6 +73,7 @@ class ConvergedLab:
         self.hub = design.hubs[0]
         self.by_lan = {site.lan.ip: site for site in design.sites}
         self.shortcuts: dict[str, set[str]] = {s.name: set() for s in design.spokes}
+        self.pinged: Counter[str] = Counter()  # echo requests each node sent: its SAs' ESP counters grow with them
         self.asked: Counter[tuple[str, str]] = Counter()
         self.rows = 0  # rows of output the checks parsed: what they cost besides the commands
         self.lock = threading.Lock()
@@ -93,7 +94,8 @@ class ConvergedLab:
     def ike_sas(self, node: str) -> list:
         site = self.design.site(node)
         peers = self.design.spokes if node == "hub1" else [self.hub, *map(self.design.site, self.shortcuts[node])]
-        child = ChildSa("gre", "INSTALLED", "TRANSPORT", 1, 1, 100, 100)
+        sent = 1 + self.pinged[node]
+        child = ChildSa("gre", "INSTALLED", "TRANSPORT", sent, sent, 100, 100)
         return [IkeSa(p.name, "ESTABLISHED", site.nbma, p.nbma, (child,)) for p in peers]
 
     def bgp_peers(self, node: str) -> list:
@@ -119,6 +121,7 @@ class ConvergedLab:
         if node in self.shortcuts and other.role == "spoke":  # the hub redirects, both ends resolve
             self.shortcuts[node].add(other.name)
             self.shortcuts[other.name].add(node)
+        self.pinged[node] += count
         return [PingResult(count, count)]
 
     def traceroute(self, node: str, target: IPv4Address, **_) -> list:
@@ -127,6 +130,9 @@ class ConvergedLab:
 
     def capture(self, node: str, **_) -> list:
         return [Packet(self.design.spokes[0].nbma, self.hub.nbma, "ESP")]
+
+    def capture_between(self, node: str, a: IPv4Address, b: IPv4Address, **_) -> list:
+        return [Packet(a, b, "ESP")]
 
 
 def run_suite(design: Design) -> ConvergedLab:
@@ -154,6 +160,7 @@ def test_the_scale_suites_commands_grow_linearly_with_the_spokes():
     assert hub[20] == hub[100]  # the hub is asked a fixed number of times, however many spokes it lists
     pings = {n: counts_of(asked[n], "ping") for n in asked}
     assert pings[100] - pings[20] == 80  # one probe more per spoke (to the hub's LAN); the sample is bounded
+    assert counts_of(asked[100], "capture_between") == counts_of(asked[20], "capture_between") == 2  # hub, first pair
 
 
 def counts_of(asked: Counter, fact: str) -> int:

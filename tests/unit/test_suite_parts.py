@@ -1,6 +1,6 @@
 """Which checks a design gets, pinned per committed design: ids in order and each check's needs. The suites are
-composed from what a design contains; these are the checks (and the order and needs) that each design had when
-its suite was still a module picked by its `scenario` name, so the composition changes none of them."""
+composed from what a design contains: every design gets its phase's story (a hub pair and a cluster too) and
+encryption, beside what else it contains; a part left out says why."""
 
 from __future__ import annotations
 
@@ -42,7 +42,8 @@ EXPECTED: dict[str, dict[str, tuple[str, ...]]] = {
         "phase2.no_tunnel_before.spoke1-spoke2": ONE_HUB,
         "phase2.tunnel_on_demand.spoke1-spoke2": ("phase2.no_tunnel_before.spoke1-spoke2", *ONE_HUB),
         "paths.direct.spoke1-spoke2": ("phase2.tunnel_on_demand.spoke1-spoke2", *ONE_HUB),
-        "paths.full_mesh": ("paths.direct.spoke1-spoke2", *ONE_HUB),
+        "ipsec.transport_capture.spoke1-spoke2": ("paths.direct.spoke1-spoke2", *ONE_HUB),
+        "paths.full_mesh": ("ipsec.transport_capture.spoke1-spoke2", *ONE_HUB),
         "ipsec.esp_counters.spoke1": ONE_HUB,
         "ipsec.transport_capture": ONE_HUB,
     },
@@ -57,7 +58,8 @@ EXPECTED: dict[str, dict[str, tuple[str, ...]]] = {
         "phase3.shortcut_installed.spoke1-spoke2": ("paths.via_hub.spoke1-spoke2", *ONE_HUB),
         "paths.direct.spoke1-spoke2": ("phase3.shortcut_installed.spoke1-spoke2", *ONE_HUB),
         "ipsec.spoke_spoke_sa.spoke1-spoke2": ("paths.direct.spoke1-spoke2", *ONE_HUB),
-        "paths.full_mesh": ("ipsec.spoke_spoke_sa.spoke1-spoke2", *ONE_HUB),
+        "ipsec.transport_capture.spoke1-spoke2": ("ipsec.spoke_spoke_sa.spoke1-spoke2", *ONE_HUB),
+        "paths.full_mesh": ("ipsec.transport_capture.spoke1-spoke2", *ONE_HUB),
         "phase3.shortcut_purged.spoke1-spoke2": ("paths.full_mesh", *ONE_HUB),
         "ipsec.esp_counters.spoke1": ONE_HUB,
         "ipsec.transport_capture": ONE_HUB,
@@ -70,8 +72,17 @@ EXPECTED: dict[str, dict[str, tuple[str, ...]]] = {
         "routing.bgp_sessions": (),
         "routing.bfd_sessions": (),
         "routing.spoke_routes": ("routing.bgp_sessions",),
-        "paths.full_mesh": HUB_PAIR,
-        "failover.preferred.hub1": ("paths.full_mesh", *HUB_PAIR),
+        "phase3.shortcut_absent.spoke1-spoke2": HUB_PAIR,
+        "paths.via_hub.spoke1-spoke2": ("phase3.shortcut_absent.spoke1-spoke2", *HUB_PAIR),
+        "phase3.shortcut_installed.spoke1-spoke2": ("paths.via_hub.spoke1-spoke2", *HUB_PAIR),
+        "paths.direct.spoke1-spoke2": ("phase3.shortcut_installed.spoke1-spoke2", *HUB_PAIR),
+        "ipsec.spoke_spoke_sa.spoke1-spoke2": ("paths.direct.spoke1-spoke2", *HUB_PAIR),
+        "ipsec.transport_capture.spoke1-spoke2": ("ipsec.spoke_spoke_sa.spoke1-spoke2", *HUB_PAIR),
+        "paths.full_mesh": ("ipsec.transport_capture.spoke1-spoke2", *HUB_PAIR),
+        "phase3.shortcut_purged.spoke1-spoke2": ("paths.full_mesh", *HUB_PAIR),
+        "failover.preferred.hub1": ("phase3.shortcut_purged.spoke1-spoke2", *HUB_PAIR),
+        "ipsec.esp_counters.spoke1": HUB_PAIR,
+        "ipsec.transport_capture": HUB_PAIR,
         "failover.wan_down": ("failover.preferred.hub1",),
         "failover.hub_fail": ("failover.preferred.hub1",),
         "failover.shortcut_survives": ("failover.hub_fail",),
@@ -87,8 +98,17 @@ EXPECTED: dict[str, dict[str, tuple[str, ...]]] = {
         "routing.bgp_sessions": (),
         "routing.bfd_sessions": (),
         "routing.spoke_routes": ("routing.bgp_sessions",),
-        "paths.full_mesh": CLUSTER,
-        "cluster.active_fails": ("paths.full_mesh",),
+        "phase3.shortcut_absent.spoke1-spoke2": CLUSTER,
+        "paths.via_hub.spoke1-spoke2": ("phase3.shortcut_absent.spoke1-spoke2", *CLUSTER),
+        "phase3.shortcut_installed.spoke1-spoke2": ("paths.via_hub.spoke1-spoke2", *CLUSTER),
+        "paths.direct.spoke1-spoke2": ("phase3.shortcut_installed.spoke1-spoke2", *CLUSTER),
+        "ipsec.spoke_spoke_sa.spoke1-spoke2": ("paths.direct.spoke1-spoke2", *CLUSTER),
+        "ipsec.transport_capture.spoke1-spoke2": ("ipsec.spoke_spoke_sa.spoke1-spoke2", *CLUSTER),
+        "paths.full_mesh": ("ipsec.transport_capture.spoke1-spoke2", *CLUSTER),
+        "phase3.shortcut_purged.spoke1-spoke2": ("paths.full_mesh", *CLUSTER),
+        "ipsec.esp_counters.spoke1": CLUSTER,
+        "ipsec.transport_capture": CLUSTER,
+        "cluster.active_fails": ("phase3.shortcut_purged.spoke1-spoke2",),
         "nhrp.registrations.hub2.after_takeover": (),
         "ipsec.hub_spoke_sas.after_takeover": (),
         "paths.full_mesh.after_takeover": (),
@@ -99,7 +119,12 @@ EXPECTED: dict[str, dict[str, tuple[str, ...]]] = {
         "ipsec.hub_spoke_sas": (),
         "routing.bgp_sessions": (),
         "routing.spoke_routes": ("routing.bgp_sessions",),
-        "paths.full_mesh": ONE_HUB,
+        "paths.via_hub.spoke1-spoke2": ONE_HUB,
+        "paths.sustained.spoke1-spoke2": ("paths.via_hub.spoke1-spoke2", *ONE_HUB),
+        "paths.full_mesh": ("paths.sustained.spoke1-spoke2", *ONE_HUB),
+        "phase1.no_spoke_peering": ("paths.full_mesh", *ONE_HUB),
+        "ipsec.esp_counters.spoke1": ONE_HUB,
+        "ipsec.transport_capture": ONE_HUB,
         "mpls.vpn_sessions": ONE_HUB,
         "mpls.vrf_routes": ("mpls.vpn_sessions", *ONE_HUB),
         "mpls.no_leaks": ("mpls.vrf_routes",),
@@ -116,7 +141,9 @@ EXPECTED: dict[str, dict[str, tuple[str, ...]]] = {
         "routing.bgp_sessions": (),
         "routing.spoke_routes": ("routing.bgp_sessions",),
         "phase3.sampled_shortcuts": ONE_HUB,
-        "paths.hubs_and_sample": ("phase3.sampled_shortcuts", *ONE_HUB),
+        "ipsec.transport_capture.spoke1-spoke2": ("phase3.sampled_shortcuts", *ONE_HUB),
+        "paths.hubs_and_sample": ("ipsec.transport_capture.spoke1-spoke2", *ONE_HUB),
+        "ipsec.esp_counters.spoke1": ONE_HUB,
         "ipsec.transport_capture": ONE_HUB,
     },
 }
@@ -181,7 +208,7 @@ def _ids_and_needs(checks) -> dict[str, tuple[str, ...]]:
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_each_committed_design_gets_the_checks_it_always_had(name: str):
+def test_each_committed_design_gets_the_checks_its_contents_imply(name: str):
     checks = suite_for(load_design(TOPOLOGIES / f"{name}.yml"))
     assert list(_ids_and_needs(checks).items()) == list(EXPECTED[name].items())
 
@@ -209,14 +236,15 @@ def _parts(design) -> list[str]:
 
 def test_a_hub_pair_without_a_loss_budget_gets_its_story_but_no_fault_cases(write_design):
     design = load_design(write_design(_without_failover("failover")))
-    assert _parts(design) == ["designed state", "hub pair"]
-    assert list(_ids_and_needs(suite_for(design)))[-2:] == ["paths.full_mesh", "failover.preferred.hub1"]
+    assert _parts(design) == ["designed state", "phase 3", "hub pair", "encryption"]
+    assert list(_ids_and_needs(suite_for(design)))[-3:] == [
+        "failover.preferred.hub1", "ipsec.esp_counters.spoke1", "ipsec.transport_capture"]
 
 
 def test_a_cluster_without_a_loss_budget_is_still_checked_through_its_active_unit(write_design):
     design = load_design(write_design(_without_failover("cluster")))
-    assert _parts(design) == ["hub cluster", "designed state", "reachability between the LANs"]
-    assert list(_ids_and_needs(suite_for(design))) == list(EXPECTED["cluster"])[:8]
+    assert _parts(design) == ["hub cluster", "designed state", "phase 3", "encryption"]
+    assert list(_ids_and_needs(suite_for(design))) == list(EXPECTED["cluster"])[:17]
 
 
 def test_a_phase_1_cloud_of_one_spoke_proves_reachability_and_encryption(write_design):

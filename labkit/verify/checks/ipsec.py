@@ -103,18 +103,23 @@ def esp_only(packets: list, transport: str, traffic: str) -> str:
     return f"{len(packets)} packets captured on {transport}: {esp} ESP, 0 cleartext GRE"
 
 
-def transport_sees_only_esp(design: Design, spoke: Site, hub: Site) -> Check:
+def transport_sees_only_esp(design: Design, src: Site, dst: Site) -> Check:
+    """src's LAN pings dst's (a hub, or a spoke it has a direct tunnel to): the transport router sees ESP between
+    their NBMA addresses (in UDP behind a PAT) and no cleartext GRE (the capture holds their packets only: other
+    pairs' keepalives and BFD would fill it)."""
     transport = design.transport.name
+    check_id = "ipsec.transport_capture" if dst.role == "hub" else f"ipsec.transport_capture.{src.name}-{dst.name}"
 
     def probe(ctx: Context) -> str:
         def traffic() -> None:
-            ctx.fact(spoke.name, "ping", count=20, interval=0.2, source=spoke.lan.ip, target=hub.lan.ip)
+            ctx.fact(src.name, "ping", count=20, interval=0.2, source=src.lan.ip, target=dst.lan.ip)
 
-        [packets] = captured_during(ctx, [(transport, "capture", {"seconds": 8, "count": 40})], traffic)
-        return esp_only(packets, transport, f"{spoke.name} pinging {hub.name}")
+        between = {"seconds": 8, "count": 40, "a": src.nbma, "b": dst.nbma}
+        [packets] = captured_during(ctx, [(transport, "capture_between", between)], traffic)
+        return esp_only(packets, transport, f"{src.name} pinging {dst.name}")
 
-    return Check("ipsec.transport_capture", f"the transport router {transport} sees ESP and no cleartext GRE",
-                 (transport, spoke.name), probe, deadline_s=TRAFFIC(design))
+    return Check(check_id, f"the transport router {transport} sees {src.name}-{dst.name} traffic as ESP, no "
+                 "cleartext GRE", (transport, src.name), probe, deadline_s=TRAFFIC(design))
 
 
 def rekeyed(pairs: list[tuple[Site, Site]], times: int = 2) -> Callable[[Context], str]:

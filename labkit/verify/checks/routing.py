@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from ipaddress import IPv4Address
 from typing import Any
 
 from labkit.design.model import Design, Site
@@ -78,10 +79,21 @@ def bfd_sessions(design: Design) -> Check:
                  probe, deadline_s=BFD(design), converge=True)
 
 
+def _via_hub(nexthop: IPv4Address, bgp: dict, hub_tunnels: set) -> IPv4Address | None:
+    """The hub a BGP next hop leads to: itself, or the hub of the BGP route it resolves through (an HQ router's route
+    that a hub reflects keeps that router's address as its next hop, reached through the hub's HQ segment route in
+    the reflected design of phase 2); None if neither."""
+    if nexthop in hub_tunnels:
+        return nexthop
+    covering = [r for prefix, r in bgp.items() if nexthop in prefix and r.nexthop in hub_tunnels]
+    return max(covering, key=lambda r: r.prefix.prefixlen).nexthop if covering else None
+
+
 def spoke_routes(design: Design) -> Check:
-    """Spokes hold the HQ LAN via a hub, and the spoke LANs as the hub advertises them: one summary and
-    no specifics (summary), or every other spoke LAN with the phase's next hop (all): a hub in phase 1,
-    the remote spoke itself from phase 2 on (the hub reflects without rewriting next hops)."""
+    """Spokes hold the HQ LAN via a hub (its next hop a hub, or an HQ router reached through a hub), and the spoke
+    LANs as the hub advertises them: one summary and no specifics (summary), or every other spoke LAN with the
+    phase's next hop (all): a hub in phase 1, the remote spoke itself from phase 2 on (the hub reflects without
+    rewriting next hops)."""
     mode = design.routing.hub_advertises
     wanted = design.routing.spoke_summary if mode == "summary" else None
     hub_tunnels = {h.tunnel for h in design.hubs}
@@ -101,8 +113,9 @@ def spoke_routes(design: Design) -> Check:
                 route = bgp.get(prefix)
                 if route is None:
                     raise CheckFailed(f"{spoke.name}: no BGP route to {prefix}")
-                if route.nexthop not in hub_tunnels:
-                    raise CheckFailed(f"{spoke.name}: BGP route {prefix} via {route.nexthop}, not a hub")
+                if _via_hub(route.nexthop, bgp, hub_tunnels) is None:
+                    raise CheckFailed(f"{spoke.name}: BGP route {prefix} via {route.nexthop}, which is not a hub "
+                                      "and is not reached through one")
             others = [o for o in design.spokes if o != spoke]
             if mode == "summary":
                 leaked = [str(p) for p in bgp if p in spoke_lans and p != spoke.lan.network]

@@ -5,7 +5,7 @@ with a `Part` and one line in PARTS; a part for declared fault cases goes in the
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from labkit.design.model import Design
 from labkit.verify.deadlines import table_text
@@ -32,13 +32,13 @@ PARTS: tuple[Part, ...] = (
     # established: the designed state
     cluster.VRRP,
     baseline.PART,
-    # story: the first that applies; reachability applies to every design
-    failover.STORY,
+    # story: the phase's (on any number of hubs), then what a hub pair adds; reachability where no phase story is told
     sampled.PART,
     phase3.PART,
     phase2.PART,
     phase1.PART,
     reachability.PART,
+    failover.STORY,
     # alongside the story
     encryption.PART,
     mpls.PART,
@@ -52,16 +52,31 @@ PARTS: tuple[Part, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class Considered:
+    """A part of the registry as a design sees it: applied, or left out and why."""
+
+    part: Part
+    left_out: str | None  # why the design does not get it; None: applied
+
+    def as_dict(self) -> dict[str, str]:
+        return {"part": self.part.name, "stage": self.part.stage,
+                "applied": "yes" if self.left_out is None else f"no: {self.left_out}"}
+
+
+def considered(design: Design) -> list[Considered]:
+    """Every part of the registry, in its order, with whether the design gets it and why not."""
+    return [Considered(p, p.why_not(design)) for p in PARTS]
+
+
 def parts_for(design: Design) -> list[Part]:
-    """The parts a design gets, in the registry's order: every one that applies, but one story."""
-    applying = [p for p in PARTS if p.applies(design)]
-    story = next(p for p in applying if p.stage == "story")
-    return [p for p in applying if p.stage != "story" or p is story]
+    """The parts a design gets, in the registry's order."""
+    return [c.part for c in considered(design) if c.left_out is None]
 
 
 def composed(design: Design) -> Suite:
-    """The design's suite, stage by stage: the designed state, the story told in order once it holds, what
-    runs alongside, then the fault cases from the end of the story."""
+    """The design's suite, stage by stage: the designed state, the stories told in order once it holds (a check
+    two stories share told once), what runs alongside, then the fault cases from the end of the stories."""
     parts = parts_for(design)
     suite = Suite(design, checked(design))
     for stage in STAGES:
@@ -69,10 +84,18 @@ def composed(design: Design) -> Suite:
         if stage == "established":
             suite = replace(suite, base=tuple(added))
         elif stage == "story":
-            added = after(suite.base, *chain(*added))
+            added = after(suite.base, *chain(*_once(added)))
             suite = replace(suite, ready=tuple(added[-1:]))
         suite = replace(suite, checks=suite.checks + tuple(added))
     return suite
+
+
+def _once(checks: list[Check]) -> list[Check]:
+    """The checks in order, each id once (its first place)."""
+    seen: dict[str, Check] = {}
+    for check in checks:
+        seen.setdefault(check.id, check)
+    return list(seen.values())
 
 
 def suite_for(design: Design) -> list[Check]:
@@ -97,7 +120,9 @@ def suite_text(design: Design) -> str:
 
     return "\n".join([
         f"# checks of {design.origin} (lab {design.lab}, {len(design.spokes)} spokes): {len(suite.checks)}",
-        "parts:", *(f"  {p.stage:<11}  {p.name}" for p in parts_for(design)),
+        "parts (considered: applied, or left out and why):",
+        *(f"  {c.part.stage:<11}  {c.part.name}" + (f"\n  {'':<11}    left out: {c.left_out}" if c.left_out else "")
+          for c in considered(design)),
         "checks (deadline; needs):", *(f"  {c.id:<{width}}  {wait(c):>8}  {needs(c)}" for c in suite.checks),
         "deadlines:", *(f"  {line}" for line in table_text(design).splitlines()),
     ]) + "\n"

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import dataclasses
 
-from labkit.design.model import Design
 from labkit.plan import plan_design
 from labkit.verify import deadlines
 from labkit.verify.checks import failover, ipsec, nhrp, paths
 from labkit.verify.checks.failover import Case, Fault, Probe
 from labkit.verify.engine import Check, Context
 from labkit.verify.schedule import after
-from labkit.verify.suites.part import Part, Suite, measured, serving
+from labkit.verify.suites.part import Part, Suite, clustered, measured, serving
 
 
 def _all(*conditions: failover.Condition) -> failover.Condition:
@@ -22,10 +21,6 @@ def _all(*conditions: failover.Condition) -> failover.Condition:
         return "; ".join(c(ctx) for c in conditions)
 
     return condition
-
-
-def _clustered(design: Design) -> bool:
-    return design.cluster is not None
 
 
 def _vrrp(suite: Suite) -> list[Check]:
@@ -69,10 +64,6 @@ def _after_takeover(check: Check) -> Check:
                                converge=False)
 
 
-def _takeover_applies(design: Design) -> bool:
-    return _clustered(design) and measured(design)
-
-
-VRRP = Part("hub cluster: the active unit holds the shared address", "established", _clustered, _vrrp)
-TAKEOVER = Part("hub cluster takeover: the active unit fails, the standby serves", "faults", _takeover_applies,
+VRRP = Part("hub cluster: the active unit holds the shared address", "established", (clustered,), _vrrp)
+TAKEOVER = Part("hub cluster takeover: the active unit fails, the standby serves", "faults", (clustered, measured),
                 _takeover)

@@ -29,7 +29,7 @@ from labkit.verify.checks import failover, ipsec, mtu, renumber
 from labkit.verify.checks.failover import Case, Fault, Probe
 from labkit.verify.engine import Check, Context
 from labkit.verify.schedule import after
-from labkit.verify.suites.part import Part, Suite
+from labkit.verify.suites.part import Part, Suite, field
 
 
 def _mtu(design: Design, case: EdgeCase) -> list[Check]:
@@ -126,4 +126,4 @@ def _checks(suite: Suite) -> list[Check]:
 
 PART = Part("edge cases: MTU and MSS, path MTU discovery, blocked spoke-to-spoke underlay, rekeys, a WAN address "
             "change, two spokes behind PATs", "faults",
-            lambda design: bool(design.cases), _checks)
+            (field("cases", lambda design: design.cases),), _checks)

@@ -17,7 +17,7 @@ from labkit.design.model import Design, Misconfiguration, Site
 from labkit.verify.checks import keptout
 from labkit.verify.engine import Check
 from labkit.verify.schedule import after
-from labkit.verify.suites.part import Part, Suite
+from labkit.verify.suites.part import Part, Suite, field
 
 MAX_LANES = 2
 SPARED = 2  # spokes never misconfigured: the control, and a witness for the undisturbed spoke-to-spoke traffic
@@ -58,4 +58,5 @@ def _checks(suite: Suite) -> list[Check]:
     return checks
 
 
-PART = Part("misconfigurations kept out", "faults", lambda design: bool(design.misconfigure), _checks)
+PART = Part("misconfigurations kept out", "faults", (field("misconfigure", lambda design: design.misconfigure),),
+            _checks)

@@ -4,15 +4,10 @@ labelled in the tunnel and ESP outside."""
 
 from __future__ import annotations
 
-from labkit.design.model import Design
 from labkit.verify.checks import mpls
 from labkit.verify.engine import Check
 from labkit.verify.schedule import after, chain
-from labkit.verify.suites.part import Part, Suite
-
-
-def _applies(design: Design) -> bool:
-    return design.mpls is not None
+from labkit.verify.suites.part import Part, Suite, field
 
 
 def _checks(suite: Suite) -> list[Check]:
@@ -28,5 +23,5 @@ def _checks(suite: Suite) -> list[Check]:
     ]
 
 
-PART = Part("MPLS L3VPN: VPNv4, VRF routes, reachability, isolation, labels on the wire", "alongside", _applies,
-            _checks)
+PART = Part("MPLS L3VPN: VPNv4, VRF routes, reachability, isolation, labels on the wire", "alongside",
+            (field("mpls", lambda design: design.mpls),), _checks)

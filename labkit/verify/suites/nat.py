@@ -6,15 +6,12 @@ in `cases:`."""
 
 from __future__ import annotations
 
-from labkit.design.model import Design
 from labkit.verify.checks import nat
 from labkit.verify.engine import Check
 from labkit.verify.schedule import after
-from labkit.verify.suites.part import Part, Suite
+from labkit.verify.suites.part import Part, Suite, field, phase
 
-
-def _behind_pats(design: Design) -> bool:
-    return design.nat is not None
+BEHIND_PATS = field("nat", lambda design: design.nat)
 
 
 def _state(suite: Suite) -> list[Check]:
@@ -22,10 +19,6 @@ def _state(suite: Suite) -> list[Check]:
     return after(suite.base, *(check for hub in design.hubs for check in (
         nat.mapped_outside(design, hub), nat.udp_encapsulated(design, hub), nat.through_pat(design, hub),
         nat.outside_closed(design, hub))))
-
-
-def _shortcut_applies(design: Design) -> bool:
-    return _behind_pats(design) and design.phase == 3
 
 
 def _shortcut(suite: Suite) -> list[Check]:
@@ -36,5 +29,5 @@ def _shortcut(suite: Suite) -> list[Check]:
 
 STATE = Part("spokes behind PATs: mapped to the outside address, NAT traversal, traffic through the PAT, closed to "
              "the rest",
-             "alongside", _behind_pats, _state)
-SHORTCUT = Part("spokes behind PATs: a shortcut to a public spoke", "faults", _shortcut_applies, _shortcut)
+             "alongside", (BEHIND_PATS,), _state)
+SHORTCUT = Part("spokes behind PATs: a shortcut to a public spoke", "faults", (BEHIND_PATS, phase(3)), _shortcut)

@@ -2,8 +2,9 @@
 that prove it. A suite is told in stages, each part adding to one:
 
 - `established`: the designed state (registrations, SAs, BGP...); every later check needs all of it;
-- `story`: the traffic story the design tells, in order, once the designed state holds; a design tells one,
-  that of the first story part that applies (the registry's last one applies to every design);
+- `story`: the traffic story the design tells, in order, once the designed state holds: its phase's story (on any
+  number of hubs, a cluster through its active unit), then what a hub pair adds; every story part that applies,
+  told one after the other (a check two parts share is told once);
 - `alongside`: checks that run beside the story; each part says what it needs (at least the designed state);
 - `faults`: fault cases, each alone, starting from the end of the story.
 """
@@ -17,10 +18,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from labkit.design.model import Design, Site
+from labkit.verify.checks.paths import FULL_MESH_MAX_SPOKES
 from labkit.verify.engine import Check
 
 Stage = Literal["established", "story", "alongside", "faults"]
 STAGES: tuple[Stage, ...] = ("established", "story", "alongside", "faults")
+Requirement = Callable[[Design], "str | None"]  # why a design lacks what a part needs; None when it has it
 
 
 @dataclass(frozen=True)
@@ -36,10 +39,20 @@ class Suite:
 
 @dataclass(frozen=True)
 class Part:
+    """One thing a design can contain: what it needs of the design (each requirement says why not, when not met)
+    and the checks that prove it."""
+
     name: str
     stage: Stage
-    applies: Callable[[Design], bool]
+    requires: tuple[Requirement, ...]
     checks: Callable[[Suite], list[Check]]
+
+    def why_not(self, design: Design) -> str | None:
+        """Why the design does not get this part (its first requirement not met); None when it does."""
+        return next((why for why in (need(design) for need in self.requires) if why), None)
+
+    def applies(self, design: Design) -> bool:
+        return self.why_not(design) is None
 
 
 def serving(design: Design, unit: Site) -> Design:
@@ -52,24 +65,62 @@ def checked(design: Design) -> Design:
     return serving(design, design.hubs[0]) if design.cluster else design
 
 
-def always(design: Design) -> bool:
-    return True
+def phase(number: int) -> Requirement:
+    def need(design: Design) -> str | None:
+        return None if design.phase == number else f"the design is phase {design.phase}, not {number}"
+
+    return need
 
 
-def one_plain_hub(design: Design) -> bool:
-    """One hub and no VPN services: the DMVPN cloud on its own, whose phase makes the spoke-to-spoke story."""
-    return len(design.hubs) == 1 and design.mpls is None
+def spokes(count: int) -> Requirement:
+    def need(design: Design) -> str | None:
+        return None if len(design.spokes) >= count else f"{len(design.spokes)} spokes, fewer than {count}"
+
+    return need
 
 
-def hub_pair(design: Design) -> bool:
+def full_mesh(design: Design) -> str | None:
+    return None if len(design.spokes) <= FULL_MESH_MAX_SPOKES else (
+        f"{len(design.spokes)} spokes, more than the full mesh's {FULL_MESH_MAX_SPOKES} (a sample is proved instead)")
+
+
+def past_full_mesh(design: Design) -> str | None:
+    return None if len(design.spokes) > FULL_MESH_MAX_SPOKES else (
+        f"{len(design.spokes)} spokes: the full mesh proves every pair")
+
+
+def direct_pair(design: Design) -> str | None:
+    """Two spokes that can build a direct tunnel (not both behind PATs)."""
+    return None if any(design.direct_possible(a, b) for a, b in itertools.combinations(design.spokes, 2)) else (
+        "fewer than 2 spokes that can reach each other directly")
+
+
+def hub_pair(design: Design) -> str | None:
     """Two or more hubs, each an NHS of its own (not the units of one cluster)."""
-    return len(design.hubs) > 1 and design.cluster is None
+    if design.cluster is not None:
+        return "its hubs are the units of one cluster (`cluster:`), one NHS"
+    return None if len(design.hubs) > 1 else "one hub"
 
 
-def measured(design: Design) -> bool:
+def clustered(design: Design) -> str | None:
+    return None if design.cluster is not None else "no hub cluster (`cluster:`)"
+
+
+def measured(design: Design) -> str | None:
     """Fault cases can be measured: the design states their loss budget and has the spokes their probes use
     (one to HQ, two across: spoke1, spoke2 and spoke3)."""
-    return design.failover is not None and len(design.spokes) >= 3
+    if design.failover is None:
+        return "no loss budget to measure against (`failover:`)"
+    return spokes(3)(design)
+
+
+def field(name: str, present: Callable[[Design], object]) -> Requirement:
+    """The design has a section `name` (non-empty)."""
+
+    def need(design: Design) -> str | None:
+        return None if present(design) else f"no `{name}:` in the design"
+
+    return need
 
 
 def story_pair(design: Design) -> tuple[Site, Site]:

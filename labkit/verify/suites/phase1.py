@@ -3,14 +3,9 @@ another spoke or builds an SA to it."""
 
 from __future__ import annotations
 
-from labkit.design.model import Design
 from labkit.verify.checks import nhrp, paths
 from labkit.verify.engine import Check
-from labkit.verify.suites.part import Part, Suite, one_plain_hub
-
-
-def _applies(design: Design) -> bool:
-    return design.phase == 1 and one_plain_hub(design) and len(design.spokes) >= 2
+from labkit.verify.suites.part import Part, Suite, phase, spokes
 
 
 def _story(suite: Suite) -> list[Check]:
@@ -21,4 +16,4 @@ def _story(suite: Suite) -> list[Check]:
             paths.reachability(design), nhrp.no_spoke_peering(design)]
 
 
-PART = Part("phase 1: spoke-to-spoke traffic via the hub, no spoke peering", "story", _applies, _story)
+PART = Part("phase 1: spoke-to-spoke traffic via the hub, no spoke peering", "story", (phase(1), spokes(2)), _story)

@@ -1,16 +1,13 @@
 """DMVPN phase 3: the redirect/shortcut story between two spokes, told in order (absent, via hub, installed,
-direct, own SA), the full mesh (which uses that shortcut), then the shortcut purged once idle."""
+direct, own SA, only ESP on the wire between them), the full mesh (which uses that shortcut), then the shortcut
+purged once idle. With a hub pair the spokes' traffic crosses whichever hub their routes choose, and that hub
+redirects; a cluster tells it through its active unit."""
 
 from __future__ import annotations
 
-from labkit.design.model import Design
 from labkit.verify.checks import ipsec, nhrp, paths
 from labkit.verify.engine import Check
-from labkit.verify.suites.part import Part, Suite, one_plain_hub, story_pair
-
-
-def _applies(design: Design) -> bool:
-    return design.phase == 3 and one_plain_hub(design) and paths.full_mesh(design)
+from labkit.verify.suites.part import Part, Suite, direct_pair, full_mesh, phase, story_pair
 
 
 def _story(suite: Suite) -> list[Check]:
@@ -22,9 +19,11 @@ def _story(suite: Suite) -> list[Check]:
         paths.shortcut_installed(design, src, dst),
         paths.direct_path(design, src, dst),
         ipsec.spoke_spoke_sa(design, src, dst),
+        ipsec.transport_sees_only_esp(design, src, dst),
         paths.reachability(design),
         nhrp.shortcut_absent(design, src, dst, clear_first=False),
     ]
 
 
-PART = Part("phase 3: redirect and shortcut between two spokes, purged when idle", "story", _applies, _story)
+PART = Part("phase 3: redirect and shortcut between two spokes, purged when idle", "story",
+            (phase(3), full_mesh, direct_pair), _story)

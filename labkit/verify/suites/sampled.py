@@ -4,19 +4,18 @@ sampled pairs each other. Each check's cost grows at most linearly with the spok
 
 from __future__ import annotations
 
-from labkit.design.model import Design
-from labkit.verify.checks import paths
+from labkit.verify.checks import ipsec, paths
 from labkit.verify.engine import Check
-from labkit.verify.suites.part import Part, Suite, one_plain_hub
-
-
-def _applies(design: Design) -> bool:
-    return design.phase == 3 and one_plain_hub(design) and not paths.full_mesh(design)
+from labkit.verify.suites.part import Part, Suite, past_full_mesh, phase
 
 
 def _story(suite: Suite) -> list[Check]:
-    """The sample's shortcuts are shown absent first: the reachability traffic comes after them."""
-    return [paths.sampled_shortcuts(suite.checked), paths.reachability(suite.checked)]
+    """The sample's shortcuts are shown absent first: the reachability traffic comes after them; the first sampled
+    pair's traffic is then seen on the wire as ESP only."""
+    design = suite.checked
+    first = paths.sample_pairs(design)[0]
+    return [paths.sampled_shortcuts(design), ipsec.transport_sees_only_esp(design, *first),
+            paths.reachability(design)]
 
 
-PART = Part("phase 3 at scale: sampled spoke pairs build shortcuts", "story", _applies, _story)
+PART = Part("phase 3 at scale: sampled spoke pairs build shortcuts", "story", (phase(3), past_full_mesh), _story)
