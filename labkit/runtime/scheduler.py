@@ -37,6 +37,10 @@ Say = Callable[[str], None]
 SCHED_DIR = Path(os.environ.get("LABKIT_SCHED_DIR", "/run/labkit/scheduler"))
 BURSTS_AT_ONCE = 1  # bursts are CPU-bound: two at once take as long as one after the other, each twice as slow
 POLL_S = 0.25
+# a request that waited this long goes ahead without its turn (saying so, and logged as overdue): a holder that hangs
+# (a lab whose VM froze, a stopped process) then slows the others down but never stops them; measured windows and
+# bursts last about two minutes at most
+WAIT_LIMIT_S = 360.0
 LOG = "log.jsonl"
 Waited = Callable[[float], None]  # told, while a request waits, each stretch it has waited since it was last told
 
@@ -139,7 +143,7 @@ class Scheduler:
         waiting, running = self.folder / f"{name}.waiting", self.folder / f"{name}.running"
         draft.rename(waiting)
         try:
-            while not self._started(waiting, running, kind):
+            while not self._started(waiting, running, kind, lab if time.time() - asked > WAIT_LIMIT_S else None):
                 if say is not None:
                     say(f"waiting for other labs on this machine: {_queue_text(self.folder, waiting)}")
                     say = None
@@ -152,9 +156,14 @@ class Scheduler:
         granted = time.time()
         return _Held(running, handle, granted, granted - asked, what=[what])
 
-    def _started(self, waiting: Path, running: Path, kind: Kind) -> bool:
-        """Start the ticket if the queue lets it (decided and done under the queue's lock)."""
+    def _started(self, waiting: Path, running: Path, kind: Kind, overdue: str | None = None) -> bool:
+        """Start the ticket if the queue lets it, or at once if it is overdue (`overdue`: its lab), decided and done
+        under the queue's lock."""
         with _queue_lock(self.folder):
+            if overdue:
+                waiting.rename(running)
+                self.log({"lab": overdue, "kind": kind, "overdue_s": WAIT_LIMIT_S})
+                return True
             queue = [t for t in tickets(self.folder) if t.info.get("pid") != os.getpid() or t.path == waiting]
             mine = waiting.name.split(".", 1)[0]
             ahead = [t for t in queue if t.key < mine]

@@ -17,6 +17,10 @@ from labkit.verify.connect import KILL_MARGIN_S, SessionLost, TargetDown
 from labkit.verify.parse import ParseError
 
 DEFAULT_COMMAND_S = 60.0  # a command's timeout unless its check asks for another
+# at most this much of the time a check's attempts wait for their turns on a shared machine is not counted as the
+# check's own: a failing check that waits for a turn before every attempt still ends (a retried capture queued behind
+# other labs' windows each time took 15 minutes)
+PUSHBACK_LIMIT_S = 240.0
 
 
 class CheckFailed(Exception):
@@ -33,14 +37,17 @@ class Context:
     measurements: dict[str, Any] = field(default_factory=dict)  # figures for the report's timings
     until: float = float("inf")  # time.monotonic() by which the attempt must end
     waited: float = 0.0  # seconds the attempt waited for its turn on a shared machine: its time is pushed back
+    allowance: float = PUSHBACK_LIMIT_S  # how far the attempt's end may still be pushed back
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def pushed_back(self, seconds: float) -> None:
         """The attempt waited this long for a burst or window of its own (labkit.runtime.scheduler): the lab was
-        not looked at meanwhile, so the attempt's end moves back as much."""
+        not looked at meanwhile, so the attempt's end moves back as much, up to what the check may still be pushed
+        back (`allowance`)."""
         with self.lock:
-            self.until += seconds
-            self.waited += seconds
+            moved = max(0.0, min(seconds, self.allowance - self.waited))
+            self.until += moved
+            self.waited += moved
 
     def remaining(self) -> float:
         """Seconds left for this attempt; CheckFailed when none are."""
@@ -147,7 +154,8 @@ def run_check(check: Check, collector: Collector) -> Result:
     waited = 0.0  # what the attempts waited for their turn on a shared machine: not the lab's time
     while True:
         attempts += 1
-        ctx = Context(collector, memory=memory, until=check.ends_by(started) + waited)
+        ctx = Context(collector, memory=memory, until=check.ends_by(started) + waited,
+                      allowance=PUSHBACK_LIMIT_S - waited)
         status, reason = _attempt(check, ctx)
         evidence = ctx.evidence
         waited += ctx.waited

@@ -100,7 +100,8 @@ def record_times(test: str, wall_s: float, runner: Labkit) -> None:
     control group, read at its teardown); and its fault cases' figures. One file per test under
     reports/make-test/, read by `make test`'s table (tests/conftest.py) and `labkit bench --together`."""
     mine = [r for r in read_log() if r.get("pid") in set(runner.pids)]
-    held = {kind: round(sum(r["held_s"] for r in mine if r.get("kind") == kind), 1) for kind in ("burst", "window")}
+    held = {kind: round(sum(r.get("held_s", 0) for r in mine if r.get("kind") == kind), 1)
+            for kind in ("burst", "window")}
     record = {"test": test, "labs": sorted({r["lab"] for r in mine}), "wall_s": round(wall_s, 1),
               "waited_s": round(sum(r.get("waited_s", 0) for r in mine), 1),
               "cpu_s": round(sum(r.get("cpu_s", 0) for r in mine), 1), "bursts_s": held["burst"],

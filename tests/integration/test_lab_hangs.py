@@ -25,7 +25,9 @@ from labkit.runtime.watchdog import BEAT_EVERY_S, HUNG_AFTER_S
 from tests.conftest import ROOT
 from tests.integration.conftest import check_prerequisites, design_copy, leftovers
 
-pytestmark = pytest.mark.lab
+# each boots a microVM of its own beside the shared one: a second QEMU on this machine kind's two cores, outside the
+# scheduler, and a VM frozen on purpose; they run after the lanes, alone (make test)
+pytestmark = [pytest.mark.lab, pytest.mark.solo]
 
 
 def two_spoke_design(tmp_path: Path, lab: str) -> Path:

@@ -85,6 +85,23 @@ def test_each_gives_up_on_probes_past_the_attempts_end(tmp_path: Path):
     release.set()
 
 
+def test_a_check_that_waits_for_its_turn_before_every_attempt_still_ends(tmp_path: Path, monkeypatch):
+    """Waiting for a turn on a shared machine moves a check's end back, but only up to PUSHBACK_LIMIT_S in all."""
+    monkeypatch.setattr(engine, "PUSHBACK_LIMIT_S", 2.0)
+
+    def probe(ctx: Context) -> str:
+        time.sleep(0.5)  # queued behind other labs' windows...
+        ctx.pushed_back(0.5)  # ...as the scheduler tells, while it waits
+        raise engine.CheckFailed("still failing")
+
+    check = Check("t.queued", "a failing check queued before every attempt", ("stuck",), probe, deadline_s=1,
+                  retry_every_s=0.1)
+    started = time.monotonic()
+    result = run_check(check, _collector(tmp_path))
+    assert result.status == "fail" and "still failing" in result.reason
+    assert time.monotonic() - started < 1 + 2 + 1.5  # its deadline, the push-back allowed, one attempt more
+
+
 class FlakyRuntime:
     """Stands in for a runtime whose VM answers, then stops answering."""
 

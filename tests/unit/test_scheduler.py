@@ -165,3 +165,16 @@ def test_threads_asking_for_the_same_labs_burst_at_once_share_one_ticket(tmp_pat
     assert errors == [] and seen == [1, 1]
     assert [r["what"] for r in read_log(tmp_path) if r["lab"] == "lab-a"] in (["capture CORP, capture ATM"],
                                                                                ["capture ATM, capture CORP"])
+
+
+def test_a_request_waiting_too_long_goes_ahead_and_is_logged_overdue(tmp_path: Path, monkeypatch):
+    """A holder that hangs (a lab whose VM froze) slows the others down but never stops them."""
+    monkeypatch.setattr(scheduler, "WAIT_LIMIT_S", 0.6)
+    other = Holder(tmp_path, "window", "lab-b")
+    other.wait_started()
+    started = time.monotonic()
+    with Scheduler(tmp_path).burst("lab-a", "bring-up"):
+        assert 0.5 < time.monotonic() - started < 5
+        assert sorted(t.info["lab"] for t in tickets(tmp_path) if t.state == "running") == ["lab-a", "lab-b"]
+    other.end()
+    assert {"lab": "lab-a", "kind": "burst", "overdue_s": 0.6}.items() <= read_log(tmp_path)[0].items()

@@ -83,11 +83,15 @@ def esp_counters_grow(design: Design, spoke: Site, hub: Site, packets: int = 10)
 
 
 def captured_during(ctx: Context, captures: list[tuple[str, str, dict]], traffic: Callable[[], None]) -> list[list]:
-    """Start captures (node, fact, params) together, let tcpdump start, send the traffic, collect them all."""
+    """Start captures (node, fact, params) together, let tcpdump start, send the traffic again and again until every
+    capture has ended (a capture may start late: on a machine shared with other labs it waits for its turn), then
+    collect them all."""
     with ThreadPoolExecutor(max_workers=len(captures)) as pool:
         running = [pool.submit(ctx.fact, node, fact, timeout=30, **params) for node, fact, params in captures]
         time.sleep(1.5)  # let tcpdump start before the traffic
         traffic()
+        while not all(capture.done() for capture in running):
+            traffic()
         return [capture.result() for capture in running]
 
 
