@@ -6,12 +6,14 @@ from __future__ import annotations
 import copy
 import dataclasses
 import re
-from ipaddress import IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 from labkit.design import load_design
 from labkit.verify.checks import ipsec, mpls, nhrp, routing
 from labkit.verify.collect import Collector, Evidence, platform
 from labkit.verify.engine import Check, run_check
+from labkit.verify.parse import parse
+from labkit.verify.state import to_models
 from tests.conftest import FIXTURES, TOPOLOGIES
 
 
@@ -123,3 +125,16 @@ def test_vrf_routes_check_passes_then_fails_on_a_wrong_next_hop(tmp_path):
     wrong = dataclasses.replace(design, spokes=(design.spokes[0], moved, design.spokes[2]))
     status, reason = run(mpls.vrf_routes(wrong), outputs, tmp_path)
     assert status == "fail" and "hub1 vrf CORP: 10.11.2.0/24 via 10.255.0.12, expected spoke2 (10.255.0.13)" in reason
+
+
+def test_a_reflected_hq_route_counts_as_via_the_hub_it_resolves_through():
+    """Phase 2 with an HQ core router behind two hubs (real capture): the hubs reflect the core's route with its own
+    address as next hop, which the spoke reaches through hq1's HQ segment route: traffic to HQ goes through hq1."""
+    routes = to_models("Route", parse("frr/show_ip_route",
+                                      (FIXTURES / "frr" / "shape_spoke1_show_ip_route_reflected_hq.txt").read_text()))
+    hubs, tunnel = {IPv4Address("172.30.0.1"), IPv4Address("172.30.0.2")}, IPv4Network("172.30.0.0/24")
+    hq_route = routing.best_bgp(routes, IPv4Address("10.61.0.1"))
+    assert hq_route.nexthop == IPv4Address("10.60.0.10")
+    assert routing.through_hub(routes, hq_route.nexthop, hubs, tunnel) == IPv4Address("172.30.0.1")
+    assert routing.through_hub(routes, IPv4Address("172.30.0.12"), hubs, tunnel) is None  # another spoke, direct
+    assert routing.through_hub(routes, IPv4Address("192.0.2.1"), hubs, tunnel) is None  # no route to it

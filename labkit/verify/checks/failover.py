@@ -24,6 +24,7 @@ from labkit.design.model import Design, Failover, Site
 from labkit.verify.checks.ipsec import installed_in
 from labkit.verify.checks.nhrp import no_shortcut, shortcut_to
 from labkit.verify.checks.paths import crosses_hub
+from labkit.verify.checks.routing import best_bgp, through_hub
 from labkit.verify.deadlines import DURING, INJECT, RESTORE, SETTLE, SHORTCUT, TRAFFIC
 from labkit.verify.engine import Check, CheckFailed, Context
 from labkit.verify.state import ProbeResult
@@ -196,8 +197,7 @@ def _put_back(ctx: Context, case: Case, problems: list[str], restore_s: float) -
 
 def _best(ctx: Context, node: str, address: IPv4Address):
     """The selected BGP route a node would use for `address` (longest match), or None."""
-    routes = [r for r in ctx.fact(node, "routes") if r.protocol == "B" and r.selected and address in r.prefix]
-    return max(routes, key=lambda r: r.prefix.prefixlen, default=None)
+    return best_bgp(ctx.fact(node, "routes"), address)
 
 
 def served_by(design: Design, hub: Site, hq_too: bool = True) -> Condition:
@@ -205,11 +205,14 @@ def served_by(design: Design, hub: Site, hq_too: bool = True) -> Condition:
     it and, with `hq_too`, so does the HQ core router's best route to each spoke LAN. (With only its WAN
     link down, a hub still takes HQ's traffic and passes it on to the other hub: then `hq_too=False`.)"""
     hq = design.headquarters if hq_too else None
+    hub_tunnels = {h.tunnel for h in design.hubs}
 
     def condition(ctx: Context) -> str:
         def spoke(s: Site) -> None:
-            route = _best(ctx, s.name, design.hq_lan.ip)
-            if route is None or route.nexthop != hub.tunnel:
+            routes = ctx.fact(s.name, "routes")
+            route = best_bgp(routes, design.hq_lan.ip)
+            if route is None or through_hub(routes, route.nexthop, hub_tunnels,
+                                            design.overlay.tunnel_network) != hub.tunnel:
                 raise CheckFailed(f"{s.name}: HQ LAN via {route.nexthop if route else 'nothing'}, not {hub.name}")
 
         ctx.each(design.spokes, spoke)

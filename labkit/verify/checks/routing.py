@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
 from labkit.design.model import Design, Site
@@ -79,14 +79,22 @@ def bfd_sessions(design: Design) -> Check:
                  probe, deadline_s=BFD(design), converge=True)
 
 
-def _via_hub(nexthop: IPv4Address, bgp: dict, hub_tunnels: set) -> IPv4Address | None:
-    """The hub a BGP next hop leads to: itself, or the hub of the BGP route it resolves through (an HQ router's route
-    that a hub reflects keeps that router's address as its next hop, reached through the hub's HQ segment route in
-    the reflected design of phase 2); None if neither."""
+def best_bgp(routes: list, address: IPv4Address):
+    """The selected BGP route a node would use for `address` (longest match), or None."""
+    found = [r for r in routes if r.protocol == "B" and r.selected and address in r.prefix]
+    return max(found, key=lambda r: r.prefix.prefixlen, default=None)
+
+
+def through_hub(routes: list, nexthop: IPv4Address, hub_tunnels: set, tunnel: IPv4Network) -> IPv4Address | None:
+    """The hub a BGP next hop leads to: itself, or, for a next hop off the tunnel, the hub of the node's best BGP
+    route to it (an HQ router's route that a hub reflects keeps that router's address as its next hop, reached
+    through the hub's HQ segment route: the reflected next hops of phase 2); None otherwise (another spoke)."""
     if nexthop in hub_tunnels:
         return nexthop
-    covering = [r for prefix, r in bgp.items() if nexthop in prefix and r.nexthop in hub_tunnels]
-    return max(covering, key=lambda r: r.prefix.prefixlen).nexthop if covering else None
+    if nexthop in tunnel:
+        return None
+    via = best_bgp(routes, nexthop)
+    return via.nexthop if via is not None and via.nexthop in hub_tunnels else None
 
 
 def spoke_routes(design: Design) -> Check:
@@ -106,14 +114,15 @@ def spoke_routes(design: Design) -> Check:
 
     def probe(ctx: Context) -> str:
         def one(spoke: Site) -> None:
-            bgp = {r.prefix: r for r in ctx.fact(spoke.name, "routes") if r.protocol == "B"}
+            routes = ctx.fact(spoke.name, "routes")
+            bgp = {r.prefix: r for r in routes if r.protocol == "B"}
             hq = sorted({h.lan.network for h in design.hubs} | {design.hq_lan.network})
             required = hq + ([wanted] if wanted else [])
             for prefix in required:
                 route = bgp.get(prefix)
                 if route is None:
                     raise CheckFailed(f"{spoke.name}: no BGP route to {prefix}")
-                if _via_hub(route.nexthop, bgp, hub_tunnels) is None:
+                if through_hub(routes, route.nexthop, hub_tunnels, design.overlay.tunnel_network) is None:
                     raise CheckFailed(f"{spoke.name}: BGP route {prefix} via {route.nexthop}, which is not a hub "
                                       "and is not reached through one")
             others = [o for o in design.spokes if o != spoke]
