@@ -74,13 +74,21 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     write(f"where the lab tests' time went ({len(records)} tests, {wall:.0f} s of wall time in all):")
     write(f"{'test':<64} {'wall s':>7} {'waited s':>8} {'cpu s':>7} {'bursts s':>8} {'windows s':>9}")
     for r in records:
-        name = r["test"].split("::", 1)[-1][:64]
+        name = _short(r["test"])[:64]
         write(f"{name:<64} {r['wall_s']:>7.0f} {r['waited_s']:>8.0f} {r['cpu_s']:>7.0f} {r['bursts_s']:>8.0f} "
               f"{r['windows_s']:>9.0f}")
     write(f"{'sum':<64} {totals['wall_s']:>7.0f} {totals['waited_s']:>8.0f} {totals['cpu_s']:>7.0f} "
           f"{totals['bursts_s']:>8.0f} {totals['windows_s']:>9.0f}")
     TIMES_TABLE.write_text(json.dumps({"wall_s": wall, "totals": totals, "tests": records}, indent=2) + "\n")
     write(f"(the same in {TIMES_TABLE.relative_to(ROOT)})")
+
+
+def _short(test: str) -> str:
+    """A test's name for the table: a parametrized one as its module and parameter (workshop[dmvpn-phase3-2])."""
+    module, _, name = test.partition("::")
+    if "[" in name:
+        return f"{module.rsplit('/', 1)[-1].removeprefix('test_').removesuffix('.py')}[{name.split('[', 1)[1]}"
+    return name
 
 
 def _records() -> list[dict]:

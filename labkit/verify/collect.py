@@ -15,7 +15,8 @@ from typing import Protocol
 
 import yaml
 
-from labkit.verify.connect import Sessions, TargetDown
+from labkit.errors import LabkitError
+from labkit.verify.connect import SessionLost, Sessions, TargetDown
 from labkit.verify.parse import ParseError, parse
 from labkit.verify.state import as_dict, to_models
 
@@ -156,7 +157,11 @@ class Collector:
         turn = self.load.burst(f"{fact} on {node}", waited or _ignored) if spec.load == "burst" else \
             contextlib.nullcontext()
         with turn:
-            raw = self.sessions.get(node, spec.session).send(command, timeout=timeout)
+            try:
+                raw = self.sessions.get(node, spec.session).send(command, timeout=timeout)
+            except LabkitError as exc:  # the way to the node failed (a VM that stopped answering): a failure, retried
+                self.sessions.reset(node)
+                raise SessionLost(f"{node}: `{command}` got no answer: {exc}") from exc
         refusal = node_platform.rejected(spec.session, raw)
         if refusal:
             sink.append(self.evidence.save(node, command, raw, None))

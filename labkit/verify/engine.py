@@ -83,6 +83,7 @@ class Context:
         notes: list[str] = []
 
         down: list[TargetDown] = []
+        errors: list[Exception] = []  # anything else (a bug, a transport error): the attempt's outcome, never a pass
 
         def one(item: Any) -> None:
             try:
@@ -93,6 +94,8 @@ class Context:
                 failures.append(str(exc))
             except TargetDown as exc:
                 down.append(exc)
+            except Exception as exc:
+                errors.append(exc)
 
         pool = ThreadPoolExecutor(max_workers=max(1, min(8, len(items))))
         try:
@@ -104,6 +107,8 @@ class Context:
             pool.shutdown(wait=False, cancel_futures=True)  # never wait on a worker past the deadline
         if down:
             raise down[0]
+        if errors:
+            raise errors[0]
         if late:
             failures.append(f"{len(late)} of {len(items)} probes had not answered when the check's time ran out")
         if failures:
@@ -163,7 +168,9 @@ def run_check(check: Check, collector: Collector) -> Result:
         if status != "fail" or collector.down or elapsed - waited + check.retry_every_s > check.deadline_s:
             break
         time.sleep(check.retry_every_s)
-    if status == "fail" and attempts > 1:
+    if status in ("fail", "error") and collector.down and collector.down not in reason:
+        status, reason = "fail", f"{collector.down} (the attempt ended: {reason.splitlines()[0]})"
+    elif status == "fail" and attempts > 1:
         reason = f"{reason} (still so after {attempts} attempts in {elapsed:.0f}s)"
     return Result(check.id, check.title, check.nodes, status, reason, evidence, round(elapsed, 2), attempts,
                   finished_at=time.monotonic(), measurements=ctx.measurements)

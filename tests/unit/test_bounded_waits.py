@@ -180,3 +180,29 @@ def test_abandon_ends_an_agent_request_in_flight(silent_server: int):
     assert time.monotonic() - started < 3
     with pytest.raises(LabkitError, match="stopped responding"):
         agent.request({"op": "ping"}, timeout=60)
+
+
+def test_an_unexpected_error_in_one_of_each_probes_is_never_a_pass(tmp_path: Path):
+    """`each` used to drop what its workers raised besides check failures: a node whose VM did not answer passed."""
+
+    def probe(ctx: Context) -> str:
+        def one(node: str) -> None:
+            if node == "b":
+                raise LabkitError("the lab's microVM does not answer on 127.0.0.1:1 (timed out)")
+
+        ctx.each(["a", "b"], one)
+        return "both answered"
+
+    result = run_check(Check("t.each", "every node answers", ("a", "b"), probe, deadline_s=0), _collector(tmp_path))
+    assert result.status == "error" and "does not answer" in result.reason
+
+
+def test_a_check_ended_by_a_target_that_went_down_fails_with_its_reason(tmp_path: Path):
+    collector = _collector(tmp_path)
+
+    def probe(ctx: Context) -> str:
+        collector.mark_down("the lab's VM stopped responding: its agent did not answer a ping within 5s, for 30s")
+        raise LabkitError("the lab's microVM does not answer on 127.0.0.1:1 (timed out)")
+
+    result = run_check(Check("t.down", "a fact", ("stuck",), probe, deadline_s=5), collector)
+    assert result.status == "fail" and result.reason.startswith("the lab's VM stopped responding")
