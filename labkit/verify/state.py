@@ -81,6 +81,8 @@ class PingResult:
 
 
 def _ping(r: dict) -> PingResult:
+    if "result" not in r and "refused" in r:  # no route: nothing sent
+        return PingResult(0, 0, None)
     told = r.get("told", [])
     told = [told] if isinstance(told, dict) else told
     return PingResult(int(r["result"]["sent"]), int(r["result"]["received"]),
