@@ -4,7 +4,7 @@
 #   make lab-scale SPOKES=100   the scale design with 100 spokes (SPOKES: any scenario's spoke count; default: the file's)
 #   make lab-all         every scenario in turn, each torn down after its report
 #   make test            unit tests, then every real lab and the workshop course, several at once in the microVM
-#   make check           the quick loop for a change: ruff, the unit tests and the phase 3 lab (about 4 min, VM warm)
+#   make check           the quick loop for a change: ruff, the unit tests and the phase 3 lab (about 3 min, VM warm)
 #   make workshop-test   every workshop exercise in a real lab: fails at start, passes with its solution, resets
 #   make workshop-bench EXERCISE=06 STUDENTS=3   a class's cost: N students' labs at once (start, memory, CPU, reset)
 #   make down            stop every lab this checkout started, and the shared microVM

@@ -19,6 +19,16 @@ HUB_PAIR = ("nhrp.registrations.hub1", "nhrp.registrations.hub2", "nhrp.nhs", "i
 CLUSTER = ("cluster.vrrp", "nhrp.registrations.hub1", "nhrp.nhs", "ipsec.hub_spoke_sas", "routing.bgp_sessions",
            "routing.bfd_sessions", "routing.spoke_routes")
 
+
+
+def _phase3_story(base: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """The phase 3 story's checks and needs, on a design whose designed state is `base` (one hub, a pair, a cluster)."""
+    steps = ("phase3.shortcut_absent", "paths.via_hub", "phase3.shortcut_installed", "paths.direct",
+             "ipsec.spoke_spoke_sa", "ipsec.transport_capture", "paths.full_mesh", "phase3.shortcut_purged")
+    ids = [f"{step}.spoke1-spoke2" if step != "paths.full_mesh" else step for step in steps]
+    return {check: (*ids[n - 1:n], *base) for n, check in enumerate(ids)}
+
+
 EXPECTED: dict[str, dict[str, tuple[str, ...]]] = {
     "phase1": {
         "nhrp.registrations.hub1": (),
@@ -53,14 +63,7 @@ EXPECTED: dict[str, dict[str, tuple[str, ...]]] = {
         "ipsec.hub_spoke_sas": (),
         "routing.bgp_sessions": (),
         "routing.spoke_routes": ("routing.bgp_sessions",),
-        "phase3.shortcut_absent.spoke1-spoke2": ONE_HUB,
-        "paths.via_hub.spoke1-spoke2": ("phase3.shortcut_absent.spoke1-spoke2", *ONE_HUB),
-        "phase3.shortcut_installed.spoke1-spoke2": ("paths.via_hub.spoke1-spoke2", *ONE_HUB),
-        "paths.direct.spoke1-spoke2": ("phase3.shortcut_installed.spoke1-spoke2", *ONE_HUB),
-        "ipsec.spoke_spoke_sa.spoke1-spoke2": ("paths.direct.spoke1-spoke2", *ONE_HUB),
-        "ipsec.transport_capture.spoke1-spoke2": ("ipsec.spoke_spoke_sa.spoke1-spoke2", *ONE_HUB),
-        "paths.full_mesh": ("ipsec.transport_capture.spoke1-spoke2", *ONE_HUB),
-        "phase3.shortcut_purged.spoke1-spoke2": ("paths.full_mesh", *ONE_HUB),
+        **_phase3_story(ONE_HUB),
         "ipsec.esp_counters.spoke1": ONE_HUB,
         "ipsec.transport_capture": ONE_HUB,
     },
@@ -72,14 +75,7 @@ EXPECTED: dict[str, dict[str, tuple[str, ...]]] = {
         "routing.bgp_sessions": (),
         "routing.bfd_sessions": (),
         "routing.spoke_routes": ("routing.bgp_sessions",),
-        "phase3.shortcut_absent.spoke1-spoke2": HUB_PAIR,
-        "paths.via_hub.spoke1-spoke2": ("phase3.shortcut_absent.spoke1-spoke2", *HUB_PAIR),
-        "phase3.shortcut_installed.spoke1-spoke2": ("paths.via_hub.spoke1-spoke2", *HUB_PAIR),
-        "paths.direct.spoke1-spoke2": ("phase3.shortcut_installed.spoke1-spoke2", *HUB_PAIR),
-        "ipsec.spoke_spoke_sa.spoke1-spoke2": ("paths.direct.spoke1-spoke2", *HUB_PAIR),
-        "ipsec.transport_capture.spoke1-spoke2": ("ipsec.spoke_spoke_sa.spoke1-spoke2", *HUB_PAIR),
-        "paths.full_mesh": ("ipsec.transport_capture.spoke1-spoke2", *HUB_PAIR),
-        "phase3.shortcut_purged.spoke1-spoke2": ("paths.full_mesh", *HUB_PAIR),
+        **_phase3_story(HUB_PAIR),
         "failover.preferred.hub1": ("phase3.shortcut_purged.spoke1-spoke2", *HUB_PAIR),
         "ipsec.esp_counters.spoke1": HUB_PAIR,
         "ipsec.transport_capture": HUB_PAIR,
@@ -98,14 +94,7 @@ EXPECTED: dict[str, dict[str, tuple[str, ...]]] = {
         "routing.bgp_sessions": (),
         "routing.bfd_sessions": (),
         "routing.spoke_routes": ("routing.bgp_sessions",),
-        "phase3.shortcut_absent.spoke1-spoke2": CLUSTER,
-        "paths.via_hub.spoke1-spoke2": ("phase3.shortcut_absent.spoke1-spoke2", *CLUSTER),
-        "phase3.shortcut_installed.spoke1-spoke2": ("paths.via_hub.spoke1-spoke2", *CLUSTER),
-        "paths.direct.spoke1-spoke2": ("phase3.shortcut_installed.spoke1-spoke2", *CLUSTER),
-        "ipsec.spoke_spoke_sa.spoke1-spoke2": ("paths.direct.spoke1-spoke2", *CLUSTER),
-        "ipsec.transport_capture.spoke1-spoke2": ("ipsec.spoke_spoke_sa.spoke1-spoke2", *CLUSTER),
-        "paths.full_mesh": ("ipsec.transport_capture.spoke1-spoke2", *CLUSTER),
-        "phase3.shortcut_purged.spoke1-spoke2": ("paths.full_mesh", *CLUSTER),
+        **_phase3_story(CLUSTER),
         "ipsec.esp_counters.spoke1": CLUSTER,
         "ipsec.transport_capture": CLUSTER,
         "cluster.active_fails": ("phase3.shortcut_purged.spoke1-spoke2",),
