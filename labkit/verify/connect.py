@@ -135,9 +135,11 @@ class _Opened:
 
 
 class Session(_Opened):
-    """One interactive session (vtysh or shell) on one node, opened on first use."""
+    """One interactive session (vtysh or shell) on one node, opened on first use. `open_cmd` gives the command
+    that opens it when it opens (finding it may ask the runtime: that waits inside the bounded, abortable open,
+    never while a lock others need is held)."""
 
-    def __init__(self, node: str, open_cmd: list[str], shell: bool, timeout: float = 60):
+    def __init__(self, node: str, open_cmd: Callable[[], list[str]], shell: bool, timeout: float = 60):
         super().__init__()
         self.node = node
         self.shell = shell
@@ -147,7 +149,7 @@ class Session(_Opened):
     def _new_driver(self) -> GenericDriver:
         driver = GenericDriver(host=self.node, transport="system", auth_bypass=True, comms_prompt_pattern=PROMPT,
                                timeout_ops=self.timeout, timeout_transport=0, timeout_socket=30)
-        driver.transport.open_cmd = self.open_cmd  # the system transport runs this instead of ssh
+        driver.transport.open_cmd = self.open_cmd()  # the system transport runs this instead of ssh
         return driver
 
     def _after_open(self, driver: GenericDriver) -> None:
@@ -216,4 +218,5 @@ class Sessions:
 
 def lab_sessions(attach: Callable[[str, list[str]], list[str]], programs: dict[str, str]) -> Sessions:
     """Lab nodes: each session name runs a program (vtysh, sh) through the runtime's attach command."""
-    return Sessions(lambda node, name: Session(node, attach(node, [programs[name]]), shell=programs[name] == "sh"))
+    return Sessions(lambda node, name: Session(node, lambda: attach(node, [programs[name]]),
+                                               shell=programs[name] == "sh"))

@@ -36,8 +36,8 @@ def verify_lab(design: Design, runtime: Runtime, console: Console, reports_root:
 
     def lab_down(reason: str) -> None:
         console.say(f"{reason}: failing the running checks")
+        runtime.abandon(reason)  # first: requests in flight to the VM end now, and with them any lock they hold
         collector.mark_down(reason)
-        runtime.abandon(reason)
 
     try:
         with Watchdog(runtime, lab_down):

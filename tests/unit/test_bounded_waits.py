@@ -27,11 +27,11 @@ STUCK_NODE = ["sh", "-c", "trap '' HUP INT TERM; printf 'stuck# '; exec sleep 60
 
 
 def stuck_sessions() -> Sessions:
-    return Sessions(lambda node, name: Session(node, STUCK_NODE, shell=True))
+    return Sessions(lambda node, name: Session(node, lambda: STUCK_NODE, shell=True))
 
 
 def test_a_command_on_an_unresponsive_node_ends_by_its_timeout():
-    session = Session("stuck", STUCK_NODE, shell=True)
+    session = Session("stuck", lambda: STUCK_NODE, shell=True)
     started = time.monotonic()
     with pytest.raises(SessionLost, match=r"stuck: no answer to `ip route` within 2s|session lost"):
         session.send("ip route", timeout=2)
@@ -180,6 +180,31 @@ def test_abandon_ends_an_agent_request_in_flight(silent_server: int):
     assert time.monotonic() - started < 3
     with pytest.raises(LabkitError, match="stopped responding"):
         agent.request({"op": "ping"}, timeout=60)
+
+
+def test_abort_is_not_held_up_by_a_session_opening_on_a_silent_agent(silent_server: int):
+    """Seen in CI: opening a lab session asks the agent where the node's init runs; with the VM frozen that ask
+    waited its 35 s while holding the lock abort needs, once per session in turn (a frozen lab's verify: 175 s)."""
+    agent = AgentExecutor(silent_server)
+
+    def open_cmd() -> list[str]:
+        agent.request({"op": "run", "argv": ["cat", "init.pid"]}, timeout=60)
+        return STUCK_NODE
+
+    sessions = Sessions(lambda node, name: Session(node, open_cmd, shell=True))
+    reason = "the lab's VM stopped responding: test"
+    aborted = threading.Event()
+
+    def down() -> None:  # what the watchdog does (verify.run.verify_lab's lab_down)
+        agent.abandon(reason)
+        sessions.abort(reason)
+        aborted.set()
+
+    threading.Timer(1.0, down).start()
+    started = time.monotonic()
+    with pytest.raises((TargetDown, LabkitError), match="stopped responding"):
+        sessions.get("hub1", "vtysh").send("show ip nhrp cache", timeout=60)
+    assert aborted.wait(3) and time.monotonic() - started < 4
 
 
 def test_an_unexpected_error_in_one_of_each_probes_is_never_a_pass(tmp_path: Path):
