@@ -42,8 +42,10 @@ SHARED_REQID = 1  # the reqid of every CHILD SA a spoke holds, whoever initiated
 # moving from a failed hub to the other) starts a 3 s purge, cancelled by a renewed resolution, which nhrpd sends
 # only if the kernel reported the peer's neighbour entry used meanwhile (a probe: RTM_GETNEIGH). With the kernel's
 # defaults (reachable 15-45 s, first probe after 5 s) such a report rarely falls in those 3 s, and the shortcut
-# went in most hub failures (0 of 8 covering-route changes survived, 8 of 8 with these timers, in the lab)
-SHORTCUT_NEIGHBOUR_PROBE = NeighbourProbe(reachable_ms=1000, first_probe_delay_s=1)
+# went in most hub failures (0 of 8 covering-route changes survived, 8 of 8 with a reachable time of 1000 ms, in the
+# lab). 2500 ms: a reachable time of 1.25-3.75 s outlasts the 1 s probe delay, so an idle neighbour goes stale
+# (NeighbourProbe), and a neighbour in use is still reported within 3 s
+SHORTCUT_NEIGHBOUR_PROBE = NeighbourProbe(reachable_ms=2500, first_probe_delay_s=1)
 PAT_PORTS = (1024, 65535)  # the source ports a PAT translates to: a branch CPE's masquerading keeps clear of 500
 
 
@@ -234,8 +236,10 @@ def _stand_in(design: Design, site: Site) -> StandIn:
     # instead of kept over the dead path: edge.underlay_blocked's known gap)
     probe_neighbours = not hub and design.phase >= 2 and len(design.hubs) > 1
     if probe_neighbours:
-        reasons.append("the spoke's tunnel neighbours are probed every second while traffic flows "
-                       "(net.ipv4.neigh.gre1.base_reachable_time_ms 1000, delay_first_probe_time 1): FRR 8.4.4 nhrpd "
+        probe = SHORTCUT_NEIGHBOUR_PROBE
+        reasons.append("the spoke's tunnel neighbours are probed every few seconds while traffic flows "
+                       f"(net.ipv4.neigh.gre1.base_reachable_time_ms {probe.reachable_ms}, delay_first_probe_time "
+                       f"{probe.first_probe_delay_s}): FRR 8.4.4 nhrpd "
                        "renews a shortcut whose covering route changed (a hub failing over) only if the kernel "
                        "reported the neighbour used within 3 s, else drops it")
     if site.inside:

@@ -127,10 +127,20 @@ class ClusterPlan:
 @dataclass(frozen=True)
 class NeighbourProbe:
     """How often the kernel asks about a tunnel neighbour in use (`net.ipv4.neigh.gre1.*`): each ask tells nhrpd the
-    neighbour is used, the only way it learns a shortcut carries traffic."""
+    neighbour is used, the only way it learns a shortcut carries traffic.
+
+    The kernel draws a device's reachable time from [0.5, 1.5) x `reachable_ms`. Its shortest must outlast
+    `first_probe_delay_s`: a neighbour that nhrpd has just refreshed and that expires within the probe delay counts
+    as used, is probed, refreshed again, and so forever, with no traffic at all; nhrpd then renews every shortcut
+    and never purges one (seen in about half the dual-hub labs, with 1000 ms and 1 s)."""
 
     reachable_ms: int  # base_reachable_time_ms
     first_probe_delay_s: int  # delay_first_probe_time
+
+    def __post_init__(self) -> None:
+        if self.reachable_ms // 2 <= self.first_probe_delay_s * 1000:
+            raise ValueError(f"a reachable time of {self.reachable_ms} ms may expire within the first probe's delay "
+                             f"({self.first_probe_delay_s} s): idle neighbours would be probed forever")
 
 
 @dataclass(frozen=True)

@@ -100,3 +100,16 @@ def test_hub_sessions_carry_their_options():
     assert all(v.aggregate for v in mpls["hub1"].vrfs) and not any(v.aggregate for v in mpls["spoke1"].vrfs)
     assert mpls["hub1"].bgp.spoke_group.listen_range.network_address == IPv4Address("10.255.0.0")
     assert mpls["hub1"].bgp.spoke_group.vpnv4 and mpls["spoke1"].bgp.spoke_group is None
+
+
+def test_a_neighbour_probe_that_could_probe_idle_neighbours_forever_is_refused():
+    """A reachable time the kernel may draw below the first probe's delay (1000 ms drawn from 500-1500 ms, against
+    1 s) kept idle tunnel neighbours probed and their shortcuts renewed forever: about half the dual-hub CI labs."""
+    from labkit.plan.build import SHORTCUT_NEIGHBOUR_PROBE
+    from labkit.plan.model import NeighbourProbe
+
+    with pytest.raises(ValueError, match="probed forever"):
+        NeighbourProbe(reachable_ms=1000, first_probe_delay_s=1)
+    plans = plan_design(load_design(TOPOLOGIES / "failover.yml"))
+    assert plans["spoke1"].stand_in.neighbour_probe == SHORTCUT_NEIGHBOUR_PROBE
+    assert SHORTCUT_NEIGHBOUR_PROBE.reachable_ms // 2 > SHORTCUT_NEIGHBOUR_PROBE.first_probe_delay_s * 1000

@@ -25,9 +25,9 @@ ip link add gre1 type gre key 42 ttl 64 dev eth1
 sysctl -q -w net.ipv6.conf.gre1.disable_ipv6=1 >/dev/null 2>&1 || true
 ip addr add 10.255.0.12/32 dev gre1
 ip link set gre1 mtu 1400 up
-# tunnel neighbours in use are asked about every second: each ask tells nhrpd a shortcut carries traffic, so that it
+# tunnel neighbours in use are asked about every few seconds: each ask tells nhrpd a shortcut carries traffic, so that it
 # renews one whose covering route changed (a hub failing over) instead of dropping it (node plan: stand_in)
-sysctl -q -w net.ipv4.neigh.gre1.base_reachable_time_ms=1000 \
+sysctl -q -w net.ipv4.neigh.gre1.base_reachable_time_ms=2500 \
   net.ipv4.neigh.gre1.delay_first_probe_time=1 >/dev/null
 # GRE must travel inside ESP: drop any GRE packet that no IPsec policy protects, both ways
 iptables -A INPUT -p gre -m policy --dir in --pol none -j DROP
