@@ -9,6 +9,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from io import BytesIO
 
 from scrapli import Scrapli
 from scrapli.driver.generic import GenericDriver
@@ -46,6 +47,13 @@ class _Opened:
         self.lock = threading.Lock()
         self.driver = None
         self.aborted: str | None = None
+        self.transcript: BytesIO | None = None  # what the session printed during the current command, if kept
+
+    def _printed_last(self) -> str:
+        """The end of what the session printed during the current command (why an attach command ended, say)."""
+        if self.transcript is None or self.transcript.closed:
+            return ""
+        return self.transcript.getvalue()[-300:].decode(errors="replace").strip()
 
     def _new_driver(self):
         raise NotImplementedError
@@ -69,6 +77,9 @@ class _Opened:
     def _bounded(self, command: str, limit: float) -> str:
         if self.aborted:
             raise TargetDown(self.aborted)
+        if self.transcript is not None and not self.transcript.closed:
+            self.transcript.seek(0)
+            self.transcript.truncate()
         outcome: dict[str, object] = {}
 
         def work() -> None:
@@ -98,8 +109,10 @@ class _Opened:
             self._drop()
             raise TargetDown(self.aborted)
         if isinstance(error, ScrapliException):
+            printed = self._printed_last()
             self._drop()
-            raise SessionLost(f"{self.node}: session lost during `{command}` ({type(error).__name__}: {error}); "
+            said = f"; it printed last: {printed!r}" if printed else ""
+            raise SessionLost(f"{self.node}: session lost during `{command}` ({type(error).__name__}: {error}{said}); "
                               "a new one opens on the next command") from error
         if isinstance(error, BaseException):
             self._drop()
@@ -147,8 +160,10 @@ class Session(_Opened):
         self.timeout = timeout
 
     def _new_driver(self) -> GenericDriver:
+        self.transcript = BytesIO()  # a lab node's output: no secrets typed in, kept to say why a session ended
         driver = GenericDriver(host=self.node, transport="system", auth_bypass=True, comms_prompt_pattern=PROMPT,
-                               timeout_ops=self.timeout, timeout_transport=0, timeout_socket=30)
+                               timeout_ops=self.timeout, timeout_transport=0, timeout_socket=30,
+                               channel_log=self.transcript)
         driver.transport.open_cmd = self.open_cmd()  # the system transport runs this instead of ssh
         return driver
 

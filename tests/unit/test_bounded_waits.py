@@ -39,6 +39,16 @@ def test_a_command_on_an_unresponsive_node_ends_by_its_timeout():
     session.close()
 
 
+def test_a_session_that_ends_at_once_says_what_it_printed():
+    """Seen in CI: sessions to two nodes ended at open for minutes ("EOF reading from transport") and nothing said
+    why; what the attach command printed before it ended is now in the reason."""
+    ended = ["sh", "-c", "echo 'nsenter: cannot open /proc/4242/ns/net: No such file or directory'; exit 1"]
+    session = Session("gone", lambda: ended, shell=True)
+    with pytest.raises(SessionLost, match=r"it printed last: .*nsenter: cannot open /proc/4242/ns/net"):
+        session.send("ip route", timeout=5)
+    session.close()
+
+
 def test_abort_ends_a_command_in_flight_at_once():
     sessions = stuck_sessions()
     session = sessions.get("stuck", "shell")
