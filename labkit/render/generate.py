@@ -21,6 +21,7 @@ SITE_FILES = (
     ("frr/vtysh.conf.j2", "frr/vtysh.conf", 0o644),
     ("strongswan/swanctl.conf.j2", "swanctl/swanctl.conf", 0o600),
     ("strongswan/strongswan.conf.j2", "labkit/strongswan.conf", 0o644),
+    ("strongswan/strongswan-cli.conf.j2", "labkit/strongswan-cli.conf", 0o644),
     ("linux/site-start.sh.j2", "labkit/start.sh", 0o755),
     ("linux/ipsec-start.sh.j2", "labkit/ipsec-start.sh", 0o755),
 )

@@ -88,6 +88,13 @@ class Timers:
                 + self.bgp_holdtime_s)
 
     @property
+    def rekey_look_s(self) -> float:
+        """How often the SAs are looked at while rekeys are awaited: a generation of CHILD SAs lives 0.7-0.8 of
+        the SA lifetime (labkit.plan.rekey), so a look every twelfth of it sees each generation 8 times or more
+        (every half second with no lifetime set)."""
+        return max(0.5, self.sa_lifetime_s / 12) if self.sa_lifetime_s else 0.5
+
+    @property
     def shortcut_s(self) -> float:
         """A new spoke-to-spoke SA and resolution: one lost IKE exchange retransmitted through its schedule, the
         resolution triggered again by the next traffic (the checks send some every 3 s), then the same once more."""

@@ -123,3 +123,12 @@ def test_labkit_suite_prints_parts_checks_and_the_table(capsys):
     assert re.search(r"routing\.spoke_routes +96 s +routing\.bgp_sessions\n", out)
     assert re.search(r"\n  purge +70\.0 s +2 x nhrp holdtime \+ 10 s\n", out)
     assert f"{deadlines.SHORTCUT.name}" in out and "the floor holds" in out
+
+
+def test_rekeys_are_looked_at_often_enough_to_see_every_generation_and_no_more():
+    """A generation of SAs lives at least 0.7 of the lifetime: a look every twelfth sees it 8 times; with no lifetime
+    set (strongSwan's hours) the SAs are looked at every half second."""
+    edge = load_design(TOPOLOGIES / "edge.yml")
+    assert timers(edge).rekey_look_s == edge.ipsec.sa_lifetime / 12 == 5
+    assert timers(load_design(PHASE3)).rekey_look_s == 0.5
+    assert timers(load_design(PHASE3, ["ipsec.sa_lifetime=600"])).rekey_look_s == 50

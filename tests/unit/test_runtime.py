@@ -83,7 +83,7 @@ def test_node_commands_enter_the_nodes_namespaces_in_the_labs_control_group(spec
     argv, group, env = kernel.ran[-1]
     assert argv == ["nsenter", "-t", kernel.pid("spoke1"), "--net", "--mount", "--uts", "--ipc", "--pid", "--", "vtysh"]
     assert group == "dmvpn-phase3"
-    assert env == {"PS1": "spoke1# ", "STRONGSWAN_CONF": "/etc/labkit/strongswan.conf"}  # swanctl as its charon
+    assert env == {"PS1": "spoke1# ", "STRONGSWAN_CONF": "/etc/labkit/strongswan-cli.conf"}  # swanctl's own
     lab.exec("hub1", ["true"])
     assert kernel.reads == 1  # every node's init read at once, once
 

@@ -3,8 +3,9 @@ the traffic lost to the design's loss budget.
 
 A case runs once (never retried: a retry would measure a different event). Its figures go to the report's
 `timings` under the check id: `loss_ms` (the worst budgeted probe), per-probe loss and longest outage,
-and `reconverge_s`, from the fault until the case's recovery condition holds. The condition is polled
-about once a second, so `reconverge_s` is as precise as that.
+and `reconverge_s`, from the fault until the case's recovery condition holds. The condition is looked at every
+half second plus the time its commands take (about once a second), so `reconverge_s` is as precise as that; a
+case whose recovery takes minutes by design (rekeys) looks less often (`look_every_s`).
 
 The probes run for the case's window (a deadline of the table: how long recovery may take); a case whose window only
 bounds its recovery (`settle`) ends its probes once it recovered and a settling time passed (deadlines.SETTLE: what
@@ -35,6 +36,7 @@ TAIL_SHARE = 0.8  # traffic flows again (a straggler or two at the very end is n
 # a probe ended early stops at once, replies to its last packets still on their way: those sent this shortly before
 # the end and not answered are not counted as sent (a lab whose traffic stopped for longer still shows the loss)
 IN_FLIGHT_MS = 500
+LOOK_EVERY_S = 0.5  # a condition waited for is looked at again this long after a look that found it not holding
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class Case:
     gap: str | None = None  # a known stand-in gap the case proves: `recovered` is then the gap showing
     timers: dict = field(default_factory=dict)  # the design's timers that bound this case, for the report
     settle: bool = False  # the window only bounds the recovery: the probes end SETTLE after it
+    look_every_s: float = LOOK_EVERY_S  # the pause between looks at `recovered` (each look runs its commands)
 
 
 def _run_probes(ctx: Context, probes: tuple[Probe, ...], seconds: float, interval_ms: int) -> None:
@@ -87,8 +90,10 @@ def _stop_probes(ctx: Context, probes: tuple[Probe, ...], interval_ms: int) -> d
             for p in probes}
 
 
-def _wait(ctx: Context, condition: Condition, limit_s: float) -> tuple[float | None, str]:
-    """Seconds until `condition` held (None if it never did within `limit_s`) and its last word."""
+def _wait(ctx: Context, condition: Condition, limit_s: float,
+          every_s: float = LOOK_EVERY_S) -> tuple[float | None, str]:
+    """Seconds until `condition` held (None if it never did within `limit_s`) and its last word; looked at again
+    `every_s` after each look that found it not holding."""
     started = time.monotonic()
     while True:
         try:
@@ -96,7 +101,7 @@ def _wait(ctx: Context, condition: Condition, limit_s: float) -> tuple[float | N
         except CheckFailed as exc:
             if time.monotonic() - started > limit_s:
                 return None, str(exc)
-            time.sleep(0.5)
+            time.sleep(every_s)
 
 
 def _look(ctx: Context, condition: Condition, limit_s: float) -> dict:
@@ -170,7 +175,7 @@ def _measured(ctx: Context, case: Case, interval: int, before_s: float, during_s
     for fault in case.faults:
         ctx.inject(fault.node, fault.kind, fault.step, **fault.params)
     injected = time.monotonic() - started
-    took, word = _wait(ctx, case.recovered, case.seconds - injected)
+    took, word = _wait(ctx, case.recovered, case.seconds - injected, case.look_every_s)
     took = None if took is None else injected + took
     during = _look(ctx, case.during, during_s) if case.during and took is not None else None
     if settle_s is not None and took is not None and started + took + settle_s < probes_end:

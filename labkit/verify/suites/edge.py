@@ -93,7 +93,7 @@ def _rekey(design: Design, case: EdgeCase) -> list[Check]:
         "edge.rekey", case.title, (), ipsec.rekeyed([(s1, hub), (s2, s3)]),
         (Probe(f"{s1.name}-{hub.name}", s1, hub.lan.ip), Probe(f"{s2.name}-{s3.name}", s2, s3.lan.ip)),
         seconds=deadlines.REKEY(design), before=failover.flowing_over_shortcut(s2, s3), budget=case.budget,
-        settle=True))]
+        settle=True, look_every_s=deadlines.timers(design).rekey_look_s))]
 
 
 def _wan_address_change(design: Design, case: EdgeCase) -> list[Check]:
