@@ -87,9 +87,9 @@ class Runtime(ABC):
                waited: Waited | None = None, **params: object) -> str:
         """Run one step of a fault of the library (labkit.runtime.faults) in a running node, rendered with the
         node's template `values`; returns what the node printed. A step that starts router processes is a burst
-        (labkit.runtime.scheduler; `waited` is told how long it waited for its turn)."""
+        (labkit.runtime.scheduler) of one core, a node's (`waited` is told how long it waited for its turn)."""
         script = fault_script(fault, step, values, **params)
-        turn = SCHEDULER.burst(self.spec.name, f"{fault} on {node}", waited) if is_burst(fault, step) else \
+        turn = SCHEDULER.burst(self.spec.name, f"{fault} on {node}", waited, cores=1) if is_burst(fault, step) else \
             contextlib.nullcontext()
         with turn:
             done = self.exec(node, ["sh", "-c", script], timeout=180)

@@ -3,15 +3,17 @@
 Labs share the machine's cores (and, in the embedded runtime, one microVM). Most of a lab's time is spent waiting on
 protocol timers with the CPUs idle, so labs run side by side; two kinds of step are kept apart:
 
-- a *burst*: a CPU-heavy step of a short time: a bring-up, a node started or reset, a capture, a teardown;
+- a *burst*: a CPU-heavy step of a short time: a bring-up, a node started or reset, a capture, a teardown; it keeps
+  busy the cores it says (all of them by default: a bring-up starts every node at once; a step in one node, one);
 - a *window*: a measured window, whose traffic loss or timing goes into a report (a failover, a takeover, a rekey,
   a WAN address change under 20 ms probes). Nothing heavy of another lab may run beside it.
 
 A window starts once nothing else runs and no window was asked for before it, and holds the machine until it ends; a
-burst starts once no window runs or was asked for before it, and fewer than BURSTS_AT_ONCE bursts run or wait before
-it. So requests are served in the order they came, and a lab waiting for its window is never overtaken by a later
-burst. Light work (a check reading state) is never held. A request of a process that already holds a ticket for the
-same lab covering it (a node started inside its own window) passes at once.
+burst starts once no window runs or was asked for before it, and the cores of the bursts that run or wait before it
+leave room for its own (CORES in all: two one-core steps run side by side, a bring-up alone). So requests are served
+in the order they came, and a lab waiting for its window is never overtaken by a later burst. Light work (a check
+reading state) is never held. A request of a process that already holds a ticket for the same lab covering it (a node
+started inside its own window) passes at once.
 
 A ticket is a file in SCHED_DIR named `<when asked>-<pid>-<thread>.<kind>.<state>`, locked by its owner for as long
 as it lives: a ticket found unlocked belongs to a process that died (SIGKILL) and is removed, so nobody waits on the
@@ -27,7 +29,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
@@ -35,7 +37,9 @@ from typing import IO, Literal
 Kind = Literal["burst", "window"]
 Say = Callable[[str], None]
 SCHED_DIR = Path(os.environ.get("LABKIT_SCHED_DIR", "/run/labkit/scheduler"))
-BURSTS_AT_ONCE = 1  # bursts are CPU-bound: two at once take as long as one after the other, each twice as slow
+# the cores the labs share: the microVM's vCPUs (labkit.runtime.vm), this machine's up to 4. Bursts are CPU-bound: two
+# that each keep every core busy take as long at once as one after the other, each twice as slow
+CORES = int(os.environ.get("LABKIT_VM_CPUS", str(min(os.cpu_count() or 2, 4))))
 POLL_S = 0.25
 # a request that waited this long goes ahead without its turn (saying so, and logged as overdue): a holder that hangs
 # (a lab whose VM froze, a stopped process) then slows the others down but never stops them; measured windows and
@@ -80,11 +84,12 @@ class Scheduler:
         self.changed = threading.Condition()
 
     @contextlib.contextmanager
-    def burst(self, lab: str, what: str, waited: Waited | None = None, say: Say | None = None) -> Iterator[None]:
-        """Hold a burst for `lab` while the block runs; `waited` is told, as the request waits, how long it has waited
-        (so a caller's deadline moves back while it waits, not only once it is granted), `say` what it waits for when
-        it must."""
-        with self._hold(lab, "burst", what, waited, say):
+    def burst(self, lab: str, what: str, waited: Waited | None = None, say: Say | None = None,
+              cores: int | None = None) -> Iterator[None]:
+        """Hold a burst of `cores` cores (None: all) for `lab` while the block runs; `waited` is told, as the request
+        waits, how long it has waited (so a caller's deadline moves back while it waits, not only once it is
+        granted), `say` what it waits for when it must."""
+        with self._hold(lab, "burst", what, waited, say, CORES if cores is None else max(1, min(cores, CORES))):
             yield
 
     @contextlib.contextmanager
@@ -94,13 +99,14 @@ class Scheduler:
             yield
 
     @contextlib.contextmanager
-    def _hold(self, lab: str, kind: Kind, what: str, waited: Waited | None, say: Say | None) -> Iterator[None]:
+    def _hold(self, lab: str, kind: Kind, what: str, waited: Waited | None, say: Say | None,
+              cores: int | None = None) -> Iterator[None]:
         tell = _Teller(waited)
         key = self._shared_or_asking(lab, kind, what, tell)
         if key is None:
             key = (lab, kind)
             try:
-                own = self._acquire(lab, kind, what, say, tell)
+                own = self._acquire(lab, kind, what, say, tell, CORES if cores is None else cores)
             finally:
                 with self.changed:
                     self.asking.discard(key)
@@ -131,19 +137,20 @@ class Scheduler:
                 self.changed.wait(POLL_S)
                 tell()
 
-    def _acquire(self, lab: str, kind: Kind, what: str, say: Say | None, tell: _Teller) -> _Held:
+    def _acquire(self, lab: str, kind: Kind, what: str, say: Say | None, tell: _Teller, cores: int) -> _Held:
         self.folder.mkdir(parents=True, exist_ok=True)
         asked = time.time()
         name = f"{time.time_ns():020d}-{os.getpid()}-{threading.get_ident()}.{kind}"
         draft = self.folder / f"{name}.draft"
         handle = draft.open("w", encoding="utf-8")
         fcntl.flock(handle, fcntl.LOCK_EX)  # the lock lives with the file through its renames
-        handle.write(json.dumps({"lab": lab, "what": what, "pid": os.getpid()}))
+        handle.write(json.dumps({"lab": lab, "what": what, "pid": os.getpid(), "cores": cores}))
         handle.flush()
         waiting, running = self.folder / f"{name}.waiting", self.folder / f"{name}.running"
         draft.rename(waiting)
         try:
-            while not self._started(waiting, running, kind, lab if time.time() - asked > WAIT_LIMIT_S else None):
+            while not self._started(waiting, running, kind, cores,
+                                    lab if time.time() - asked > WAIT_LIMIT_S else None):
                 if say is not None:
                     say(f"waiting for other labs on this machine: {_queue_text(self.folder, waiting)}")
                     say = None
@@ -156,9 +163,9 @@ class Scheduler:
         granted = time.time()
         return _Held(running, handle, granted, granted - asked, what=[what])
 
-    def _started(self, waiting: Path, running: Path, kind: Kind, overdue: str | None = None) -> bool:
-        """Start the ticket if the queue lets it, or at once if it is overdue (`overdue`: its lab), decided and done
-        under the queue's lock."""
+    def _started(self, waiting: Path, running: Path, kind: Kind, cores: int, overdue: str | None = None) -> bool:
+        """Start the ticket (a burst of `cores`) if the queue lets it, or at once if it is overdue (`overdue`: its
+        lab), decided and done under the queue's lock."""
         with _queue_lock(self.folder):
             if overdue:
                 waiting.rename(running)
@@ -172,7 +179,7 @@ class Scheduler:
                 return False
             if kind == "window" and (now or ahead):
                 return False
-            if kind == "burst" and len([t for t in [*now, *ahead] if t.kind == "burst"]) >= BURSTS_AT_ONCE:
+            if kind == "burst" and _cores({t.path: t for t in [*now, *ahead]}.values()) + cores > CORES:
                 return False
             waiting.rename(running)
             return True
@@ -210,6 +217,11 @@ class _Teller:
         if self.waited is not None and now > self.last:
             self.waited(now - self.last)
         self.last = now
+
+
+def _cores(queue: Iterable[Ticket]) -> int:
+    """The cores the bursts among `queue` keep busy (a ticket that does not say: all)."""
+    return sum(t.info.get("cores", CORES) for t in queue if t.kind == "burst")
 
 
 def _queue_text(folder: Path, mine: Path) -> str:
@@ -268,8 +280,8 @@ class LabLoad:
     def __init__(self, lab: str, scheduler: Scheduler = SCHEDULER) -> None:
         self.lab, self.scheduler = lab, scheduler
 
-    def burst(self, what: str, waited: Waited) -> contextlib.AbstractContextManager[None]:
-        return self.scheduler.burst(self.lab, what, waited)
+    def burst(self, what: str, waited: Waited, cores: int | None = None) -> contextlib.AbstractContextManager[None]:
+        return self.scheduler.burst(self.lab, what, waited, cores=cores)
 
     def window(self, what: str, waited: Waited) -> contextlib.AbstractContextManager[None]:
         return self.scheduler.window(self.lab, what, waited)

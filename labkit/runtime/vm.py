@@ -27,6 +27,7 @@ from pathlib import Path
 from labkit.errors import LabkitError
 from labkit.runtime.base import RECORDS, Say
 from labkit.runtime.executor import AgentExecutor
+from labkit.runtime.scheduler import CORES
 from labkit.runtime.warm import warm_command, warm_files
 
 GUEST_PORT = 7000
@@ -38,7 +39,7 @@ HEARTBEAT_TIMEOUT_S = 5.0  # an agent that takes longer to answer a ping is not 
 WARM_TIMEOUT_S = 120  # copying the nodes' files into the guest's memory (about 4 s under TCG)
 # a shared guest: sized for several labs; free page reporting gives back to the host what it does not use
 MEMORY = os.environ.get("LABKIT_VM_MEMORY", "4G")
-CPUS = os.environ.get("LABKIT_VM_CPUS", str(min(os.cpu_count() or 2, 4)))
+CPUS = str(CORES)  # LABKIT_VM_CPUS, else this machine's cores up to 4
 IDLE_S = float(os.environ.get("LABKIT_VM_IDLE", "900"))  # powers off after this long without a lab; 0: never
 TB_CACHE_MIB = int(os.environ.get("LABKIT_VM_TB_MIB", "128"))  # TCG's translation cache, resident once filled
 # kernel messages of level warning and worse reach the console (vm.log); a soft lockup dumps every CPU
@@ -278,7 +279,7 @@ class MicroVM:
         return {"guest_used_mib": total - free - cached, "guest_cached_mib": cached, "guest_total_mib": total}
 
     def give_back_memory(self) -> None:
-        """After a lab went: drop the guest's file caches and compact its free memory, so that free page
+        """After the last lab went: drop the guest's file caches and compact its free memory, so that free page
         reporting hands whole runs of it back to the host instead of QEMU keeping it resident."""
         self.executor().run(["sh", "-c", "sync; echo 1 > /proc/sys/vm/drop_caches; "
                              "echo 1 > /proc/sys/vm/compact_memory"], timeout=60)

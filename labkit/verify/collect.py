@@ -91,7 +91,7 @@ class Load(Protocol):
     """How a target shares its machine: heavy steps and measured windows wait their turn (labkit.runtime.scheduler)
     where several labs share one; a target of its own (real routers) never waits."""
 
-    def burst(self, what: str, waited: Waited) -> contextlib.AbstractContextManager[None]: ...
+    def burst(self, what: str, waited: Waited, cores: int | None = None) -> contextlib.AbstractContextManager[None]: ...
 
     def window(self, what: str, waited: Waited) -> contextlib.AbstractContextManager[None]: ...
 
@@ -100,7 +100,7 @@ class Unshared:
     """A target alone on its machine: nothing waits."""
 
     @contextlib.contextmanager
-    def burst(self, what: str, waited: Waited) -> Iterator[None]:
+    def burst(self, what: str, waited: Waited, cores: int | None = None) -> Iterator[None]:
         yield
 
     @contextlib.contextmanager
@@ -145,7 +145,7 @@ class Collector:
     def run(self, node: str, fact: str, sink: list[str], timeout: float | None = None, waited: Waited | None = None,
             **params: object) -> list:
         """The fact's model objects (evidence file names go to `sink`); ParseError if not understood. A heavy
-        fact's command runs as a burst (`waited` is told how long it waited for its turn)."""
+        fact's command runs as a burst of one core, the node's (`waited` is told how long it waited for its turn)."""
         if self.down:
             raise TargetDown(self.down)
         node_platform = platform(self.node_platform[node])
@@ -154,7 +154,7 @@ class Collector:
             raise Unsupported(f"{node} ({node_platform.name}) has no `{fact}` fact: this check needs what "
                               "only the lab provides")
         command = spec.command.format(**params)
-        turn = self.load.burst(f"{fact} on {node}", waited or _ignored) if spec.load == "burst" else \
+        turn = self.load.burst(f"{fact} on {node}", waited or _ignored, cores=1) if spec.load == "burst" else \
             contextlib.nullcontext()
         with turn:
             try:

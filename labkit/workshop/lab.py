@@ -100,8 +100,10 @@ def reset_nodes(design: Design, runtime: Runtime, console: Console) -> None:
     """node_reset on every touched node, wave after wave, the nodes of a wave at once, and their marks forgotten;
     LabkitError naming each failure."""
     touched = runtime.touched()
-    with SCHEDULER.burst(design.lab, "reset"):  # one burst for every wave: the nodes' injections share it
-        for wave in waves(design, touched):
+    order = waves(design, touched)
+    # one burst for every wave (the nodes' injections share it), of a core per node of its largest wave
+    with SCHEDULER.burst(design.lab, "reset", cores=max(map(len, order), default=1)):
+        for wave in order:
             _in_parallel(wave, lambda node: runtime.inject(node, "node_reset", "apply", fault_values(design, node),
                                                            mtu=WAN_MTU))
             console.say(f"reset: {', '.join(wave)}")

@@ -18,9 +18,9 @@ from labkit.runtime.scheduler import Scheduler, read_log, tickets
 CONTEXT = multiprocessing.get_context("fork")
 
 
-def _hold(folder: Path, kind: str, lab: str, started, release) -> None:
-    """In another process: hold a ticket of `kind` until told to release it."""
-    with getattr(Scheduler(folder), kind)(lab, f"{kind} of {lab}"):
+def _hold(folder: Path, kind: str, lab: str, started, release, cores: int | None) -> None:
+    """In another process: hold a ticket of `kind` (a burst of `cores`) until told to release it."""
+    with getattr(Scheduler(folder), kind)(lab, f"{kind} of {lab}", **({"cores": cores} if cores else {})):
         started.set()
         release.wait(30)
 
@@ -28,9 +28,9 @@ def _hold(folder: Path, kind: str, lab: str, started, release) -> None:
 class Holder:
     """Another process holding a ticket."""
 
-    def __init__(self, folder: Path, kind: str, lab: str):
+    def __init__(self, folder: Path, kind: str, lab: str, cores: int | None = None):
         self.started, self.release = CONTEXT.Event(), CONTEXT.Event()
-        self.process = CONTEXT.Process(target=_hold, args=(folder, kind, lab, self.started, self.release))
+        self.process = CONTEXT.Process(target=_hold, args=(folder, kind, lab, self.started, self.release, cores))
         self.process.start()
 
     def wait_started(self) -> None:
@@ -85,6 +85,25 @@ def test_a_queued_window_is_not_overtaken_by_a_later_burst(tmp_path: Path):
     queued.wait_started()
     assert not _granted_after(lambda: Scheduler(tmp_path).burst("lab-a", "reset"))
     queued.end()
+
+
+def test_one_core_bursts_run_side_by_side_and_a_bring_up_waits_for_every_core(tmp_path: Path, monkeypatch):
+    """Two labs' one-core steps (a capture, a node's reset) at once on two cores; a step that keeps both busy (a
+    bring-up) waits for them, and a one-core step asked for after it waits behind it (first come, first served)."""
+    monkeypatch.setattr(scheduler, "CORES", 2)
+    capture = Holder(tmp_path, "burst", "lab-b", cores=1)
+    capture.wait_started()
+    reset = Holder(tmp_path, "burst", "lab-c", cores=1)
+    reset.wait_started()  # beside the capture
+    capture.end()
+    bring_up = Holder(tmp_path, "burst", "lab-d")  # both cores: waits for the reset
+    time.sleep(0.5)
+    assert [(t.info["lab"], t.state) for t in tickets(tmp_path)] == [("lab-c", "running"), ("lab-d", "waiting")]
+    assert not _granted_after(lambda: Scheduler(tmp_path).burst("lab-a", "capture on inet", cores=1))
+    reset.end()
+    bring_up.wait_started()
+    bring_up.end()
+    assert _granted_after(lambda: Scheduler(tmp_path).burst("lab-a", "capture on inet", cores=1))
 
 
 def test_a_dead_holders_ticket_is_dropped(tmp_path: Path):
