@@ -95,20 +95,21 @@ FILES = {path: text for path, (text, _) in node_files(DESIGN).items()}
 
 def test_the_transport_translates_each_inside_link_and_routes_nothing_to_the_outside_address():
     start = FILES["nodes/inet/labkit/start.sh"]
-    assert "ip addr add 192.168.0.5/30 dev eth2   # to spoke1" in start
+    assert "\naddr add 192.168.0.5/30 dev eth2   # to spoke1" in start
     assert "198.51.100.5" not in start  # nothing answers on spoke1's outside /30: it is only a translation
     for proto in ("udp", "tcp"):
-        assert (f"iptables -t nat -A POSTROUTING -s 192.168.0.4/30 -p {proto} -j SNAT --to-source "
+        assert (f"\n-A POSTROUTING -s 192.168.0.4/30 -p {proto} -j SNAT --to-source "
                 f"198.51.100.6:1024-65535") in start
-    assert "iptables -t nat -A POSTROUTING -s 192.168.0.4/30 -j SNAT --to-source 198.51.100.6\n" in start
-    assert "ip route add blackhole 198.51.100.6/32" in start and "ip route add blackhole 198.51.100.14/32" in start
-    assert "ip addr add 198.51.100.9/30 dev eth3   # to spoke2" in start and "198.51.100.10" not in start
+    assert "\n-A POSTROUTING -s 192.168.0.4/30 -j SNAT --to-source 198.51.100.6\n" in start
+    assert start.index("*nat\n") < start.index("-A POSTROUTING") < start.index("COMMIT\n")  # iptables-restore's input
+    assert "\nroute add blackhole 198.51.100.6/32" in start and "\nroute add blackhole 198.51.100.14/32" in start
+    assert "\naddr add 198.51.100.9/30 dev eth3   # to spoke2" in start and "198.51.100.10" not in start
     assert "nf_nat" in kernel_modules(DESIGN)
     assert "nf_nat" not in kernel_modules(load_design(TOPOLOGIES / "phase3.yml"))
 
 
 def test_a_spoke_behind_a_pat_is_addressed_routed_and_keyed_on_its_inside_link():
-    assert "ip addr add 192.168.0.6/30 dev eth1" in FILES["nodes/spoke1/labkit/start.sh"]
+    assert "\naddr add 192.168.0.6/30 dev eth1" in FILES["nodes/spoke1/labkit/start.sh"]
     assert "ip route 198.51.100.0/24 192.168.0.5\n" in FILES["nodes/spoke1/frr/frr.conf"]
     assert "local_addrs = 192.168.0.6\n" in FILES["nodes/spoke1/swanctl/swanctl.conf"]
     assert "local_addrs = 198.51.100.10\n" in FILES["nodes/spoke2/swanctl/swanctl.conf"]

@@ -5,9 +5,10 @@
 set -eu
 STRONGSWAN_CONF=/etc/labkit/strongswan.conf nohup /usr/lib/ipsec/charon >/run/charon.out 2>&1 &
 n=0
+# looked for every quarter second: charon takes a second or two under emulation, each `sleep` run tens of ms of CPU
 until [ -S /run/charon.vici ]; do
-  n=$((n + 1)); [ "$n" -le 300 ] || { echo "hub1: charon did not open its vici socket"; exit 1; }
-  sleep 0.1
+  n=$((n + 1)); [ "$n" -le 120 ] || { echo "hub1: charon did not open its vici socket"; exit 1; }
+  sleep 0.25
 done
 swanctl --load-all --file /etc/swanctl/swanctl.conf >/run/swanctl-load.log 2>&1 \
   || { echo "hub1: swanctl --load-all failed"; cat /run/swanctl-load.log; exit 1; }
