@@ -36,6 +36,20 @@ START_LIMIT_S = 600
 CHECK_LIMIT_S = 900  # `check --wait`: every check's design-derived deadline, plus its commands
 
 
+# printed from every node of a group's lab when one of its steps failed, before the lab is stopped: what says why a
+# node is out of the cloud or a path drops packets (IKE and CHILD SAs and charon's last words, NHRP, routes, links)
+NODE_STATE = ("swanctl --list-sas; tail -n 25 /run/charon.log; vtysh -c 'show ip nhrp nhs' -c 'show ip nhrp cache' "
+              "-c 'show ip route'; ip -o link show | cut -d' ' -f2-5; "
+              "ip -s xfrm state | grep -E '^src|proto esp|bytes'")
+
+
+def _print_node_state(labkit, exercise: Exercise, lab: str) -> None:
+    """Each node's state as NODE_STATE shows it, printed into the test's output."""
+    for node in exercise.design.node_names:
+        labkit("exec", str(exercise.design.source), "--set", f"lab={lab}", node, "--", "sh", "-c", NODE_STATE,
+               timeout=120)
+
+
 def _verdicts(output: str) -> list[str]:
     """PASS/FAIL/???? of each check, in the exercise's order, from `labkit workshop check`'s output."""
     return [line.split()[0] for line in output.splitlines() if line[:4] in ("PASS", "FAIL", "????")]
@@ -88,6 +102,9 @@ def test_every_exercise_fails_at_start_and_passes_with_its_solution(group: str, 
         took["reset_s"], reset = _timed(labkit, "workshop", "reset", student=student, timeout=START_LIMIT_S)
         assert reset.returncode == 0, reset.stderr[-3000:]
         took["failing_after_reset_s"] = _intended_failure(labkit, exercise, student)
+    except AssertionError:
+        _print_node_state(labkit, exercise, lab)
+        raise
     finally:
         labkit("workshop", "stop", "--student", student)
         _record(group, figures)

@@ -60,6 +60,8 @@ def looking(sessions: Replay, tmp_path: Path) -> Context:
 
 
 SHORTCUT = {("spoke1", "ping"): "spoke1_ping.txt", ("spoke1", "nhrp_shortcuts"): "spoke1_show_ip_nhrp_shortcut.txt"}
+# what a failed boundary keeps as evidence from each node on the paths (raw text, not parsed)
+PATH_STATE = {(node, "path_state"): f"text:{node}: eth1 mtu 1500" for node in ("spoke1", "spoke2", "hub1", "inet")}
 FITS, OVER = 1400 - mtu.HEADERS, 1401 - mtu.HEADERS
 
 
@@ -69,13 +71,14 @@ def test_the_boundary_passes_at_the_tunnel_mtu_and_fails_when_one_byte_more_cros
     status, reason, _ = run(mtu.boundary(DESIGN), outputs, tmp_path)
     assert status == "pass", reason
     assert "1400-byte DF packets cross spoke1-hub1, spoke1-spoke2" in reason
-    status, reason, _ = run(mtu.boundary(DESIGN), outputs | {("spoke1", "df_ping", OVER): "df_ping_fits.txt"},
-                            tmp_path)
+    status, reason, _ = run(mtu.boundary(DESIGN), outputs | PATH_STATE | {("spoke1", "df_ping", OVER):
+                                                                         "df_ping_fits.txt"}, tmp_path)
     assert status == "fail" and "1401-byte DF packets: 3 answered, sender told mtu None" in reason
+    assert "drop counters of spoke1, spoke2, hub1, inet in the evidence" in reason
 
 
 def test_the_boundary_fails_when_the_largest_packet_does_not_cross(tmp_path: Path):
-    outputs = SHORTCUT | {("spoke1", "df_ping", FITS): "df_ping_over.txt"}
+    outputs = SHORTCUT | PATH_STATE | {("spoke1", "df_ping", FITS): "df_ping_over.txt"}
     status, reason, _ = run(mtu.boundary(DESIGN), outputs, tmp_path)
     assert status == "fail" and "spoke1 -> hub1: 0/3 of 1400-byte DF packets answered" in reason
 

@@ -13,7 +13,10 @@ from labkit.design.model import Design, Site
 from labkit.verify import deadlines
 from labkit.verify.checks.failover import shortcut_up
 from labkit.verify.checks.ipsec import captured_during
+from labkit.verify.collect import Unsupported
+from labkit.verify.connect import SessionLost
 from labkit.verify.engine import Check, CheckFailed, Context
+from labkit.verify.parse import ParseError
 from labkit.verify.state import PingResult
 
 HEADERS = 28  # IPv4 (20) and ICMP echo (8) headers: `ping -s N` sends packets of N + 28 bytes
@@ -50,12 +53,29 @@ def boundary(design: Design) -> Check:
     def probe(ctx: Context) -> str:
         if design.phase == 3:
             shortcut_up(src, other)(ctx)  # spoke to spoke over the direct path, not through the hub
-        found = {f"{src.name}-{dst.name}": _boundary(ctx, mtu, src, dst) for dst in (hub, other)}
+        try:
+            found = {f"{src.name}-{dst.name}": _boundary(ctx, mtu, src, dst) for dst in (hub, other)}
+        except CheckFailed as exc:
+            raise CheckFailed(f"{exc}{_path_state(ctx, (src.name, other.name, hub.name, design.transport.name))}") \
+                from exc
         ctx.measurements.update({"tunnel_mtu": mtu, "paths": found})
         return f"{mtu}-byte DF packets cross {', '.join(found)}; {mtu + 1} bytes are refused at {src.name}, mtu {mtu}"
 
     return Check("mtu.boundary", f"{mtu}-byte DF packets cross the tunnel hub-spoke and spoke-spoke, "
                  f"{mtu + 1} bytes do not", (src.name,), probe, deadline_s=deadlines.LOOK(design))
+
+
+def _path_state(ctx: Context, nodes: tuple[str, ...]) -> str:
+    """Each node's links, routes, SAs and drop counters kept as evidence, for a boundary that did not hold; a note
+    saying so (nothing where the platform cannot show them)."""
+    kept = []
+    for node in nodes:
+        try:
+            ctx.fact(node, "path_state")
+            kept.append(node)
+        except (Unsupported, CheckFailed, ParseError, SessionLost):  # evidence only: the failure stands as it was
+            continue
+    return f" (links, routes, SAs and drop counters of {', '.join(kept)} in the evidence)" if kept else ""
 
 
 def mss_clamped(design: Design) -> Check:
