@@ -140,7 +140,8 @@ class NetnsLab:
         folder = self.node_dir(node.name)
         mounts = [f"mount --bind {folder}/run /run"]
         for source, target in node.binds:
-            mounts.append(f"mkdir -p {shlex.quote(target)}")
+            # a test costs no program run (most targets exist: /etc/frr, /etc/swanctl)
+            mounts.append(f"[ -d {shlex.quote(target)} ] || mkdir -p {shlex.quote(target)}")
             mounts.append(f"mount --bind {shlex.quote(str(source))} {shlex.quote(target)}")
         inside = "set -e; " + "; ".join([*mounts, f"hostname {node.name}", "echo up >&3", "exec 3>&-", INIT])
         return [
