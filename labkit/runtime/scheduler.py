@@ -29,7 +29,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
@@ -173,13 +173,12 @@ class Scheduler:
                 return True
             queue = [t for t in tickets(self.folder) if t.info.get("pid") != os.getpid() or t.path == waiting]
             mine = waiting.name.split(".", 1)[0]
-            ahead = [t for t in queue if t.key < mine]
-            now = [t for t in queue if t.state == "running"]
-            if any(t.kind == "window" for t in [*now, *ahead]):
+            before = [t for t in queue if t.key < mine or t.state == "running"]  # asked for earlier, or running
+            if any(t.kind == "window" for t in before):
                 return False
-            if kind == "window" and (now or ahead):
+            if kind == "window" and before:
                 return False
-            if kind == "burst" and _cores({t.path: t for t in [*now, *ahead]}.values()) + cores > CORES:
+            if kind == "burst" and _cores(before) + cores > CORES:
                 return False
             waiting.rename(running)
             return True
@@ -219,7 +218,7 @@ class _Teller:
         self.last = now
 
 
-def _cores(queue: Iterable[Ticket]) -> int:
+def _cores(queue: list[Ticket]) -> int:
     """The cores the bursts among `queue` keep busy (a ticket that does not say: all)."""
     return sum(t.info.get("cores", CORES) for t in queue if t.kind == "burst")
 

@@ -14,6 +14,7 @@ from itertools import groupby
 
 import pytest
 
+from labkit.verify.collect import platform
 from labkit.verify.deadlines import BGP
 from labkit.workshop.exercise import Exercise, load_course
 from tests.conftest import ROOT
@@ -37,10 +38,10 @@ CHECK_LIMIT_S = 900  # `check --wait`: every check's design-derived deadline, pl
 
 
 # printed from every node of a group's lab when one of its steps failed, before the lab is stopped: what says why a
-# node is out of the cloud or a path drops packets (IKE and CHILD SAs and charon's last words, NHRP, routes, links)
-NODE_STATE = ("swanctl --list-sas; tail -n 25 /run/charon.log; vtysh -c 'show ip nhrp nhs' -c 'show ip nhrp cache' "
-              "-c 'show ip route'; ip -o link show | cut -d' ' -f2-5; "
-              "ip -s xfrm state | grep -E '^src|proto esp|bytes'")
+# node is out of the cloud or a path drops packets (IKE and CHILD SAs and charon's last words, NHRP, and the links,
+# routes, SAs and drop counters a failed MTU boundary keeps: the lab platform's path_state)
+NODE_STATE = ("swanctl --list-sas; tail -n 25 /run/charon.log; vtysh -c 'show ip nhrp nhs' -c 'show ip nhrp cache'; "
+              + platform("frr-lab").facts["path_state"].command)
 
 
 def _print_node_state(labkit, exercise: Exercise, lab: str) -> None:
