@@ -266,13 +266,24 @@ RENUMBER = Deadline(
     "from its new address at once (its first registration starts IKE, the next is answered), and an SA left "
     "with its former address is given up by DPD; traffic must flow and no stale SA remain by the end",
     lambda t: t.dead_peer_s + COMMAND_MARGIN_S, floor_s=45)
+LONG_OUTAGE = Deadline(
+    "long_outage", "dead peer + ike give-up + xfrm acquire expiry (30 s) + the longest nhrp retry (64 s) + 10 s",
+    "how long a hub stays unreachable in failover.long_outage: longer than every retry the spokes make by themselves "
+    "(DPD gives their SA up, a keying try the trap starts is given up too, its larval SA expires, nhrpd's "
+    "registration retries reach their longest step), so that only what the spokes do after that brings them back",
+    lambda t: t.dead_peer_s + t.ike_give_up_s + XFRM_ACQ_EXPIRES_S + NHRP_RETRIES_S[-1] + COMMAND_MARGIN_S)
+OUTAGE_RETURN = Deadline(
+    "outage_return", "xfrm acquire expiry (30 s) + rejoin, floor 120 s",
+    "every spoke back with a hub that was unreachable for long (failover.long_outage): a larval SA of the last "
+    "failed keying try expires, then the spoke rejoins as after any loss (rejoin)",
+    lambda t: XFRM_ACQ_EXPIRES_S + t.rejoin_s, floor_s=120)
 INJECT = Deadline("inject", "no timer: 60 s", "what one fault injection may take (the runtime's own work)",
                   floor_s=60)
 
 TABLE: tuple[Deadline, ...] = (REGISTRATION, BGP, BFD, ROUTES, VPN, LOOK, TRAFFIC, SHORTCUT, SAMPLED, REACHABILITY,
                                VRF_PINGS, ISOLATION, PURGE, VRRP, HUB_DOWN, HUB_RETURN, SPOKE_RESTART, SAS_RESTART,
-                               TAKEOVER, SETTLE, RESTORE, DURING, KEPT_OUT, JOINED, INJECT, PMTU, BLOCKED, REKEY,
-                               RENUMBER)
+                               TAKEOVER, SETTLE, RESTORE, DURING, KEPT_OUT, JOINED, LONG_OUTAGE, OUTAGE_RETURN, INJECT,
+                               PMTU, BLOCKED, REKEY, RENUMBER)
 
 
 def table_text(design: Design) -> str:

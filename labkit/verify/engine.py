@@ -38,6 +38,7 @@ class Context:
     until: float = float("inf")  # time.monotonic() by which the attempt must end
     waited: float = 0.0  # seconds the attempt waited for its turn on a shared machine: its time is pushed back
     allowance: float = PUSHBACK_LIMIT_S  # how far the attempt's end may still be pushed back
+    waited_before: float = 0.0  # what the check's earlier attempts waited for their turns
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def pushed_back(self, seconds: float) -> None:
@@ -48,6 +49,11 @@ class Context:
             moved = max(0.0, min(seconds, self.allowance - self.waited))
             self.until += moved
             self.waited += moved
+
+    def unobserved_s(self) -> float:
+        """Seconds the check has waited for its turns so far, every attempt: the lab was not looked at meanwhile,
+        so a time measured by looking at it leaves them out."""
+        return self.waited_before + self.waited
 
     def remaining(self) -> float:
         """Seconds left for this attempt; CheckFailed when none are."""
@@ -160,7 +166,7 @@ def run_check(check: Check, collector: Collector) -> Result:
     while True:
         attempts += 1
         ctx = Context(collector, memory=memory, until=check.ends_by(started) + waited,
-                      allowance=PUSHBACK_LIMIT_S - waited)
+                      allowance=PUSHBACK_LIMIT_S - waited, waited_before=waited)
         status, reason = _attempt(check, ctx)
         evidence = ctx.evidence
         waited += ctx.waited

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from labkit.design import load_design
+from labkit.verify.deadlines import LONG_OUTAGE
 from labkit.verify.suites import suite_for
 from tests.integration.conftest import check_prerequisites, design_copy, leftovers
 
@@ -49,6 +50,8 @@ def test_scenario_lab_passes_its_suite(scenario: str, tmp_path: Path, labkit):
             cases = {k: v for k, v in report["timings"].items() if k.startswith("failover.") and "loss_ms" in v}
             assert len(cases) == 6, report["timings"]
             assert all(v["reconverge_s"] is not None and v["loss_ms"] <= v["budget_ms"] for v in cases.values())
+            outage = report["timings"]["failover.long_outage"]  # past every retry of the spokes, then back in time
+            assert outage["outage_s"] >= LONG_OUTAGE(load_design(design)) and outage["back_s"] <= outage["deadline_s"]
         if scenario == "mpls":
             ids = {c["id"] for c in report["checks"]}
             assert {"mpls.isolation", "mpls.labels_on_the_wire.CORP", "mpls.labels_on_the_wire.ATM"} <= ids

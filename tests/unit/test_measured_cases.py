@@ -14,7 +14,7 @@ from labkit.verify import deadlines
 from labkit.verify.checks import failover
 from labkit.verify.checks.failover import Case, Fault, Probe
 from labkit.verify.collect import Evidence
-from labkit.verify.engine import CheckFailed, run_check
+from labkit.verify.engine import CheckFailed, Context, run_check
 from labkit.verify.state import ProbeResult
 from tests.conftest import TOPOLOGIES
 
@@ -93,3 +93,89 @@ def test_a_probe_ended_early_does_not_count_its_packets_in_flight():
     assert flowing.ended_early(25).sent == 97 and flowing.ended_early(25).lost == 0
     stopped = ProbeResult(100, tuple(range(1, 51)))  # traffic stopped half way: the loss stays
     assert stopped.ended_early(25).sent == 75 and stopped.ended_early(25).lost == 25
+
+
+def _outage(monkeypatch, back, given_up):
+    """failover.long_outage with scripted conditions for the hub being back and the spokes having given up."""
+    monkeypatch.setattr(failover, "hub_back", lambda design, hub: back)
+    monkeypatch.setattr(failover, "gave_up", lambda design, hub: given_up)
+    return failover.long_outage(DESIGN, DESIGN.hubs[0])
+
+
+def test_a_long_outage_takes_the_link_down_past_every_retry_and_times_the_return_outside_a_window(
+        tmp_path: Path, monkeypatch):
+    now = [0.0]  # a clock that moves as the check sleeps, and a little with each look
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    def monotonic() -> float:
+        now[0] += 0.01
+        return now[0]
+
+    monkeypatch.setattr(failover.time, "sleep", sleep)
+    monkeypatch.setattr(failover.time, "monotonic", monotonic)
+    looks_after_return = iter([CheckFailed("spoke3 not registered yet")] * 2)
+
+    def back(ctx) -> str:
+        done = ctx.collector.done
+        if "apply link_down" in done and "apply link_up" not in done:
+            raise CheckFailed("hub1 unreachable")
+        if "apply link_up" in done and (late := next(looks_after_return, None)):
+            raise late
+        return "hub1 back"
+
+    script = Script(tmp_path, sent=0, lost=set())
+    result = run_check(_outage(monkeypatch, back, lambda ctx: "gave up"), script)
+    assert result.status == "pass", result.reason
+    assert script.done == ["apply link_down", "apply link_up"]  # no measured window, no probes
+    assert deadlines.LONG_OUTAGE(DESIGN) <= result.measurements["outage_s"] < deadlines.LONG_OUTAGE(DESIGN) + 1
+    assert 2 * failover.LOOK_EVERY_S <= result.measurements["back_s"] < 2
+    assert result.measurements["deadline_s"] == deadlines.OUTAGE_RETURN(DESIGN)
+
+
+def test_a_long_outage_fails_when_a_spoke_never_gave_up_or_never_came_back_and_restores_the_link(
+        tmp_path: Path, monkeypatch):
+    clock = iter(range(0, 100_000, 5))
+    monkeypatch.setattr(failover.time, "monotonic", lambda: float(next(clock)))
+
+    def held(ctx) -> str:
+        raise CheckFailed("spoke2 still holds an established IKE SA with hub1")
+
+    script = Script(tmp_path, sent=0, lost=set())
+    result = run_check(_outage(monkeypatch, lambda ctx: "hub1 back", held), script)
+    assert result.status == "fail" and "spoke2 still holds" in result.reason
+    assert script.done[-1] == "apply link_up"
+
+    state = {"down": False}
+
+    def back(ctx) -> str:
+        if state["down"]:
+            raise CheckFailed("spoke3 not registered yet")
+        state["down"] = True  # the precondition held; after that the hub never serves again
+        return "hub1 back"
+
+    script = Script(tmp_path, sent=0, lost=set())
+    result = run_check(_outage(monkeypatch, back, lambda ctx: "gave up"), script)
+    assert result.status == "fail" and "not every spoke back with hub1" in result.reason
+    assert script.done[-1] == "apply link_up" and result.measurements["back_s"] is None
+
+
+def test_a_wait_leaves_out_what_its_looks_waited_for_other_labs(tmp_path: Path, monkeypatch):
+    """A look held back by another lab's measured window is time the lab was not looked at: neither the limit nor
+    the time measured counts it."""
+    now = [0.0]
+    monkeypatch.setattr(failover.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(failover.time, "sleep", lambda seconds: now.__setitem__(0, now[0] + seconds))
+    looks = iter([False, True])
+
+    def condition(ctx) -> str:
+        now[0] += 50  # the look waited 50 s for another lab's window, then ran
+        ctx.pushed_back(50)
+        if not next(looks):
+            raise CheckFailed("not yet")
+        return "holds"
+
+    ctx = Context(Script(tmp_path, sent=0, lost=set()))
+    took, word = failover._wait(ctx, condition, limit_s=10)
+    assert word == "holds" and took == failover.LOOK_EVERY_S

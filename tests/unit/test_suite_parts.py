@@ -85,6 +85,7 @@ EXPECTED: dict[str, dict[str, tuple[str, ...]]] = {
         "failover.hub_return": ("failover.preferred.hub1",),
         "failover.spoke_restart": ("failover.preferred.hub1",),
         "failover.ipsec_restart": ("failover.preferred.hub1",),
+        "failover.long_outage": ("failover.preferred.hub1",),
     },
     "cluster": {
         "cluster.vrrp": (),

@@ -26,7 +26,17 @@ from labkit.verify.checks.ipsec import installed_in
 from labkit.verify.checks.nhrp import no_shortcut, shortcut_to
 from labkit.verify.checks.paths import crosses_hub
 from labkit.verify.checks.routing import best_bgp, through_hub
-from labkit.verify.deadlines import DURING, INJECT, RESTORE, SETTLE, SHORTCUT, TRAFFIC
+from labkit.verify.deadlines import (
+    DURING,
+    INJECT,
+    LONG_OUTAGE,
+    OUTAGE_RETURN,
+    RESTORE,
+    SETTLE,
+    SHORTCUT,
+    TRAFFIC,
+    timers,
+)
 from labkit.verify.engine import Check, CheckFailed, Context
 from labkit.verify.state import ProbeResult
 
@@ -93,13 +103,18 @@ def _stop_probes(ctx: Context, probes: tuple[Probe, ...], interval_ms: int) -> d
 def _wait(ctx: Context, condition: Condition, limit_s: float,
           every_s: float = LOOK_EVERY_S) -> tuple[float | None, str]:
     """Seconds until `condition` held (None if it never did within `limit_s`) and its last word; looked at again
-    `every_s` after each look that found it not holding."""
-    started = time.monotonic()
+    `every_s` after each look that found it not holding. Time a look waited for its turn on a shared machine (other
+    labs' measured windows) is not counted: the lab was not looked at meanwhile."""
+    started, unobserved = time.monotonic(), ctx.unobserved_s()
+
+    def elapsed() -> float:
+        return time.monotonic() - started - (ctx.unobserved_s() - unobserved)
+
     while True:
         try:
-            return time.monotonic() - started, condition(ctx)
+            return elapsed(), condition(ctx)
         except CheckFailed as exc:
-            if time.monotonic() - started > limit_s:
+            if elapsed() > limit_s:
                 return None, str(exc)
             time.sleep(every_s)
 
@@ -198,6 +213,58 @@ def _put_back(ctx: Context, case: Case, problems: list[str], restore_s: float) -
             problems.append(f"lab not back to the designed state after the case: {word}")
         else:
             ctx.measurements["restored_s"] = round(took, 1)
+
+
+def long_outage(design: Design, hub: Site, link: str = "eth1") -> Check:
+    """The hub unreachable (its WAN link down) for longer than every retry its spokes make by themselves
+    (deadlines.LONG_OUTAGE), then back: every spoke has given its SA with the hub up by the end of the outage, and
+    is back with the hub (registered, BGP Established, traffic via it) within deadlines.OUTAGE_RETURN. Not a
+    measured window: no traffic loss is measured, and what it times is minutes long. Its figures: `outage_s`,
+    `back_s` (from the link's return until every spoke was back) and `deadline_s`."""
+    outage_s, back_s, restore_s = LONG_OUTAGE(design), OUTAGE_RETURN(design), RESTORE(design)
+    back, given_up = hub_back(design, hub), gave_up(design, hub)
+    t = timers(design)
+
+    def probe(ctx: Context) -> str:
+        took, word = _wait(ctx, back, restore_s)
+        if took is None:
+            raise CheckFailed(f"precondition not met, no fault injected: {word}")
+        ctx.inject(hub.name, "link_down", interface=link)
+        down = time.monotonic()
+        try:
+            time.sleep(max(0.0, down + outage_s - DURING(design) - time.monotonic()))
+            gone = _look(ctx, given_up, DURING(design))
+            time.sleep(max(0.0, down + outage_s - time.monotonic()))
+            ctx.measurements["outage_s"] = round(time.monotonic() - down, 1)
+        finally:
+            ctx.inject(hub.name, "link_up", interface=link)
+        took, word = _wait(ctx, back, back_s)
+        ctx.measurements.update({"back_s": None if took is None else round(took, 1), "deadline_s": back_s,
+                                 "bounded_by": {"dpd_s": t.dpd_s, "ike_give_up_s": t.ike_give_up_s,
+                                                "rejoin_s": round(t.rejoin_s, 1)}})
+        if not gone["held"]:
+            raise CheckFailed(f"by the end of the {outage_s:g}s outage: {gone['detail']}")
+        if took is None:
+            raise CheckFailed(f"not every spoke back with {hub.name} within {back_s:g}s of its return: {word}")
+        return f"every spoke back with {hub.name} {took:.1f}s after a {outage_s:g}s outage (deadline {back_s:g}s)"
+
+    return Check("failover.long_outage", f"{hub.name} unreachable longer than every retry of its spokes, then back",
+                 (hub.name, *(s.name for s in design.spokes)), probe, deadline_s=0, alone=True,
+                 attempt_s=restore_s + outage_s + back_s + 2 * INJECT(design))
+
+
+def gave_up(design: Design, hub: Site) -> Condition:
+    """No spoke holds an established IKE SA with the (unreachable) hub: each gave it up."""
+
+    def condition(ctx: Context) -> str:
+        def one(spoke: Site) -> None:
+            if any(sa.remote == hub.nbma and sa.state == "ESTABLISHED" for sa in ctx.fact(spoke.name, "ike_sas")):
+                raise CheckFailed(f"{spoke.name} still holds an established IKE SA with {hub.name}")
+
+        ctx.each(design.spokes, one)
+        return f"every spoke gave its SA with {hub.name} up"
+
+    return condition
 
 
 def _best(ctx: Context, node: str, address: IPv4Address):

@@ -33,10 +33,12 @@ def _hq(design: Design) -> Site | Headquarters:
     return design.headquarters or design.hubs[0]
 
 
-def _since_start(ctx: Context) -> float:
-    """Seconds since the check's first attempt started."""
+def _since_start(ctx: Context, observed: bool = False) -> float:
+    """Seconds since the check's first attempt started; `observed`: leaving out what its looks waited for their
+    turns on a shared machine (the lab was not looked at meanwhile)."""
     now = time.monotonic()
-    return round(now - ctx.memory.setdefault("started", now), 1)
+    unobserved = ctx.unobserved_s() - ctx.memory.setdefault("unobserved", ctx.unobserved_s()) if observed else 0.0
+    return round(now - ctx.memory.setdefault("started", now) - unobserved, 1)
 
 
 def applied(design: Design, spoke: Site, fault: str, title: str, alone: bool) -> Check:
@@ -114,7 +116,7 @@ def kept_out(design: Design, spoke: Site, fault: str, left: IpsecLeft) -> Check:
     others = [s for s in design.spokes if s != spoke]
 
     def probe(ctx: Context) -> str:
-        elapsed = _since_start(ctx)
+        elapsed = _since_start(ctx, observed=True)
         problems = ctx.each(design.hubs, lambda h: "; ".join(_hub_problems(ctx, h, spoke, left)) or None)
         problems += ctx.each(others, lambda o: _routed_at(ctx, o, spoke))
         problems += _spoke_problems(ctx, design, spoke, left)
@@ -214,7 +216,7 @@ def joined(design: Design, spoke: Site, fault: str) -> Check:
     within = deadlines.JOINED(design)
 
     def probe(ctx: Context) -> str:
-        elapsed = _since_start(ctx)
+        elapsed = _since_start(ctx, observed=True)
         detail = condition(ctx)
         ctx.measurements.update({"joined_s": elapsed, "deadline_s": within,
                                  "bounded_by": dataclasses.asdict(deadlines.timers(design))})

@@ -1,7 +1,8 @@
 """Hub failover, in a design with a hub pair: the lab in its designed state with traffic through the preferred
 hub, then one fault after another, each measured with two continuous probes (a spoke LAN to the HQ LAN, a spoke
 LAN to another spoke's LAN): hub1's WAN link down and up; hub1 down hard; a shortcut riding through that; hub1
-back; a spoke restart; strongSwan restart on hub1. Every case ends with the lab back in its designed state."""
+back; a spoke restart; strongSwan restart on hub1; then hub1 unreachable longer than every retry its spokes make
+by themselves, and back (timed, not a measured window). Every case ends with the lab back in its designed state."""
 
 from __future__ import annotations
 
@@ -52,10 +53,11 @@ def _cases(suite: Suite) -> list[Check]:
     return [
         *after(suite.ready, measured_cases[0], measured_cases[1]),
         *after(measured_cases[1:2], failover.shortcut_survived("failover.hub_fail", across, shared)),
-        *after(suite.ready, *measured_cases[2:]),
+        *after(suite.ready, *measured_cases[2:], failover.long_outage(design, hub)),
     ]
 
 
 STORY = Part("hub pair: reachability, traffic through the preferred hub", "story", (hub_pair,), _story)
-CASES = Part("hub pair failover: WAN down, hub failure, return, spoke restart, strongSwan restart", "faults",
+CASES = Part("hub pair failover: WAN down, hub failure, return, spoke restart, strongSwan restart, a long outage",
+             "faults",
              (hub_pair, measured), _cases)
