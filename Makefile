@@ -116,11 +116,12 @@ bench: deps
 	$(LABKIT) bench $(if $(SCALE),topologies/scale.yml --scale $(SCALE),topologies/phase3.yml \
 		$(if $(filter 1,$(TESTS)),--tests,))
 
-# the measured cases of failover, cluster and edge alone, against the same cases in the last `make test` (run beside
-# other labs): a case worse together than the scheduler's slack is a defect (build/bench/together-<lab>.json)
+# the measured cases of failover, cluster and edge alone (REPEAT=N runs each, 1 by default), against the same cases in
+# the last `make test` (run beside other labs): a case worse together than its worst alone run by more than the
+# scheduler's slack is a defect (build/bench/together-<lab>.json)
 bench-together: deps
 	@for s in failover cluster edge; do $(LABKIT) bench topologies/$$s.yml --together reports/make-test-times.json \
-		|| exit 1; done
+		--repeat $(or $(REPEAT),1) || exit 1; done
 
 unit: deps
 	$(BIN)/pytest -q -m "not lab"

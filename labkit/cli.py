@@ -289,7 +289,7 @@ def cmd_bench(args: argparse.Namespace, console: Console) -> int:
     if args.together:
         from labkit.together import bench_together
 
-        bench_together(design, Path(args.together), console, Path(args.out))
+        bench_together(design, Path(args.together), console, Path(args.out), repeat=args.repeat)
     elif args.scale:
         bench_scale(design, args.scale, console, Path(args.out))
     else:
@@ -416,6 +416,8 @@ def parser() -> argparse.ArgumentParser:
     mode.add_argument("--together", metavar="TIMES",
                       help="run the design's measured cases alone and compare them with the same cases in a concurrent "
                       "`make test` (TIMES: its reports/make-test-times.json)")
+    p.add_argument("--repeat", type=int, default=1, metavar="N",
+                   help="with --together: run the design alone N times (a case's figure alone varies from run to run)")
     mode.add_argument("--scale", type=spoke_counts, metavar="N,N,...",
                       help="run the design with each spoke count (e.g. 10,50,100) in the warm VM: time and guest "
                       "memory per spoke against the bare-daemon floor, and how bring-up per spoke grows")
