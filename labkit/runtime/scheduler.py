@@ -6,19 +6,17 @@ protocol timers with the CPUs idle, so labs run side by side; two kinds of step 
 - a *burst*: a CPU-heavy step of a short time: a bring-up, a node started or reset, a capture, a teardown; it keeps
   busy the cores it says (all of them by default: a bring-up starts every node at once; a step in one node, one);
 - a *window*: a measured window, whose traffic loss or timing goes into a report (a failover, a takeover, a rekey,
-  a WAN address change under 20 ms probes). Nothing of another lab may run beside it: no burst, and no *look* (a
-  check's command reading state: under emulation each costs tens of milliseconds of CPU, and a course's checks poll
-  every node); what a burst set off (the IKE and routing of nodes just started) is waited out before it starts.
+  a WAN address change under 20 ms probes). Nothing heavy of another lab may run beside it, nor what a burst set
+  off (the IKE and routing of nodes just started or reset): that is waited out before the window starts.
 
 A window starts once nothing else runs and no window was asked for before it, and holds the machine until it ends; a
 burst starts once no window runs or was asked for before it, and the cores of the bursts that run or wait before it
 leave room for its own (CORES in all: two one-core steps run side by side, a bring-up alone). So requests are served
 in the order they came, and a lab waiting for its window is never overtaken by a later burst. Once started, a window
 waits until the machine is quiet (QUIET_SHARE of its CPUs busy at most, over QUIET_SPAN_S) before it is granted, for at
-most QUIET_LIMIT_S. A look waits while a window of another lab, asked for before the look, runs (so a look waits for a
-window or two, never for a chain of later ones); looks leave no ticket and never hold anything else back. A request of
-a process that already holds a ticket for the same lab covering it (a node started inside its own window, a look of
-the window's own checks) passes at once.
+most QUIET_LIMIT_S. Light work (a check reading state) is never held (holding other labs' checks back while a window
+ran was tried: `make test` took three minutes longer, its lanes' labs idle). A request of a process that already holds a ticket for the same lab covering it (a node
+started inside its own window) passes at once.
 
 A ticket is a file in SCHED_DIR named `<when asked>-<pid>-<thread>.<kind>.<state>`, locked by its owner for as long
 as it lives: a ticket found unlocked belongs to a process that died (SIGKILL) and is removed, so nobody waits on the
@@ -109,28 +107,6 @@ class Scheduler:
         """Hold a measured window for `lab` while the block runs."""
         with self._hold(lab, "window", what, waited, say):
             yield
-
-    @contextlib.contextmanager
-    def look(self, lab: str, what: str, waited: Waited | None = None) -> Iterator[None]:
-        """Let a check of `lab` read state once no window of another lab, asked for before now, runs; `waited` is
-        told how long it waited."""
-        with self.changed:
-            if (lab, "window") in self.held:
-                yield
-                return
-        tell, asked = _Teller(waited), time.time()
-        mine = f"{time.time_ns():020d}"
-        while True:
-            blocking = [t for t in tickets(self.folder) if t.kind == "window" and t.state == "running"
-                        and t.key < mine and t.info.get("lab") != lab]
-            if not blocking or time.time() - asked > WAIT_LIMIT_S:
-                break
-            time.sleep(POLL_S)
-            tell()
-        tell()
-        if time.time() - asked >= POLL_S:
-            self.log({"lab": lab, "kind": "look", "what": what, "waited_s": round(time.time() - asked, 2)})
-        yield
 
     @contextlib.contextmanager
     def _hold(self, lab: str, kind: Kind, what: str, waited: Waited | None, say: Say | None,
@@ -350,6 +326,3 @@ class LabLoad:
 
     def window(self, what: str, waited: Waited) -> contextlib.AbstractContextManager[None]:
         return self.scheduler.window(self.lab, what, waited)
-
-    def look(self, what: str, waited: Waited) -> contextlib.AbstractContextManager[None]:
-        return self.scheduler.look(self.lab, what, waited)

@@ -95,8 +95,6 @@ class Load(Protocol):
 
     def window(self, what: str, waited: Waited) -> contextlib.AbstractContextManager[None]: ...
 
-    def look(self, what: str, waited: Waited) -> contextlib.AbstractContextManager[None]: ...
-
 
 class Unshared:
     """A target alone on its machine: nothing waits."""
@@ -107,10 +105,6 @@ class Unshared:
 
     @contextlib.contextmanager
     def window(self, what: str, waited: Waited) -> Iterator[None]:
-        yield
-
-    @contextlib.contextmanager
-    def look(self, what: str, waited: Waited) -> Iterator[None]:
         yield
 
 
@@ -151,8 +145,7 @@ class Collector:
     def run(self, node: str, fact: str, sink: list[str], timeout: float | None = None, waited: Waited | None = None,
             **params: object) -> list:
         """The fact's model objects (evidence file names go to `sink`); ParseError if not understood. A heavy
-        fact's command runs as a burst of one core, the node's, any other as a look, which waits out other labs'
-        measured windows (`waited` is told how long it waited for its turn)."""
+        fact's command runs as a burst of one core, the node's (`waited` is told how long it waited for its turn)."""
         if self.down:
             raise TargetDown(self.down)
         node_platform = platform(self.node_platform[node])
@@ -162,7 +155,7 @@ class Collector:
                               "only the lab provides")
         command = spec.command.format(**params)
         turn = self.load.burst(f"{fact} on {node}", waited or _ignored, cores=1) if spec.load == "burst" else \
-            self.load.look(f"{fact} on {node}", waited or _ignored)
+            contextlib.nullcontext()
         with turn:
             try:
                 raw = self.sessions.get(node, spec.session).send(command, timeout=timeout)

@@ -1,5 +1,5 @@
-"""The machine-wide scheduler, with real processes holding tickets: windows alone on a quiet machine, bursts and other
-labs' looks out of windows, first come first served, a dead holder's ticket dropped, a process's own tickets shared,
+"""The machine-wide scheduler, with real processes holding tickets: windows alone on a quiet machine, bursts out of
+windows, first come first served, a dead holder's ticket dropped, a process's own tickets shared,
 and the log `make test` reads. The machine's CPU counters are a file the tests write (a real one would make a test's
 outcome depend on what else this machine runs)."""
 
@@ -262,26 +262,3 @@ def test_a_window_on_a_machine_never_quiet_goes_ahead_after_the_limit_and_is_log
         assert 1.0 <= time.monotonic() - started < 5
     assert {"lab": "lab-a", "kind": "window", "noisy_s": 1.0}.items() <= read_log(tmp_path)[0].items()
 
-
-def test_a_look_waits_while_another_labs_window_runs(tmp_path: Path):
-    other = Holder(tmp_path, "window", "lab-b")
-    other.wait_started()
-    waits: list[float] = []
-    threading.Timer(1.0, other.end).start()
-    started = time.monotonic()
-    with Scheduler(tmp_path).look("lab-a", "routes on spoke1", waits.append):
-        assert time.monotonic() - started >= 0.9 and sum(waits) >= 0.9
-    assert any(r["kind"] == "look" and r["lab"] == "lab-a" and r["waited_s"] >= 0.9 for r in read_log(tmp_path))
-
-
-def test_a_look_passes_in_its_own_labs_window_and_beside_a_window_asked_for_after_it(tmp_path: Path, monkeypatch):
-    mine = Scheduler(tmp_path)
-    with mine.window("lab-a", "failover.hub_fail"):
-        assert _granted_after(lambda: mine.look("lab-a", "routes on spoke1"), 0.2)
-    asked = f"{time.time_ns():020d}"
-    later = Holder(tmp_path, "window", "lab-b")
-    later.wait_started()
-    monkeypatch.setattr(scheduler.time, "time_ns", lambda: int(asked))  # the look was asked for before that window
-    assert _granted_after(lambda: mine.look("lab-a", "routes on spoke1"), 0.2)
-    later.end()
-    assert all(r["kind"] != "look" for r in read_log(tmp_path))
