@@ -6,16 +6,13 @@ protocol timers with the CPUs idle, so labs run side by side; two kinds of step 
 - a *burst*: a CPU-heavy step of a short time: a bring-up, a node started or reset, a capture, a teardown; it keeps
   busy the cores it says (all of them by default: a bring-up starts every node at once; a step in one node, one);
 - a *window*: a measured window, whose traffic loss or timing goes into a report (a failover, a takeover, a rekey,
-  a WAN address change under 20 ms probes). Nothing heavy of another lab may run beside it, nor what a burst set
-  off (the IKE and routing of nodes just started or reset): that is waited out before the window starts.
+  a WAN address change under 20 ms probes). Nothing heavy of another lab may run beside it.
 
 A window starts once nothing else runs and no window was asked for before it, and holds the machine until it ends; a
 burst starts once no window runs or was asked for before it, and the cores of the bursts that run or wait before it
 leave room for its own (CORES in all: two one-core steps run side by side, a bring-up alone). So requests are served
-in the order they came, and a lab waiting for its window is never overtaken by a later burst. Once started, a window
-waits until the machine is quiet (QUIET_SHARE of its CPUs busy at most, over QUIET_SPAN_S) before it is granted, for at
-most QUIET_LIMIT_S. Light work (a check reading state) is never held (holding other labs' checks back while a window
-ran was tried: `make test` took three minutes longer, its lanes' labs idle). A request of a process that already holds a ticket for the same lab covering it (a node
+in the order they came, and a lab waiting for its window is never overtaken by a later burst. Light work (a check
+reading state) is never held. A request of a process that already holds a ticket for the same lab covering it (a node
 started inside its own window) passes at once.
 
 A ticket is a file in SCHED_DIR named `<when asked>-<pid>-<thread>.<kind>.<state>`, locked by its owner for as long
@@ -49,13 +46,6 @@ POLL_S = 0.25
 # bursts last about two minutes at most
 WAIT_LIMIT_S = 360.0
 LOG = "log.jsonl"
-# a started window is granted once at most this share of the machine's CPUs was busy over the last QUIET_SPAN_S (idle
-# labs keep it at 1-5 %; a lab still negotiating IKE after its nodes started, above 40 %), or once it waited
-# QUIET_LIMIT_S for that (logged as noisy)
-QUIET_SHARE = 0.25
-QUIET_SPAN_S = 1.0
-QUIET_LIMIT_S = 30.0
-STAT = Path("/proc/stat")
 Waited = Callable[[float], None]  # told, while a request waits, each stretch it has waited since it was last told
 
 
@@ -166,30 +156,12 @@ class Scheduler:
                     say = None
                 time.sleep(POLL_S)
                 tell()
-            if kind == "window":
-                self._quiet(lab, tell)
         except BaseException:  # interrupted while queued: leave the queue
             waiting.unlink(missing_ok=True)
-            running.unlink(missing_ok=True)
             handle.close()
             raise
         granted = time.time()
         return _Held(running, handle, granted, granted - asked, what=[what])
-
-    def _quiet(self, lab: str, tell: _Teller) -> None:
-        """Wait until the machine is quiet (see QUIET_SHARE), at most QUIET_LIMIT_S."""
-        samples = [_cpu_times()]  # the first is the newest at least QUIET_SPAN_S old, once there is one
-        begun = time.monotonic()
-        while time.monotonic() - begun < QUIET_LIMIT_S:
-            time.sleep(POLL_S)
-            tell()
-            last = _cpu_times()
-            samples.append(last)
-            while len(samples) > 2 and last[0] - samples[1][0] >= QUIET_SPAN_S:
-                samples.pop(0)
-            if last[0] - samples[0][0] >= QUIET_SPAN_S and _busy(samples[0], last) <= QUIET_SHARE:
-                return
-        self.log({"lab": lab, "kind": "window", "noisy_s": QUIET_LIMIT_S})
 
     def _started(self, waiting: Path, running: Path, kind: Kind, cores: int, overdue: str | None = None) -> bool:
         """Start the ticket (a burst of `cores`) if the queue lets it, or at once if it is overdue (`overdue`: its
@@ -244,20 +216,6 @@ class _Teller:
         if self.waited is not None and now > self.last:
             self.waited(now - self.last)
         self.last = now
-
-
-def _cpu_times() -> tuple[float, int, int]:
-    """When (monotonic seconds) and the machine's busy and total CPU ticks since boot (steal not counted: time
-    another machine took is not this machine's work)."""
-    ticks = [int(v) for v in STAT.read_text(encoding="ascii").split("\n", 1)[0].split()[1:9]]
-    idle, total = ticks[3] + ticks[4], sum(ticks) - ticks[7]
-    return time.monotonic(), total - idle, total
-
-
-def _busy(first: tuple[float, int, int], last: tuple[float, int, int]) -> float:
-    """The share of the machine's CPUs busy between two samples of _cpu_times."""
-    total = last[2] - first[2]
-    return (last[1] - first[1]) / total if total > 0 else 0.0
 
 
 def _cores(queue: list[Ticket]) -> int:

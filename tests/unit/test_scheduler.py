@@ -1,7 +1,5 @@
-"""The machine-wide scheduler, with real processes holding tickets: windows alone on a quiet machine, bursts out of
-windows, first come first served, a dead holder's ticket dropped, a process's own tickets shared,
-and the log `make test` reads. The machine's CPU counters are a file the tests write (a real one would make a test's
-outcome depend on what else this machine runs)."""
+"""The machine-wide scheduler, with real processes holding tickets: windows alone, bursts out of windows, first come
+first served, a dead holder's ticket dropped, a process's own tickets shared, and the log `make test` reads."""
 
 from __future__ import annotations
 
@@ -18,49 +16,6 @@ from labkit.runtime import scheduler
 from labkit.runtime.scheduler import Scheduler, read_log, tickets
 
 CONTEXT = multiprocessing.get_context("fork")
-
-
-class Stat:
-    """The machine's CPU counters as /proc/stat shows them, busy or idle as a test says."""
-
-    def __init__(self, path: Path):
-        self.path, self.busy, self.idle = path, 0, 0
-        self.write()
-
-    def write(self) -> None:
-        self.path.write_text(f"cpu  {self.busy} 0 0 {self.idle} 0 0 0 0 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\n")
-
-    def run(self, busy_share: float) -> None:
-        """100 more ticks, `busy_share` of them busy."""
-        self.busy += round(100 * busy_share)
-        self.idle += 100 - round(100 * busy_share)
-        self.write()
-
-
-@pytest.fixture(autouse=True)
-def machine(tmp_path: Path, monkeypatch) -> Stat:
-    """A machine that stays quiet unless a test makes it busy, looked at over a short span."""
-    stat = Stat(tmp_path / "stat")
-    monkeypatch.setattr(scheduler, "STAT", stat.path)
-    monkeypatch.setattr(scheduler, "QUIET_SPAN_S", 0.3)
-    return stat
-
-
-def _busy_for(stat: Stat, seconds: float, share: float = 1.0) -> threading.Thread:
-    """Keep the machine `share` busy for `seconds`, then idle, in a thread."""
-
-    def run() -> None:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            stat.run(share)
-            time.sleep(0.05)
-        for _ in range(200):
-            stat.run(0.0)
-            time.sleep(0.05)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread
 
 
 def _hold(folder: Path, kind: str, lab: str, started, release, cores: int | None) -> None:
@@ -242,23 +197,3 @@ def test_a_request_waiting_too_long_goes_ahead_and_is_logged_overdue(tmp_path: P
         assert sorted(t.info["lab"] for t in tickets(tmp_path) if t.state == "running") == ["lab-a", "lab-b"]
     other.end()
     assert {"lab": "lab-a", "kind": "burst", "overdue_s": 0.6}.items() <= read_log(tmp_path)[0].items()
-
-
-def test_a_started_window_waits_until_the_machine_is_quiet(tmp_path: Path, machine: Stat):
-    """What another lab's burst set off (IKE of nodes just started) is waited out before a window is granted."""
-    _busy_for(machine, 1.5)
-    started = time.monotonic()
-    with Scheduler(tmp_path).window("lab-a", "failover.hub_fail"):
-        assert time.monotonic() - started >= 1.5
-    assert [r.get("noisy_s") for r in read_log(tmp_path) if r["lab"] == "lab-a"] == [None]
-
-
-def test_a_window_on_a_machine_never_quiet_goes_ahead_after_the_limit_and_is_logged_noisy(
-        tmp_path: Path, machine: Stat, monkeypatch):
-    monkeypatch.setattr(scheduler, "QUIET_LIMIT_S", 1.0)
-    _busy_for(machine, 30, share=scheduler.QUIET_SHARE + 0.05)
-    started = time.monotonic()
-    with Scheduler(tmp_path).window("lab-a", "failover.hub_fail"):
-        assert 1.0 <= time.monotonic() - started < 5
-    assert {"lab": "lab-a", "kind": "window", "noisy_s": 1.0}.items() <= read_log(tmp_path)[0].items()
-
