@@ -59,7 +59,8 @@ def looking(sessions: Replay, tmp_path: Path) -> Context:
                    until=time.monotonic() + 30)
 
 
-SHORTCUT = {("spoke1", "ping"): "spoke1_ping.txt", ("spoke1", "nhrp_shortcuts"): "spoke1_show_ip_nhrp_shortcut.txt"}
+SHORTCUT = {("spoke1", "ping"): "spoke1_ping.txt", ("spoke1", "nhrp_shortcuts"): "spoke1_show_ip_nhrp_shortcut.txt",
+            ("spoke1", "ike_sas"): "spoke1_swanctl_list_sas.txt", ("spoke2", "ike_sas"): "spoke2_swanctl_list_sas.txt"}
 # what a failed boundary keeps as evidence from each node on the paths (raw text, not parsed)
 PATH_STATE = {(node, "path_state"): f"text:{node}: eth1 mtu 1500" for node in ("spoke1", "spoke2", "hub1", "inet")}
 FITS, OVER = 1400 - mtu.HEADERS, 1401 - mtu.HEADERS
@@ -75,6 +76,14 @@ def test_the_boundary_passes_at_the_tunnel_mtu_and_fails_when_one_byte_more_cros
                                                                          "df_ping_fits.txt"}, tmp_path)
     assert status == "fail" and "1401-byte DF packets: 3 answered, sender told mtu None" in reason
     assert "drop counters of spoke1, spoke2, hub1, inet in the evidence" in reason
+
+
+def test_the_boundary_waits_for_the_spoke_to_spoke_sa_at_both_ends_before_its_df_packets(tmp_path: Path):
+    """DF packets sent while the pair's IKE still runs are dropped for want of an SA: no verdict on the MTU then."""
+    outputs = SHORTCUT | PATH_STATE | {("spoke2", "ike_sas"): "spoke2_swanctl_list_sas_hub_only.txt",
+                                       ("spoke1", "df_ping", FITS): "df_ping_over.txt"}
+    status, reason, _ = run(mtu.boundary(DESIGN), outputs, tmp_path)
+    assert status == "fail" and reason == "spoke2: no IKE SA with 198.51.100.6"
 
 
 def test_the_boundary_fails_when_the_largest_packet_does_not_cross(tmp_path: Path):
