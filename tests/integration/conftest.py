@@ -91,15 +91,17 @@ def labkit(tmp_path: Path, request: pytest.FixtureRequest):
     started = time.time()
     runner = Labkit(tmp_path)
     yield runner
-    record_times(request.node.nodeid, time.time() - started, runner)
+    record_times(request.node.nodeid, started, runner)
 
 
-def record_times(test: str, wall_s: float, runner: Labkit) -> None:
+def record_times(test: str, started: float, runner: Labkit) -> None:
     """Where the test's time went, from what its labkit commands wrote to the scheduler's log: its labs, the
     seconds they waited for other labs' heavy steps, held bursts and windows, and their CPU time (each lab's
     control group, read at its teardown); and its fault cases' figures. One file per test under
-    reports/make-test/, read by `make test`'s table (tests/conftest.py) and `labkit bench --together`."""
-    mine = [r for r in read_log() if r.get("pid") in set(runner.pids)]
+    reports/make-test/, read by `make test`'s table (tests/conftest.py) and `labkit bench --together`. The log
+    outlives runs and process ids are reused: a line counts if one of the test's processes wrote it since it began."""
+    wall_s = time.time() - started
+    mine = [r for r in read_log() if r.get("pid") in set(runner.pids) and r.get("end", 0) >= started]
     held = {kind: round(sum(r.get("held_s", 0) for r in mine if r.get("kind") == kind), 1)
             for kind in ("burst", "window")}
     record = {"test": test, "labs": sorted({r["lab"] for r in mine}), "wall_s": round(wall_s, 1),
