@@ -103,8 +103,8 @@ def _stop_probes(ctx: Context, probes: tuple[Probe, ...], interval_ms: int) -> d
 def _wait(ctx: Context, condition: Condition, limit_s: float,
           every_s: float = LOOK_EVERY_S) -> tuple[float | None, str]:
     """Seconds until `condition` held (None if it never did within `limit_s`) and its last word; looked at again
-    `every_s` after each look that found it not holding. Time a look waited for its turn on a shared machine (other
-    labs' measured windows) is not counted: the lab was not looked at meanwhile."""
+    `every_s` after each look that found it not holding. Time a look waited for its turn on a shared machine (a capture
+    queued behind other labs' heavy steps and windows) is not counted: the lab was not looked at meanwhile."""
     started, unobserved = time.monotonic(), ctx.unobserved_s()
 
     def elapsed() -> float:
