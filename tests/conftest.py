@@ -34,6 +34,8 @@ def write_design(tmp_path: Path):
 
 TIMES = ROOT / "reports" / "make-test"  # where each lab test's time went (tests/integration/conftest.py)
 TIMES_TABLE = ROOT / "reports" / "make-test-times.json"
+FAILURES = ROOT / "reports" / "make-test-failures.jsonl"  # each failed lab test's reason, in short
+REASON_LINES, REASON_CHARS = 8, 1200
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -55,21 +57,40 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: -seconds.get(item.nodeid, 0))  # stable: unit tests keep their order
 
 
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """A failed lab test's reason in short, kept for the end of `make test`'s output: CI shows only its head and
+    tail, and the node state a failure prints can push the assertion out of both."""
+    if not report.failed or "lab" not in report.keywords or os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # a worker of pytest-xdist: its controller records it
+    crash = getattr(report.longrepr, "reprcrash", None)
+    message = crash.message if crash is not None else str(report.longrepr)
+    lines = message.splitlines()
+    kept = lines[:1] + [line for line in lines[1:] if line.lstrip().startswith(("FAIL", "E "))]
+    reason = "\n".join(kept[:REASON_LINES])[:REASON_CHARS]
+    FAILURES.parent.mkdir(parents=True, exist_ok=True)
+    with FAILURES.open("a") as out:
+        out.write(json.dumps({"time": time.time(), "test": report.nodeid, "when": report.when, "reason": reason})
+                  + "\n")
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     """After the lab tests: one table, per lab test (each scenario, each course group), of its wall time, the time
     its labs waited for other labs' heavy steps, the bursts and windows they held, and their CPU time; the same as
-    JSON in reports/make-test-times.json."""
+    JSON in reports/make-test-times.json. Last, every lab test that failed, in short."""
     started = config.stash.get(STARTED, None)
     if started is None or hasattr(config, "workerinput"):  # a worker of pytest-xdist: the controller tells
         return
     started = float(os.environ.get("LABKIT_TABLE_SINCE") or started)  # make test: since its first lab test began
     records = sorted((r for r in _records() if r["end"] >= started), key=lambda r: -r["wall_s"])
-    if not records:
-        return
-    wall = round(time.time() - started, 1)
+    if records:
+        _table(records, round(time.time() - started, 1), terminalreporter.write_line)
+    _failures_since(started, terminalreporter.write_line)
+
+
+def _table(records: list[dict], wall: float, write) -> None:
+    """The table of where the time went, printed and written to TIMES_TABLE."""
     totals = {key: round(sum(r[key] for r in records), 1) for key in ("wall_s", "waited_s", "cpu_s", "bursts_s",
                                                                       "windows_s")}
-    write = terminalreporter.write_line
     write("")
     write(f"where the lab tests' time went ({len(records)} tests, {wall:.0f} s of wall time in all):")
     write(f"{'test':<64} {'wall s':>7} {'waited s':>8} {'cpu s':>7} {'bursts s':>8} {'windows s':>9}")
@@ -81,6 +102,20 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
           f"{totals['bursts_s']:>8.0f} {totals['windows_s']:>9.0f}")
     TIMES_TABLE.write_text(json.dumps({"wall_s": wall, "totals": totals, "tests": records}, indent=2) + "\n")
     write(f"(the same in {TIMES_TABLE.relative_to(ROOT)})")
+
+
+def _failures_since(started: float, write) -> None:
+    """Every lab test that failed since `started` (in this run or the lanes before it), with its reason in short."""
+    try:
+        failed = [json.loads(line) for line in FAILURES.read_text().splitlines()]
+    except (OSError, ValueError):
+        return
+    failed = [f for f in failed if f["time"] >= started]
+    if failed:
+        write("")
+        write(f"lab tests that failed ({len(failed)}; their whole output is above):")
+    for f in failed:
+        write(f"FAILED {_short(f['test'])} ({f['when']}): {f['reason']}")
 
 
 def _short(test: str) -> str:

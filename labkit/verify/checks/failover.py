@@ -331,7 +331,9 @@ def spoke_back(design: Design, spoke: Site) -> Condition:
                 raise CheckFailed(f"{spoke.name} not registered with {hub.name}")
             peers = {p.neighbor: p.state for p in ctx.fact(hub.name, "bgp_peers")}
             if peers.get(spoke.tunnel) != "Established":
-                raise CheckFailed(f"{hub.name}: BGP with {spoke.name} is {peers.get(spoke.tunnel, 'absent')}")
+                seen = {p.neighbor: p.state for p in ctx.fact(spoke.name, "bgp_peers")}.get(hub.tunnel, "absent")
+                raise CheckFailed(f"{hub.name}: BGP with {spoke.name} is {peers.get(spoke.tunnel, 'absent')} "
+                                  f"({spoke.name}'s side: {seen})")
             if _best(ctx, hub.name, spoke.lan.ip) is None:
                 raise CheckFailed(f"{hub.name}: no route to {spoke.name}'s LAN yet")
 
