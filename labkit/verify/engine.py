@@ -40,13 +40,18 @@ class Context:
     allowance: float = PUSHBACK_LIMIT_S  # how far the attempt's end may still be pushed back
     waited_before: float = 0.0  # what the check's earlier attempts waited for their turns
     lock: threading.Lock = field(default_factory=threading.Lock)
+    counted_to: float = float("-inf")  # time.monotonic() up to which waiting has been counted
 
     def pushed_back(self, seconds: float) -> None:
-        """The attempt waited this long for a burst or window of its own (labkit.runtime.scheduler): the lab was
-        not looked at meanwhile, so the attempt's end moves back as much, up to what the check may still be pushed
-        back (`allowance`)."""
+        """The attempt waited this long, until now, for a burst or window of its own (labkit.runtime.scheduler):
+        the lab was not looked at meanwhile, so the attempt's end moves back as much, up to what the check may still
+        be pushed back (`allowance`). Facts that wait side by side count their common time once: summed, a capture
+        and the traffic it awaits had a failing check retried for minutes (workshop 10, CI 2026-12-07)."""
         with self.lock:
-            moved = max(0.0, min(seconds, self.allowance - self.waited))
+            now = time.monotonic()
+            fresh = now - max(now - seconds, self.counted_to)
+            self.counted_to = max(self.counted_to, now)
+            moved = max(0.0, min(fresh, self.allowance - self.waited))
             self.until += moved
             self.waited += moved
 

@@ -112,6 +112,22 @@ def test_a_check_that_waits_for_its_turn_before_every_attempt_still_ends(tmp_pat
     assert time.monotonic() - started < 1 + 2 + 1.5  # its deadline, the push-back allowed, one attempt more
 
 
+def test_facts_waiting_side_by_side_push_the_attempt_back_once(tmp_path: Path, monkeypatch):
+    """A capture and the traffic it awaits, each queued for the same 30 s, moved the attempt's end back 30 s, not
+    60: summed, a failing quick check kept its attempts going for minutes."""
+    now = [100.0]
+    monkeypatch.setattr(engine.time, "monotonic", lambda: now[0])
+    ctx = Context(_collector(tmp_path), until=110.0)
+    for _ in range(30):  # both requests are told each second they wait, as the scheduler's tellers do
+        now[0] += 1
+        ctx.pushed_back(1.0)
+        ctx.pushed_back(1.0)
+    assert ctx.waited == 30 and ctx.until == 140
+    now[0] += 5  # a wait of its own afterwards counts in full
+    ctx.pushed_back(5.0)
+    assert ctx.waited == 35
+
+
 class FlakyRuntime:
     """Stands in for a runtime whose VM answers, then stops answering."""
 
