@@ -648,9 +648,32 @@ def _cross_checks(problems: Problems, design: Design, top: Fields, lan_pool: IPv
             problems.add(top.key_line("cases"), "underlay.wan_pool", f"wan_address_change gives a spoke the pool's "
                          f"last /{WAN_LINK_PREFIXLEN} ({spare}) as its new lease, but a site holds it; "
                          f"{larger(pool, room(pool, WAN_LINK_PREFIXLEN) + 1, WAN_LINK_PREFIXLEN)}")
+        _peering_outlasts_a_move(problems, design, top.key_line("routing"))
     if design.phase in (2, 3) and len(design.spokes) < 2:
         problems.add(top.key_line("spokes"), "spokes", f"phase {design.phase} needs at least 2 spokes "
                      "(spoke-to-spoke tunnels are what it is about)")
+
+
+def _peering_outlasts_a_move(problems: Problems, design: Design, line: int | None) -> None:
+    """A spoke whose WAN address changes may be cut off for the case's whole loss budget: its BGP sessions must
+    outlast that (a session outlives an outage shorter than its hold time less a keepalive: the last keepalive may
+    have come that much earlier), or the move ends them, which the case does not prove (and FRR 8.4.4's hub, still
+    clearing the ended dynamic peer when the spoke reconnects, can take the new session onto it and never list
+    it: FRR issue 9929)."""
+    [case] = [c for c in design.cases if c.name == "wan_address_change"]
+    outage_s = case.budget.loss_budget_ms / 1000 if case.budget else 0
+    routing = design.routing
+    if routing.bfd and routing.bfd.detect_ms / 1000 <= outage_s:
+        problems.add(line, "routing.bfd", f"wan_address_change lets a spoke go {outage_s:g} s without traffic (its "
+                     f"loss budget), but BFD declares a peer down after {routing.bfd.detect_ms} ms: the move would "
+                     "end the spoke's BGP sessions; prove the case in a design without routing.bfd")
+    elif routing.holdtime - routing.keepalive <= outage_s:
+        hold = 3 * (int(outage_s) // 2 + 1)
+        problems.add(line, "routing.holdtime", f"wan_address_change lets a spoke go {outage_s:g} s without traffic "
+                     f"(its loss budget), but a BGP session with keepalive {routing.keepalive} s and holdtime "
+                     f"{routing.holdtime} s may end after {routing.holdtime - routing.keepalive} s: the move would "
+                     f"end the spoke's sessions; set routing.keepalive to {hold // 3} and routing.holdtime to "
+                     f"{hold} or more")
 
 
 def _nat_checks(problems: Problems, design: Design, line: int | None) -> None:

@@ -355,16 +355,33 @@ def test_cases_name_edge_cases_of_the_catalogue_and_fit_the_design(write_design)
                for p in problems)
 
 
+MOVABLE = PHASE3.replace("keepalive: 3", "keepalive: 8").replace("holdtime: 9", "holdtime: 24")
+
+
 def test_a_wan_address_change_takes_the_pools_last_link_which_no_site_may_hold(write_design):
-    design = load_design(write_design(PHASE3 + "cases: [wan_address_change]\n"))
+    design = load_design(write_design(MOVABLE + "cases: [wan_address_change]\n"))
     link = design.spare_wan_link()
     assert (str(link.address), str(link.gateway)) == ("198.51.100.254/30", "198.51.100.253/30")
     assert all(not link.address.network.overlaps(site.wan.network) for site in design.sites)
-    full = PHASE3.replace("198.51.100.0/24", "198.51.100.0/28")  # four /30s, one per site: none spare
+    full = MOVABLE.replace("198.51.100.0/24", "198.51.100.0/28")  # four /30s, one per site: none spare
     assert str(load_design(write_design(full)).sites[-1].wan.network) == "198.51.100.12/30"
     [problem] = problems_of(write_design, full + "cases: [wan_address_change]\n")
     assert ("underlay.wan_pool: wan_address_change gives a spoke the pool's last /30 (198.51.100.12/30) as its new "
             "lease, but a site holds it; use a /27 or larger") in problem
+
+
+def test_a_wan_address_change_needs_bgp_sessions_that_outlast_its_loss_budget(write_design):
+    """The move may take the case's 14 s budget: a session must outlive that, or the move ends it."""
+    [problem] = problems_of(write_design, PHASE3 + "cases: [wan_address_change]\n")
+    assert ("routing.holdtime: wan_address_change lets a spoke go 14 s without traffic (its loss budget), but a BGP "
+            "session with keepalive 3 s and holdtime 9 s may end after 6 s: the move would end the spoke's sessions; "
+            "set routing.keepalive to 8 and routing.holdtime to 24 or more") in problem
+    assert load_design(write_design(MOVABLE + "cases: [wan_address_change]\n")).routing.holdtime == 24
+    with_bfd = MOVABLE.replace("  hub_advertises: summary", "  hub_advertises: summary\n  bfd: {interval_ms: 300, "
+                               "multiplier: 3}")
+    [problem] = problems_of(write_design, with_bfd + "cases: [wan_address_change]\n")
+    assert "routing.bfd: wan_address_change lets a spoke go 14 s without traffic" in problem
+    assert "BFD declares a peer down after 900 ms" in problem
 
 
 # -- spokes behind their own PAT (`nat:`) -------------------------------------------------------------------
