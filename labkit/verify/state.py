@@ -38,6 +38,7 @@ class BgpPeer:
     remote_as: int
     state: str  # Established, Active, Connect...
     prefixes_received: int | None
+    uptime_s: int | None = None  # how long the session has been Established (None: not Established, or not shown)
 
 
 @dataclass(frozen=True)
@@ -215,7 +216,26 @@ def _bgp_peer(r: dict) -> BgpPeer:
     established = state_pfx.isdigit()
     return BgpPeer(neighbor=_ip(r["neighbor"]), remote_as=int(r["remote_as"]),
                    state="Established" if established else state_pfx,
-                   prefixes_received=int(state_pfx) if established else None)
+                   prefixes_received=int(state_pfx) if established else None,
+                   uptime_s=up_down_s(r.get("up_down", "")) if established else None)
+
+
+# the Up/Down column: ESR `dd,hh:mm:ss`; FRR `hh:mm:ss` under a day, then `1d02h03m`, `02w1d03h`, `01y02w3d`
+# (bgpd.c peer_uptime)
+_CLOCK = re.compile(r"(?:(\d+),)?(\d+):(\d+):(\d+)")
+_UNITS = re.compile(r"(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?")
+_UNIT_S = (365 * 86400, 7 * 86400, 86400, 3600, 60)
+
+
+def up_down_s(text: str) -> int | None:
+    """Seconds in a BGP summary's Up/Down column; None for a form it does not take (`never`)."""
+    if clock := _CLOCK.fullmatch(text):
+        days, hours, minutes, seconds = (int(g or 0) for g in clock.groups())
+        return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+    units = _UNITS.fullmatch(text)
+    if not text or units is None:
+        return None
+    return sum(int(g or 0) * unit for g, unit in zip(units.groups(), _UNIT_S, strict=True))
 
 
 def _route(r: dict) -> Route:

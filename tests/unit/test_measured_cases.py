@@ -15,7 +15,7 @@ from labkit.verify.checks import failover
 from labkit.verify.checks.failover import Case, Fault, Probe
 from labkit.verify.collect import Evidence
 from labkit.verify.engine import CheckFailed, Context, run_check
-from labkit.verify.state import ProbeResult
+from labkit.verify.state import BgpPeer, ProbeResult
 from tests.conftest import TOPOLOGIES
 
 DESIGN = load_design(TOPOLOGIES / "failover.yml")
@@ -26,11 +26,12 @@ PROBE = Probe("spoke1-hq", SPOKE, DESIGN.hq_lan.ip)
 class Script:
     """A collector whose probe answers every packet but `lost`, and that notes what was done, in order."""
 
-    def __init__(self, tmp_path: Path, sent: int, lost: set[int]):
+    def __init__(self, tmp_path: Path, sent: int, lost: set[int], uptime_s: int = 600):
         self.evidence = Evidence(tmp_path, ())
         self.down = None
         self.done: list[str] = []
         self.sent, self.lost = sent, lost
+        self.uptime_s = uptime_s  # every BGP session's, as the spokes show it
         self.load = self
 
     @contextlib.contextmanager
@@ -40,6 +41,9 @@ class Script:
         self.done.append("window ends")
 
     def run(self, node: str, fact: str, sink: list, timeout=None, waited=None, **params) -> list:
+        if fact == "bgp_peers":  # a look, not a step: kept out of `done`
+            return [BgpPeer(address, DESIGN.routing.asn, "Established", 1, self.uptime_s)
+                    for _, address in DESIGN.bgp_neighbors(node)]
         self.done.append(fact)
         if fact == "probe_result":
             return [ProbeResult(self.sent, tuple(s for s in range(1, self.sent + 1) if s not in self.lost))]
@@ -67,6 +71,18 @@ def test_a_recovered_case_ends_its_probes_after_settling_in_its_window(tmp_path:
                            "window ends"]
     assert result.measurements["loss_ms"] == 3 * DESIGN.failover.probe_interval_ms
     assert result.measurements["settle_s"] == deadlines.SETTLE(DESIGN)
+
+
+def test_a_lab_whose_sessions_keep_restarting_is_not_measured(tmp_path: Path, monkeypatch):
+    """Sessions younger than STEADY_S before the fault: no window, no probe, no fault; the reason names BFD."""
+    now = [0.0]
+    monkeypatch.setattr(failover.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(failover.time, "sleep", lambda seconds: now.__setitem__(0, now[0] + seconds))
+    script = Script(tmp_path, sent=300, lost=set(), uptime_s=failover.STEADY_S - 1)
+    result = run_check(failover.failover_case(DESIGN, _case(lambda ctx: "back", settle=True)), script)
+    assert result.status == "fail" and script.done == []
+    assert result.reason.startswith("precondition not met, no fault injected: spoke1: BGP with hub1 up 9 s, less "
+                                    "than 10 s: the session restarted (BFD 300 ms x 3 ends a session whose peer")
 
 
 def test_a_case_watched_for_its_whole_window_is_not_stopped_early(tmp_path: Path):

@@ -9,7 +9,7 @@ import yaml
 
 from labkit.verify.collect import platform
 from labkit.verify.parse import ParseError, parse
-from labkit.verify.state import to_models
+from labkit.verify.state import to_models, up_down_s
 from tests.conftest import FIXTURES
 
 LAB = platform("frr-lab")
@@ -48,7 +48,15 @@ def test_shortcuts_present_and_empty():
 def test_bgp_summary_dynamic_neighbours():
     peers = facts("bgp_peers", "hub1_show_bgp_summary.txt")
     assert {p.neighbor for p in peers} == {IPv4Address(f"10.255.0.1{i}") for i in (1, 2, 3)}
-    assert {(p.state, p.remote_as, p.prefixes_received) for p in peers} == {("Established", 65000, 1)}
+    assert {(p.state, p.remote_as, p.prefixes_received, p.uptime_s) for p in peers} == {("Established", 65000, 1, 71)}
+
+
+@pytest.mark.parametrize(("column", "seconds"), [
+    ("00:01:11", 71), ("1d02h03m", 93780), ("02w1d03h", 1306800), ("01y02w3d", 33004800),  # FRR, by age
+    ("00,00:05:12", 312), ("3,01:00:00", 262800),  # ESR: days, then a clock
+    ("never", None)])
+def test_a_bgp_sessions_up_down_column_in_seconds(column: str, seconds: int | None):
+    assert up_down_s(column) == seconds
 
 
 def test_routes_with_shortcut_and_summary():
@@ -154,8 +162,9 @@ def esr_facts(fact: str, text: str) -> list:
 
 def test_esr_bgp_summary_indented_and_flat():
     indented = esr_facts("bgp_peers", (ESR_SHOW / "bgp_summary_indented.txt").read_text())
-    assert {(str(p.neighbor), p.state, p.prefixes_received) for p in indented} == {
-        ("10.255.0.11", "Established", 1), ("10.255.0.12", "Established", 1), ("10.255.0.13", "Connect", None)}
+    assert {(str(p.neighbor), p.state, p.prefixes_received, p.uptime_s) for p in indented} == {
+        ("10.255.0.11", "Established", 1, 312), ("10.255.0.12", "Established", 1, 310),
+        ("10.255.0.13", "Connect", None, None)}
     assert esr_facts("bgp_peers", (ESR_SHOW / "bgp_summary_flat.txt").read_text()) == indented
 
 

@@ -11,7 +11,8 @@ The probes run for the case's window (a deadline of the table: how long recovery
 bounds its recovery (`settle`) ends its probes once it recovered and a settling time passed (deadlines.SETTLE: what
 the timers may still do after a recovery), instead of probing a recovered lab to the window's end. The precondition,
 the probes, the fault and what is looked at while it holds form the case's measured window: where labs share a
-machine, nothing heavy of another lab runs meanwhile (labkit.runtime.scheduler).
+machine, nothing heavy of another lab runs meanwhile (labkit.runtime.scheduler). Before it, every spoke's BGP
+sessions must have been up STEADY_S (`sessions_steady`): a lab whose sessions keep restarting is not measured.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ TAIL_SHARE = 0.8  # traffic flows again (a straggler or two at the very end is n
 # the end and not answered are not counted as sent (a lab whose traffic stopped for longer still shows the loss)
 IN_FLIGHT_MS = 500
 LOOK_EVERY_S = 0.5  # a condition waited for is looked at again this long after a look that found it not holding
+# before a fault, every spoke's BGP sessions have been up this long: several BFD detection times and keepalives, so a
+# lab whose sessions keep restarting (peers too busy to answer in time) is not measured as if the fault did it
+STEADY_S = 10
 
 
 @dataclass(frozen=True)
@@ -130,8 +134,12 @@ def failover_case(design: Design, case: Case, shared: dict | None = None) -> Che
     budget, interval = failover.loss_budget_ms, failover.probe_interval_ms
     before_s, during_s, restore_s, inject_s = SHORTCUT(design), DURING(design), RESTORE(design), INJECT(design)
     settle_s = SETTLE(design) if case.settle else None
+    steady = sessions_steady(design)
 
     def probe(ctx: Context) -> str:
+        took, word = _wait(ctx, steady, before_s)  # looked at before the window: no other lab waits on it
+        if took is None:
+            raise CheckFailed(f"precondition not met, no fault injected: {word}")
         with ctx.window(case.id):
             took, word, during, results, at_end = _measured(ctx, case, interval, before_s, during_s, settle_s)
         reconverge = None if took is None else round(took, 1)
@@ -201,6 +209,31 @@ def _measured(ctx: Context, case: Case, interval: int, before_s: float, during_s
                    for p in case.probes}
     at_end = _look(ctx, case.at_end, during_s) if case.at_end else None
     return took, word, during, results, at_end
+
+
+def sessions_steady(design: Design) -> Condition:
+    """Every spoke's BGP sessions Established and up STEADY_S or longer: the lab holds still before a fault, so that
+    what the probes lose is the fault's doing (a session restarting meanwhile takes routes away by itself)."""
+    bfd = design.routing.bfd
+    why = (f" (BFD {bfd.interval_ms} ms x {bfd.multiplier} ends a session whose peer does not answer within "
+           f"{bfd.detect_ms} ms: a node too busy to answer in time, as emulated nodes are under load, restarts it)"
+           if bfd else "")
+
+    def condition(ctx: Context) -> str:
+        def one(spoke: Site) -> None:
+            peers = {p.neighbor: p for p in ctx.fact(spoke.name, "bgp_peers")}
+            for hub, address in design.bgp_neighbors(spoke.name):
+                peer = peers.get(address)
+                if peer is None or peer.state != "Established":
+                    raise CheckFailed(f"{spoke.name}: BGP with {hub} {peer.state if peer else 'absent'}")
+                if peer.uptime_s is not None and peer.uptime_s < STEADY_S:
+                    raise CheckFailed(f"{spoke.name}: BGP with {hub} up {peer.uptime_s} s, less than {STEADY_S} s: "
+                                      f"the session restarted{why}")
+
+        ctx.each(design.spokes, one)
+        return f"every spoke's BGP sessions up {STEADY_S} s or longer"
+
+    return condition
 
 
 def _put_back(ctx: Context, case: Case, problems: list[str], restore_s: float) -> None:
