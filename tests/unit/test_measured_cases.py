@@ -85,6 +85,17 @@ def test_a_lab_whose_sessions_keep_restarting_is_not_measured(tmp_path: Path, mo
                                     "than 10 s: the session restarted (BFD 300 ms x 3 ends a session whose peer")
 
 
+def test_sessions_that_are_down_are_left_to_the_case(tmp_path: Path):
+    """A failed hub's sessions are down before it returns: the case runs (its own precondition would judge them)."""
+    script = Script(tmp_path, sent=300, lost=set())
+    script.run = lambda node, fact, sink, **kw: ([BgpPeer(a, DESIGN.routing.asn, "Connect", None)
+                                                  for _, a in DESIGN.bgp_neighbors(node)] if fact == "bgp_peers"
+                                                 else Script.run(script, node, fact, sink, **kw))
+    result = run_check(failover.failover_case(DESIGN, _case(lambda ctx: "back", settle=True)), script)
+    assert result.status == "pass", result.reason
+    assert script.done[0] == "window failover.test"
+
+
 def test_a_case_watched_for_its_whole_window_is_not_stopped_early(tmp_path: Path):
     script = Script(tmp_path, sent=300, lost=set())
     result = run_check(failover.failover_case(DESIGN, _case(lambda ctx: "back", settle=False)), script)

@@ -12,7 +12,8 @@ bounds its recovery (`settle`) ends its probes once it recovered and a settling 
 the timers may still do after a recovery), instead of probing a recovered lab to the window's end. The precondition,
 the probes, the fault and what is looked at while it holds form the case's measured window: where labs share a
 machine, nothing heavy of another lab runs meanwhile (labkit.runtime.scheduler). Before it, every spoke's BGP
-sessions must have been up STEADY_S (`sessions_steady`): a lab whose sessions keep restarting is not measured.
+sessions that are up must have been up STEADY_S (`sessions_steady`): a lab whose sessions keep restarting is not
+measured.
 """
 
 from __future__ import annotations
@@ -212,8 +213,9 @@ def _measured(ctx: Context, case: Case, interval: int, before_s: float, during_s
 
 
 def sessions_steady(design: Design) -> Condition:
-    """Every spoke's BGP sessions Established and up STEADY_S or longer: the lab holds still before a fault, so that
-    what the probes lose is the fault's doing (a session restarting meanwhile takes routes away by itself)."""
+    """No spoke's BGP session came up within the last STEADY_S: the lab holds still before a fault, so that what the
+    probes lose is the fault's doing (a session restarting meanwhile takes routes away by itself). A session that is
+    down is left to the case (a failed hub's, before it returns); one caught down while flapping is not seen."""
     bfd = design.routing.bfd
     why = (f" (BFD {bfd.interval_ms} ms x {bfd.multiplier} ends a session whose peer does not answer within "
            f"{bfd.detect_ms} ms: a node too busy to answer in time, as emulated nodes are under load, restarts it)"
@@ -224,14 +226,12 @@ def sessions_steady(design: Design) -> Condition:
             peers = {p.neighbor: p for p in ctx.fact(spoke.name, "bgp_peers")}
             for hub, address in design.bgp_neighbors(spoke.name):
                 peer = peers.get(address)
-                if peer is None or peer.state != "Established":
-                    raise CheckFailed(f"{spoke.name}: BGP with {hub} {peer.state if peer else 'absent'}")
-                if peer.uptime_s is not None and peer.uptime_s < STEADY_S:
+                if peer and peer.uptime_s is not None and peer.uptime_s < STEADY_S:
                     raise CheckFailed(f"{spoke.name}: BGP with {hub} up {peer.uptime_s} s, less than {STEADY_S} s: "
                                       f"the session restarted{why}")
 
         ctx.each(design.spokes, one)
-        return f"every spoke's BGP sessions up {STEADY_S} s or longer"
+        return f"no spoke's BGP session came up within the last {STEADY_S} s"
 
     return condition
 
