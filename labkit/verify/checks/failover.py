@@ -49,7 +49,7 @@ TAIL_SHARE = 0.8  # traffic flows again (a straggler or two at the very end is n
 # the end and not answered are not counted as sent (a lab whose traffic stopped for longer still shows the loss)
 IN_FLIGHT_MS = 500
 LOOK_EVERY_S = 0.5  # a condition waited for is looked at again this long after a look that found it not holding
-# before a fault, every spoke's BGP sessions have been up this long: several BFD detection times and keepalives, so a
+# before a fault, no spoke's BGP session came up within this long: several BFD detection times and keepalives, so a
 # lab whose sessions keep restarting (peers too busy to answer in time) is not measured as if the fault did it
 STEADY_S = 10
 
