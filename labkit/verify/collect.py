@@ -93,7 +93,11 @@ class Load(Protocol):
 
     def burst(self, what: str, waited: Waited, cores: int | None = None) -> contextlib.AbstractContextManager[None]: ...
 
-    def window(self, what: str, waited: Waited) -> contextlib.AbstractContextManager[None]: ...
+    def window(self, what: str, waited: Waited, keep: bool = False) -> contextlib.AbstractContextManager[None]:
+        """`keep`: the window is still held after the block, for the target's next one, until `release`."""
+
+    def release(self) -> None:
+        """A kept window released."""
 
 
 class Unshared:
@@ -104,8 +108,11 @@ class Unshared:
         yield
 
     @contextlib.contextmanager
-    def window(self, what: str, waited: Waited) -> Iterator[None]:
+    def window(self, what: str, waited: Waited, keep: bool = False) -> Iterator[None]:
         yield
+
+    def release(self) -> None:
+        return None
 
 
 def _ignored(seconds: float) -> None:

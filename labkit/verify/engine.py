@@ -82,9 +82,10 @@ class Context:
             raise CheckFailed(str(exc)) from exc
 
     @contextlib.contextmanager
-    def window(self, what: str) -> Iterator[None]:
-        """A measured window: on a machine shared with other labs, nothing heavy of theirs runs meanwhile."""
-        with self.collector.load.window(what, self.pushed_back):
+    def window(self, what: str, keep: bool = False) -> Iterator[None]:
+        """A measured window: on a machine shared with other labs, nothing heavy of theirs runs meanwhile; `keep`:
+        nor until the lab's next window ends."""
+        with self.collector.load.window(what, self.pushed_back, keep):
             yield
 
     def each(self, items: Iterable[Any], probe: Callable[[Any], str | None]) -> list[str]:

@@ -53,7 +53,7 @@ def lab_collector(design: Design, runtime: Runtime, evidence_folder: Path) -> Co
     evidence = Evidence(evidence_folder, (*design.secrets, *fault_secrets(design)))
     sessions = lab_sessions(runtime.attach_argv, platform(LAB_PLATFORM).sessions)
     return Collector(sessions, {n: LAB_PLATFORM for n in design.node_names}, evidence,
-                     injector=fault_injector(design, runtime), load=LabLoad(design.lab))
+                     injector=fault_injector(design, runtime), load=LabLoad(design.lab, favour=runtime.favour))
 
 
 def fault_injector(design: Design, runtime: Runtime) -> Injector:
@@ -122,6 +122,7 @@ def _run_suite(design: Design, checks: list[Check], collector: Collector, consol
     try:
         results = run_suite(checks, collector, said, block=block)
     finally:
+        collector.load.release()
         collector.sessions.close()
     converged = [r.finished_at for r, c in zip(results, checks, strict=True) if c.converge and r.status == "pass"]
     timings = dict(timings) | {r.id: r.measurements for r in results if r.measurements}

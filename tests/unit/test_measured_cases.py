@@ -35,10 +35,10 @@ class Script:
         self.load = self
 
     @contextlib.contextmanager
-    def window(self, what: str, waited):
+    def window(self, what: str, waited, keep: bool = False):
         self.done.append(f"window {what}")
         yield
-        self.done.append("window ends")
+        self.done.append("window kept" if keep else "window ends")
 
     def run(self, node: str, fact: str, sink: list, timeout=None, waited=None, **params) -> list:
         if fact == "bgp_peers":  # a look, not a step: kept out of `done`
@@ -71,6 +71,15 @@ def test_a_recovered_case_ends_its_probes_after_settling_in_its_window(tmp_path:
                            "window ends"]
     assert result.measurements["loss_ms"] == 3 * DESIGN.failover.probe_interval_ms
     assert result.measurements["settle_s"] == deadlines.SETTLE(DESIGN)
+
+
+def test_a_case_that_leaves_its_fault_keeps_its_window_for_the_next_case(tmp_path: Path):
+    """A failed hub's return is measured from the window the failure began: other labs do not lengthen the outage."""
+    script = Script(tmp_path, sent=300, lost=set())
+    case = Case("failover.hub_fail", "a hub fails", (Fault("hub1", "node_fail"),), lambda ctx: "on the backup",
+                (PROBE,), seconds=deadlines.HUB_DOWN(DESIGN), leaves_fault=True)
+    assert run_check(failover.failover_case(DESIGN, case), script).status == "pass"
+    assert script.done[0] == "window failover.hub_fail" and script.done[-1] == "window kept"
 
 
 def test_a_lab_whose_sessions_keep_restarting_is_not_measured(tmp_path: Path, monkeypatch):

@@ -89,6 +89,9 @@ class Case:
     timers: dict = field(default_factory=dict)  # the design's timers that bound this case, for the report
     settle: bool = False  # the window only bounds the recovery: the probes end SETTLE after it
     look_every_s: float = LOOK_EVERY_S  # the pause between looks at `recovered` (each look runs its commands)
+    # its fault is left for the next case to end (a failed hub, until it returns): the window is kept for that case,
+    # so that how long the fault lasts does not depend on other labs' steps queued between them
+    leaves_fault: bool = False
 
 
 def _run_probes(ctx: Context, probes: tuple[Probe, ...], seconds: float, interval_ms: int) -> None:
@@ -141,7 +144,7 @@ def failover_case(design: Design, case: Case, shared: dict | None = None) -> Che
         took, word = _wait(ctx, steady, before_s)  # looked at before the window: no other lab waits on it
         if took is None:
             raise CheckFailed(f"precondition not met, no fault injected: {word}")
-        with ctx.window(case.id):
+        with ctx.window(case.id, keep=case.leaves_fault):
             took, word, during, results, at_end = _measured(ctx, case, interval, before_s, during_s, settle_s)
         reconverge = None if took is None else round(took, 1)
         figures = {name: {"loss_ms": r.lost * interval, "outage_ms": r.longest_gap() * interval,

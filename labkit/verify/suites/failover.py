@@ -37,7 +37,7 @@ def _cases(suite: Suite) -> list[Check]:
              undo=(Fault(hub.name, "link_up", {"interface": "eth1"}),), restored=hub_back),
         Case("failover.hub_fail", f"{hub.name} fails hard: its processes stop, its links go down",
              (Fault(hub.name, "node_fail"),), on_backup, (to_hq, across), seconds=deadlines.HUB_DOWN(design),
-             before=failover.fresh_shortcut(s2, s3), during=failover.still_direct(s2, s3)),
+             before=failover.fresh_shortcut(s2, s3), during=failover.still_direct(s2, s3), leaves_fault=True),
         Case("failover.hub_return", f"{hub.name} comes back: spokes re-register and traffic returns to it",
              (Fault(hub.name, "node_start"),), hub_back, (to_hq, across),
              seconds=deadlines.HUB_RETURN(design), settle=True),
