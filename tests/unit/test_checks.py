@@ -66,6 +66,17 @@ def test_summary_check_fails_when_a_spoke_lan_leaks(tmp_path):
     assert status == "fail" and "specific spoke LANs leaked past the summary: ['10.255.0.0/24']" in reason
 
 
+
+def test_hub_routes_need_every_spoke_lan_via_its_spoke(tmp_path):
+    """A hub whose BGP route back to a spoke LAN is missing blackholes that spoke's traffic under its summary."""
+    design = load_design(TOPOLOGIES / "phase3.yml")
+    capture = (FIXTURES / "frr" / "hub1_show_ip_route.txt").read_text()
+    assert run(routing.hub_routes(design), {("hub1", "routes"): "hub1_show_ip_route.txt"}, tmp_path)[0] == "pass"
+    without = "".join(line for line in capture.splitlines(keepends=True)
+                      if "172.16.2.0/24" not in line and "via 10.255.0.12, gre1" not in line)
+    status, reason = run(routing.hub_routes(design), {("hub1", "routes"): "text:" + without}, tmp_path)
+    assert status == "fail" and "hub1: no BGP route via the spoke to spoke2's LAN 172.16.2.0/24" in reason, reason
+
 def test_sa_check_fails_without_an_sa_to_the_peer(tmp_path):
     design = load_design(TOPOLOGIES / "phase3.yml")
     outputs = {("spoke1", "ike_sas"): "spoke1_swanctl_list_sas.txt"}

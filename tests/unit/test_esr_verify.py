@@ -61,8 +61,10 @@ def test_a_refused_login_is_an_error_that_names_it(endpoint, reports: Path, tmp_
     inventory.write_text(f"hosts:\n  hub1: {{host: 127.0.0.1, port: {endpoint['hub1']}, timeout: 5}}\n")
     assert cli.main(["-q", "verify", "--inventory", str(inventory), "--scenario", "phase3"]) == 1
     report = json.loads((reports / "report.json").read_text())
-    [check] = report["checks"]  # only hub1 is in the inventory: its registrations check
-    assert check["status"] == "fail" and "session lost" in check["reason"] and "auth" in check["reason"].lower()
+    checks = report["checks"]  # only hub1 is in the inventory: its registrations and its routes to the spokes
+    assert [c["id"] for c in checks] == ["nhrp.registrations.hub1", "routing.hub_routes"]
+    for check in checks:
+        assert check["status"] == "fail" and "session lost" in check["reason"] and "auth" in check["reason"].lower()
     assert "wrong-password-1" not in json.dumps(report)
 
 
@@ -79,7 +81,8 @@ def test_a_users_own_design_is_verified_into_its_own_report_folder(endpoint, rep
     cli.main(["-q", "verify", str(own), "--inventory", str(inventory)])
     report = json.loads((reports.parent / "mine" / "report.json").read_text())
     assert report["lab"] == "mine" and report["design"]["scenario"] == "phase3"
-    assert [c["id"] for c in report["checks"]] == ["nhrp.registrations.hub1"]  # the hub's check of phase 3's suite
-    assert report["parts"][:2] == ["designed state: registrations, NHS, hub-spoke SAs, BGP (BFD), spoke routes",
+    # the hub's checks of phase 3's suite
+    assert [c["id"] for c in report["checks"]] == ["nhrp.registrations.hub1", "routing.hub_routes"]
+    assert report["parts"][:2] == ["designed state: registrations, NHS, hub-spoke SAs, BGP (BFD), spoke and hub routes",
                                    "phase 3: redirect and shortcut between two spokes, purged when idle"]
     assert not reports.exists()

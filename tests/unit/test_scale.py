@@ -103,6 +103,8 @@ class ConvergedLab:
                 for _, address in self.design.bgp_neighbors(node)]
 
     def routes(self, node: str) -> list:
+        if node == self.hub.name:  # every spoke's LAN via the spoke
+            return [Route(s.lan.network, "B", True, s.tunnel, "gre1") for s in self.design.spokes]
         bgp = [Route(prefix, "B", True, self.hub.tunnel, "gre1")
                for prefix in (self.hub.lan.network, self.design.routing.spoke_summary)]
         nhrp = [Route(self.design.site(s).lan.network, "N", True, self.design.site(s).tunnel, "gre1")

@@ -13,11 +13,12 @@ from labkit.verify.suites.edge import CASES
 from tests.conftest import TOPOLOGIES
 
 # what every later check needs: the designed state of one hub, a hub pair (with BFD), a cluster (VRRP first)
-ONE_HUB = ("nhrp.registrations.hub1", "nhrp.nhs", "ipsec.hub_spoke_sas", "routing.bgp_sessions", "routing.spoke_routes")
+ONE_HUB = ("nhrp.registrations.hub1", "nhrp.nhs", "ipsec.hub_spoke_sas", "routing.bgp_sessions", "routing.spoke_routes",
+           "routing.hub_routes")
 HUB_PAIR = ("nhrp.registrations.hub1", "nhrp.registrations.hub2", "nhrp.nhs", "ipsec.hub_spoke_sas",
-            "routing.bgp_sessions", "routing.bfd_sessions", "routing.spoke_routes")
+            "routing.bgp_sessions", "routing.bfd_sessions", "routing.spoke_routes", "routing.hub_routes")
 CLUSTER = ("cluster.vrrp", "nhrp.registrations.hub1", "nhrp.nhs", "ipsec.hub_spoke_sas", "routing.bgp_sessions",
-           "routing.bfd_sessions", "routing.spoke_routes")
+           "routing.bfd_sessions", "routing.spoke_routes", "routing.hub_routes")
 
 
 
@@ -36,6 +37,7 @@ EXPECTED: dict[str, dict[str, tuple[str, ...]]] = {
         "ipsec.hub_spoke_sas": (),
         "routing.bgp_sessions": (),
         "routing.spoke_routes": ("routing.bgp_sessions",),
+        "routing.hub_routes": ("routing.bgp_sessions",),
         "paths.via_hub.spoke1-spoke2": ONE_HUB,
         "paths.sustained.spoke1-spoke2": ("paths.via_hub.spoke1-spoke2", *ONE_HUB),
         "paths.full_mesh": ("paths.sustained.spoke1-spoke2", *ONE_HUB),
@@ -49,6 +51,7 @@ EXPECTED: dict[str, dict[str, tuple[str, ...]]] = {
         "ipsec.hub_spoke_sas": (),
         "routing.bgp_sessions": (),
         "routing.spoke_routes": ("routing.bgp_sessions",),
+        "routing.hub_routes": ("routing.bgp_sessions",),
         "phase2.no_tunnel_before.spoke1-spoke2": ONE_HUB,
         "phase2.tunnel_on_demand.spoke1-spoke2": ("phase2.no_tunnel_before.spoke1-spoke2", *ONE_HUB),
         "paths.direct.spoke1-spoke2": ("phase2.tunnel_on_demand.spoke1-spoke2", *ONE_HUB),
@@ -63,6 +66,7 @@ EXPECTED: dict[str, dict[str, tuple[str, ...]]] = {
         "ipsec.hub_spoke_sas": (),
         "routing.bgp_sessions": (),
         "routing.spoke_routes": ("routing.bgp_sessions",),
+        "routing.hub_routes": ("routing.bgp_sessions",),
         **_phase3_story(ONE_HUB),
         "ipsec.esp_counters.spoke1": ONE_HUB,
         "ipsec.transport_capture": ONE_HUB,
@@ -75,6 +79,7 @@ EXPECTED: dict[str, dict[str, tuple[str, ...]]] = {
         "routing.bgp_sessions": (),
         "routing.bfd_sessions": (),
         "routing.spoke_routes": ("routing.bgp_sessions",),
+        "routing.hub_routes": ("routing.bgp_sessions",),
         **_phase3_story(HUB_PAIR),
         "failover.preferred.hub1": ("phase3.shortcut_purged.spoke1-spoke2", *HUB_PAIR),
         "ipsec.esp_counters.spoke1": HUB_PAIR,
@@ -95,6 +100,7 @@ EXPECTED: dict[str, dict[str, tuple[str, ...]]] = {
         "routing.bgp_sessions": (),
         "routing.bfd_sessions": (),
         "routing.spoke_routes": ("routing.bgp_sessions",),
+        "routing.hub_routes": ("routing.bgp_sessions",),
         **_phase3_story(CLUSTER),
         "ipsec.esp_counters.spoke1": CLUSTER,
         "ipsec.transport_capture": CLUSTER,
@@ -109,6 +115,7 @@ EXPECTED: dict[str, dict[str, tuple[str, ...]]] = {
         "ipsec.hub_spoke_sas": (),
         "routing.bgp_sessions": (),
         "routing.spoke_routes": ("routing.bgp_sessions",),
+        "routing.hub_routes": ("routing.bgp_sessions",),
         "phase3.sampled_shortcuts": ONE_HUB,
         "ipsec.transport_capture.spoke1-spoke2": ("phase3.sampled_shortcuts", *ONE_HUB),
         "paths.hubs_and_sample": ("ipsec.transport_capture.spoke1-spoke2", *ONE_HUB),
@@ -225,7 +232,7 @@ def test_a_hub_pair_without_a_loss_budget_gets_its_story_but_no_fault_cases(writ
 def test_a_cluster_without_a_loss_budget_is_still_checked_through_its_active_unit(write_design):
     design = load_design(write_design(_without_failover("cluster")))
     assert _parts(design) == ["hub cluster", "designed state", "phase 3", "encryption"]
-    assert list(_ids_and_needs(suite_for(design))) == list(EXPECTED["cluster"])[:17]
+    assert list(_ids_and_needs(suite_for(design))) == list(EXPECTED["cluster"])[:18]
 
 
 def test_a_phase_1_cloud_of_one_spoke_proves_reachability_and_encryption(write_design):

@@ -97,6 +97,28 @@ def through_hub(routes: list, nexthop: IPv4Address, hub_tunnels: set, tunnel: IP
     return via.nexthop if via is not None and via.nexthop in hub_tunnels else None
 
 
+def hub_routes(design: Design) -> Check:
+    """Every hub the spokes peer with routes each spoke's LAN via that spoke's tunnel address (BGP, selected): the
+    way back to a spoke. Without it a hub drops what it answers or forwards to the spoke into the blackhole of its
+    summary, while every session is Established (seen: a spoke's pings to the hub LAN all lost, and the phase 3
+    story's traceroute unanswered until its own traffic had built a shortcut)."""
+
+    def probe(ctx: Context) -> str:
+        def one(hub: Site) -> None:
+            selected = {r.prefix: r for r in ctx.fact(hub.name, "routes") if r.protocol == "B" and r.selected}
+            missing = [f"{s.name}'s LAN {s.lan.network}" + (f" (via {route.nexthop})" if route else "")
+                       for s in design.spokes
+                       if (route := selected.get(s.lan.network)) is None or route.nexthop != s.tunnel]
+            if missing:
+                raise CheckFailed(f"{hub.name}: no BGP route via the spoke to {', '.join(missing)}")
+
+        ctx.each(design.nhs, one)
+        return f"{', '.join(h.name for h in design.nhs)} route each of {len(design.spokes)} spoke LANs via the spoke"
+
+    return Check("routing.hub_routes", "hubs route each spoke's LAN via the spoke", tuple(h.name for h in design.nhs),
+                 probe, deadline_s=ROUTES(design), converge=True)
+
+
 def spoke_routes(design: Design) -> Check:
     """Spokes hold the HQ LAN via a hub (its next hop a hub, or an HQ router reached through a hub), and the spoke
     LANs as the hub advertises them: one summary and no specifics (summary), or every other spoke LAN with the

@@ -1,5 +1,6 @@
 """The state every design must reach first: registrations, NHS, hub-spoke SAs, BGP (and BFD where the design
-has it) and the spokes' routes as the hub advertises them. Every later check of a suite needs them."""
+has it), the spokes' routes as the hub advertises them and the hubs' routes back to each spoke LAN. Every later
+check of a suite needs them."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ def established(design: Design) -> list[Check]:
         nhrp.spokes_nhs(design),
         ipsec.hub_spoke_sas(design),
         *sessions,
-        *after(sessions[:1], routing.spoke_routes(design)),
+        *after(sessions[:1], routing.spoke_routes(design), routing.hub_routes(design)),
     ]
 
 
@@ -26,5 +27,5 @@ def _checks(suite: Suite) -> list[Check]:
     return established(suite.checked)
 
 
-PART = Part("designed state: registrations, NHS, hub-spoke SAs, BGP (BFD), spoke routes", "established", (),
+PART = Part("designed state: registrations, NHS, hub-spoke SAs, BGP (BFD), spoke and hub routes", "established", (),
             _checks)
