@@ -357,8 +357,6 @@ def _place_units(entries: list[dict], cluster: Cluster, overlay: Overlay) -> lis
 
 def _mpls(fields: Fields) -> Mpls:
     mpls = Mpls(
-        label_distribution=fields.take("label_distribution", choice("bgp"), default="bgp"),
-        spoke_to_spoke=fields.take("spoke_to_spoke", choice("via-hub"), default="via-hub"),
         lan_prefixlen=fields.take("lan_prefixlen", integer(8, 30), default=24),
         vrfs=tuple(v for v in (_vrf(Fields(fields.problems, item, path, line))
                                for path, line, item in fields.items("vrfs")) if v),

@@ -23,7 +23,6 @@ def esr_models() -> dict[str, EsrModel]:
             lan_port=entry["lan"],
             firmware=str(entry["firmware"]),
             source=entry["source"],
-            confirmed=bool(entry["confirmed"]),
         )
         for name, entry in raw.items()
     }

@@ -21,8 +21,7 @@ class EsrModel:
     wan_port: str
     lan_port: str
     firmware: str
-    source: str
-    confirmed: bool
+    source: str  # where the port naming comes from: "confirmed: ..." or "assumed: ..."
 
 
 @dataclass(frozen=True)
@@ -191,8 +190,6 @@ class Mpls:
     reached over GRE); there is no LDP. Spoke-to-spoke VPN traffic goes through the hub, which holds
     every VRF and answers the spokes with a per-VRF summary of the spoke LANs under its own label."""
 
-    label_distribution: Literal["bgp"]
-    spoke_to_spoke: Literal["via-hub"]
     lan_prefixlen: int
     vrfs: tuple[Vrf, ...]
 

@@ -36,6 +36,9 @@ class Platform:
     sessions: dict[str, str]
     facts: dict[str, FactSpec]
     rejections: dict[str, tuple[str, ...]]
+    # what the platform's outputs do not show, by the name a check asks for (`Context.shown`): a check needing it is
+    # not applicable there; anything else missing from a parse is a failure
+    hidden: frozenset[str] = frozenset()
 
     def rejected(self, session: str, output: str) -> str | None:
         """The line by which the session refused a command, if it did."""
@@ -49,11 +52,21 @@ def platform(name: str) -> Platform:
     raw = yaml.safe_load(resources.files("labkit.verify").joinpath(f"platforms/{name}.yml").read_text())
     specs = {k: FactSpec(**v) for k, v in (raw.get("facts", {}) | raw.get("actions", {})).items()}
     rejections = {session: tuple(prefixes) for session, prefixes in raw.get("rejections", {}).items()}
-    return Platform(name=name, sessions=raw["sessions"], facts=specs, rejections=rejections)
+    return Platform(name=name, sessions=raw["sessions"], facts=specs, rejections=rejections,
+                    hidden=frozenset(raw.get("hidden", ())))
+
+
+@cache
+def known_facts() -> frozenset[str]:
+    """Every fact some platform provides: a check asking for another has a typo, not a target it does not suit."""
+    folder = resources.files("labkit.verify").joinpath("platforms")
+    return frozenset(fact for entry in folder.iterdir() if entry.name.endswith(".yml")
+                     for fact in platform(entry.name.removesuffix(".yml")).facts)
 
 
 class Unsupported(Exception):
-    """The node's platform cannot provide a fact the check needs (a router has no lab-only tools)."""
+    """The node's platform cannot provide a fact the check needs (a router has no lab-only tools), or does not show
+    what it needs (`Platform.hidden`): the check is not applicable to the target."""
 
 
 class Evidence:
@@ -149,6 +162,10 @@ class Collector:
         sink.append(self.evidence.save(node, f"{step} {fault} {params or ''}".strip(), output, None))
         self.sessions.reset(node)
 
+    def shown(self, node: str, what: str) -> bool:
+        """Whether the node's platform shows `what` in its outputs (see Platform.hidden)."""
+        return what not in platform(self.node_platform[node]).hidden
+
     def run(self, node: str, fact: str, sink: list[str], timeout: float | None = None, waited: Waited | None = None,
             **params: object) -> list:
         """The fact's model objects (evidence file names go to `sink`); ParseError if not understood. A heavy
@@ -157,6 +174,8 @@ class Collector:
             raise TargetDown(self.down)
         node_platform = platform(self.node_platform[node])
         spec = node_platform.facts.get(fact)
+        if spec is None and fact not in known_facts():
+            raise LookupError(f"no platform has a `{fact}` fact (known: {', '.join(sorted(known_facts()))})")
         if spec is None:
             raise Unsupported(f"{node} ({node_platform.name}) has no `{fact}` fact: this check needs what "
                               "only the lab provides")

@@ -73,6 +73,11 @@ class Context:
         limit = min(timeout or DEFAULT_COMMAND_S, self.remaining())
         return self.collector.run(node, name, self.evidence, timeout=limit, waited=self.pushed_back, **params)
 
+    def require_shown(self, node: str, what: str) -> None:
+        """Unsupported (the check is not applicable) if the node's platform does not show `what` in its outputs."""
+        if not self.collector.shown(node, what):
+            raise Unsupported(f"{node}'s platform does not show {what}")
+
     def inject(self, node: str, fault: str, step: str = "apply", **params: Any) -> None:
         """Have the runtime run a step of a fault in a node (see labkit.runtime.faults); CheckFailed, with what
         the node printed, if the step failed there."""

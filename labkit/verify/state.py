@@ -58,8 +58,6 @@ class ChildSa:
     mode: str
     packets_in: int
     packets_out: int
-    bytes_in: int
-    bytes_out: int
     spi_in: str | None = None  # the inbound SPI (hex): a rekey replaces it
     udp_encap: bool = False  # ESP in UDP (NAT traversal): strongSwan prints the mode as TRANSPORT-in-UDP
 
@@ -159,7 +157,6 @@ class BfdPeer:
 
 @dataclass(frozen=True)
 class Hop:
-    hop: int
     address: IPv4Address | None  # None for a hop that did not answer
 
 
@@ -200,8 +197,7 @@ def _children(rows: list[dict]) -> tuple[ChildSa, ...]:
     return tuple(
         ChildSa(name=r["name"], state=r["state"], mode=r["mode"].removesuffix(UDP_ENCAP),
                 packets_in=int(r.get("packets_in", 0)), packets_out=int(r.get("packets_out", 0)),
-                bytes_in=int(r.get("bytes_in", 0)), bytes_out=int(r.get("bytes_out", 0)), spi_in=r.get("spi_in"),
-                udp_encap=r["mode"].endswith(UDP_ENCAP))
+                spi_in=r.get("spi_in"), udp_encap=r["mode"].endswith(UDP_ENCAP))
         for r in rows
     )
 
@@ -291,7 +287,7 @@ def _esr_vpn(r: dict) -> IkeSa:
     """An ESR IPsec VPN row: the IKE SA and its one CHILD SA in one line (no counters in this output)."""
     up = r["state"].lower() == "established"
     child = ChildSa(name=r["name"], state="INSTALLED" if up else r["state"].upper(), mode=r["mode"].upper(),
-                    packets_in=0, packets_out=0, bytes_in=0, bytes_out=0)
+                    packets_in=0, packets_out=0)
     return IkeSa(r["name"], r["state"].upper(), _ip(r["local"]), _ip(r["remote"]), (child,))
 
 
@@ -315,7 +311,7 @@ CONVERTERS: dict[str, tuple[str | None, Any]] = {
     "EsrVpn": ("ike_sas", _esr_vpn),
     "IkeSa": ("ike_sas", _ike_sa),
     "PingResult": (None, _ping),
-    "Hop": ("hops", lambda r: Hop(int(r["hop"]), _ip(r["address"]))),
+    "Hop": ("hops", lambda r: Hop(_ip(r["address"]))),
     "Packet": ("packets", _packet),
     "LabelledPacket": ("packets", _labelled),
     "Syn": ("packets", _syn),

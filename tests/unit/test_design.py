@@ -213,8 +213,7 @@ def test_mpls_design_derives_each_site_lan_in_each_vrf():
         (("lan_pool: 10.21.0.0/16", "lan_pool: 10.21.0.0/23"), r"ATM\.lan_pool: 10\.21\.0\.0/23 has room for 1 spoke"),
         (("lan_pool: 10.21.0.0/16", "lan_pool: 172.16.0.0/16"), r"ATM\.lan_pool: 172\.16\.0\.0/16 overlaps"),
         (("id: 20,", "id: 254,"), r"mpls\.vrfs\[1\]\.id: must be from 1 to 252"),
-        (("label_distribution: bgp", "label_distribution: ldp"),
-         r"mpls\.label_distribution: unknown value 'ldp'; use one of: bgp"),
+        (("lan_prefixlen: 24 ", "label_distribution: ldp\n  lan_prefixlen: 24 "), r"mpls\.label_distribution: unknown"),
         (("hubs:\n  - {name: hub1, model: ESR-3250, lan: 10.0.0.1/24}\n",
           "hubs:\n  - {name: hub1, model: ESR-3250, lan: 10.0.0.1/24}\n  - {name: hub2, model: ESR-3250, "
           "lan: 10.0.0.2/24}\nheadquarters: {name: hq, address: 10.0.0.10/24, lan: 10.1.0.1/24}\n"),

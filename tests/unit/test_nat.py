@@ -325,17 +325,39 @@ def test_nothing_unsolicited_reaches_a_spoke_behind_its_pat(tmp_path: Path):
     assert status == "fail" and "positive control" in reason, reason
 
 
-def test_what_a_platform_does_not_show_is_skipped_not_failed():
-    """An ESR's NHRP and IPsec listings (labkit/verify/templates/esr/) show no claimed NBMA and no IKE port."""
+def test_what_a_platform_does_not_show_is_skipped_and_what_a_parse_lacks_fails():
+    """An ESR's NHRP and IPsec listings show no claimed NBMA and no IKE port (eltex-esr.yml `hidden`): the checks
+    needing them are not applicable there. The lab's listings show both: a parse that found neither fails."""
     entries = [dataclasses.replace(e, claimed=None) for e in
                to_models("NhrpEntry", parse("frr/show_ip_nhrp_cache", fixture("hub1_nhrp_cache.txt")[5:]))]
+    sa = to_models("IkeSa", parse("linux/swanctl_list_sas", fixture("hub1_list_sas.txt")[5:]))[0]
+    portless = [dataclasses.replace(sa, remote_port=None)]
 
     class Listed:
-        def run(self, node: str, fact: str, evidence: list, timeout: float, waited=None, **params: object) -> list:
-            return entries
+        def __init__(self, platform: str):
+            self.platform = platform
 
-    with pytest.raises(Unsupported, match="does not show the NBMA address a peer claims"):
-        nat.mapped_outside(DESIGN, HUB).probe(Context(Listed()))
-    sa = to_models("IkeSa", parse("linux/swanctl_list_sas", fixture("hub1_list_sas.txt")[5:]))[0]
-    with pytest.raises(Unsupported, match="does not show the peer's IKE port"):
-        nat.encapsulated([dataclasses.replace(sa, remote_port=None)], HUB, SPOKE1.nbma)
+        def shown(self, node: str, what: str) -> bool:
+            return Collector(None, {node: self.platform}, None).shown(node, what)
+
+        def run(self, node: str, fact: str, evidence: list, timeout: float, waited=None, **params: object) -> list:
+            return entries if fact == "nhrp_cache" else portless
+
+    on_esr, in_lab = Context(Listed("eltex-esr")), Context(Listed("frr-lab"))
+    with pytest.raises(Unsupported, match="hub1's platform does not show claimed_nbma"):
+        nat.mapped_outside(DESIGN, HUB).probe(on_esr)
+    with pytest.raises(CheckFailed, match="spoke1's entry shows no claimed NBMA address"):
+        nat.mapped_outside(DESIGN, HUB).probe(in_lab)
+    with pytest.raises(Unsupported, match="hub1's platform does not show ike_port"):
+        nat.udp_encapsulated(DESIGN, HUB).probe(on_esr)
+    with pytest.raises(CheckFailed, match="shows no IKE port"):
+        nat.encapsulated(portless, HUB, SPOKE1.nbma)
+
+
+def test_a_fact_no_platform_has_is_an_error_not_a_skip(tmp_path: Path):
+    """A mistyped fact must not pass as "not applicable to this target"."""
+    collector = Collector(None, {"hub1": "eltex-esr"}, Evidence(tmp_path, ()))
+    with pytest.raises(LookupError, match="no platform has a `nhrp_cahce` fact"):
+        collector.run("hub1", "nhrp_cahce", [])
+    with pytest.raises(Unsupported, match="has no `traceroute` fact"):
+        collector.run("hub1", "traceroute", [])

@@ -95,7 +95,7 @@ class ConvergedLab:
         site = self.design.site(node)
         peers = self.design.spokes if node == "hub1" else [self.hub, *map(self.design.site, self.shortcuts[node])]
         sent = 1 + self.pinged[node]
-        child = ChildSa("gre", "INSTALLED", "TRANSPORT", sent, sent, 100, 100)
+        child = ChildSa("gre", "INSTALLED", "TRANSPORT", sent, sent)
         return [IkeSa(p.name, "ESTABLISHED", site.nbma, p.nbma, (child,)) for p in peers]
 
     def bgp_peers(self, node: str) -> list:
@@ -128,7 +128,7 @@ class ConvergedLab:
 
     def traceroute(self, node: str, target: IPv4Address, **_) -> list:
         direct = self.by_lan[target].name in self.shortcuts.get(node, ())
-        return [Hop(1, target)] if direct else [Hop(1, self.hub.tunnel), Hop(2, target)]
+        return [Hop(target)] if direct else [Hop(self.hub.tunnel), Hop(target)]
 
     def capture(self, node: str, **_) -> list:
         return [Packet(self.design.spokes[0].nbma, self.hub.nbma, "ESP")]
