@@ -28,6 +28,7 @@ class EsrNeighbor:
     bfd: bool
     rr_client: bool = False
     next_hop_self: bool = False
+    timers: tuple[int | None, int | None] = (None, None)  # keepalive, holdtime (s); None: not set (ESR's default)
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class EsrPeerGroup:
     rr_client: bool
     next_hop_self: bool
     listen_ranges: tuple[IPv4Network, ...]
+    update_source: IPv4Address | None = None
+    vpnv4: bool = False
+    timers: tuple[int | None, int | None] = (None, None)  # keepalive, holdtime (s)
 
     def covers(self, addresses: set[IPv4Address]) -> bool:
         return any(a in r for a in addresses for r in self.listen_ranges)
@@ -197,14 +201,20 @@ def _ike_gateway(row: dict) -> EsrIkeGateway:
 def _neighbor(row: dict) -> EsrNeighbor:
     return EsrNeighbor(IPv4Address(row["address"]), int(row["remote_as"]) if row.get("remote_as") else None,
                        _address(row.get("update_source")), bool(row.get("vpnv4")), bool(row.get("bfd")),
-                       bool(row.get("rr_client")), bool(row.get("next_hop_self")))
+                       bool(row.get("rr_client")), bool(row.get("next_hop_self")), _timers(row))
+
+
+def _timers(row: dict) -> tuple[int | None, int | None]:
+    """A neighbour's or peer group's BGP keepalive and holdtime, None where not set."""
+    return tuple(int(row[k]) if row.get(k) else None for k in ("keepalive", "holdtime"))  # type: ignore[return-value]
 
 
 def _peer_groups(bgp: dict) -> tuple[EsrPeerGroup, ...]:
     ranges = _list(bgp.get("listen_ranges"))
     return tuple(EsrPeerGroup(g["name"], int(g["remote_as"]) if g.get("remote_as") else None, bool(g.get("bfd")),
                               bool(g.get("rr_client")), bool(g.get("next_hop_self")),
-                              tuple(IPv4Network(r["prefix"], strict=False) for r in ranges if r["group"] == g["name"]))
+                              tuple(IPv4Network(r["prefix"], strict=False) for r in ranges if r["group"] == g["name"]),
+                              _address(g.get("update_source")), bool(g.get("vpnv4")), _timers(g))
                  for g in _list(bgp.get("peer_groups")))
 
 

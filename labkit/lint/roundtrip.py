@@ -1,7 +1,7 @@
 """Round trip: ESR configurations parsed back into the normalised model and compared with the node plan
-of the design they were generated from (addresses, NHS/NBMA mappings, proposals, SA lifetimes, BGP neighbours
-and the hub's listen range for spokes, NHRP knobs, VRFs). The IPsec bindings are compared once the parser reads all
-of them (issue 11)."""
+of the design they were generated from (addresses, NHS/NBMA mappings, proposals, SA lifetimes, BGP neighbours with
+their update source, VPNv4 and timers, the hub's listen range for spokes, NHRP knobs, VRFs). The IPsec bindings
+are compared once the parser reads all of them (issue 11)."""
 
 from __future__ import annotations
 
@@ -33,9 +33,12 @@ def _expected(design: Design, plan: NodePlan) -> dict[str, tuple[object, str]]:
         "IPsec SA lifetime": (plan.sa_lifetime_s, "security ipsec policy"),
         "IPsec mode": (plan.ipsec_mode, "security ipsec vpn"),
         "BGP AS": (plan.bgp.asn, "router bgp"),
-        "BGP neighbours": ({s.address for s in sessions}, "router bgp"),
+        "BGP neighbours": ({_peer(s.address, s.update_source, s.vpnv4) for s in sessions}, "router bgp"),
         "BGP listen ranges": ({_listen(group.listen_range, group.route_reflector_client, group.next_hop_self)}
                               if group else set(), "router bgp"),
+        "BGP peer group": ({_peer(group.name, group.update_source, group.vpnv4)} if group else set(), "router bgp"),
+        "BGP timers (keepalive, holdtime)": ({(plan.bgp.keepalive, plan.bgp.holdtime)} if sessions or group else set(),
+                                             "router bgp"),
         "BFD on every neighbour": (bool(bfd) and all(bfd), "router bgp"),
         "ip nhrp redirect": (plan.nhrp.redirect, "tunnel gre"),
         "ip nhrp shortcut": (plan.nhrp.shortcut, "tunnel gre"),
@@ -60,9 +63,11 @@ def _found(config: EsrConfig, plan: NodePlan) -> dict[str, object]:
         "IPsec SA lifetime": config.sa_lifetime,
         "IPsec mode": config.ipsec_mode,
         "BGP AS": config.asn,
-        "BGP neighbours": {n.address for n in config.neighbors},
+        "BGP neighbours": {_peer(n.address, n.update_source, n.vpnv4) for n in config.neighbors},
         "BGP listen ranges": {_listen(r, g.rr_client, g.next_hop_self) for g in config.peer_groups
                               for r in g.listen_ranges},
+        "BGP peer group": {_peer(g.name, g.update_source, g.vpnv4) for g in config.peer_groups},
+        "BGP timers (keepalive, holdtime)": {p.timers for p in (*config.neighbors, *config.peer_groups)},
         "BFD on every neighbour": bool(bfd) and all(bfd),
         "ip nhrp redirect": config.redirect,
         "ip nhrp shortcut": config.shortcut,
@@ -71,6 +76,11 @@ def _found(config: EsrConfig, plan: NodePlan) -> dict[str, object]:
         "NHS": config.nhs,
         "NHS -> NBMA": config.maps,
     }
+
+
+def _peer(name: object, update_source: object, vpnv4: bool) -> str:
+    """A BGP neighbour or peer group and what its sessions carry, as a finding shows them."""
+    return " ".join([str(name), f"update-source {update_source}"] + ["vpnv4"] * vpnv4)
 
 
 def _listen(listen_range: IPv4Network, rr_client: bool, next_hop_self: bool) -> str:
@@ -84,7 +94,9 @@ def _has_address(config: EsrConfig, address: IPv4Interface) -> bool:
 
 def compare(design: Design, configs: list[EsrConfig]) -> list[Finding]:
     """Differences between each node's plan and the configuration that names it."""
-    by_name = {name: c for c in configs for name in c.hostnames}
+    # a cluster's units each have a file naming both (`hostname NAME unit N`): a node's own file is <node>.cfg
+    by_name = {name: c for c in configs for name in c.hostnames} | {c.path.stem: c for c in configs
+                                                                     if c.path.stem in c.hostnames}
     findings = []
     for plan in plan_design(design).values():
         config = by_name.get(plan.name)

@@ -92,6 +92,14 @@ def test_seeded_mistake_is_reported_with_device_and_line(tmp_path: Path, scenari
     ("phase2", "spoke1", "  ip nhrp shortcut\n", "", "ip nhrp shortcut: config has False"),
     ("phase3", "hub1", "listen-range 10.255.0.0/24", "listen-range 10.255.0.0/25",
      "BGP listen ranges: config has {10.255.0.0/25 route-reflector-client next-hop-self}, design"),
+    ("phase3", "spoke1", "    timers holdtime 9\n", "    timers holdtime 30\n",
+     "BGP timers (keepalive, holdtime): config has {(3, 30)}, design"),
+    ("phase3", "spoke1", "    update-source 10.255.0.11", "    update-source 172.16.1.1",
+     "BGP neighbours: config has {10.255.0.1 update-source 172.16.1.1}, design"),
+    ("mpls", "spoke1", "    address-family vpnv4 unicast\n", "    address-family ipv4 multicast\n",
+     "BGP neighbours: config has {10.255.0.1 update-source 10.255.0.11}, design"),
+    ("mpls", "hub1", "    timers keepalive 3\n", "",
+     "BGP timers (keepalive, holdtime): config has {(None, 9)}, design"),
 ])
 def test_round_trip_reports_a_config_that_drifted_from_its_design(tmp_path: Path, scenario, node, old, new, message):
     folder = tmp_path / scenario
