@@ -114,6 +114,7 @@ def _nhrp(design: Design, site: Site) -> NhrpPlan:
     return NhrpPlan(
         network_id=design.overlay.nhrp_network_id,
         holdtime=design.overlay.holdtime,
+        refresh_s=design.overlay.holdtime // 3,
         nhs=nhs,
         multicast="dynamic" if hub else "nhs",
         redirect=hub and design.phase == 3,

@@ -26,6 +26,7 @@ class NhrpPlan:
 
     network_id: int
     holdtime: int
+    refresh_s: int  # a registered node registers again every third of the holdtime (RFC 2332 5.2.3, FRR and ESR)
     nhs: tuple[NhsPlan, ...]  # empty on a hub
     multicast: Literal["dynamic", "nhs"]
     redirect: bool

@@ -41,6 +41,7 @@ class Timers:
 
     spokes: int
     nhrp_holdtime_s: int
+    nhrp_refresh_s: int  # a registered spoke registers again this often (the plan's)
     dpd_s: int
     bgp_keepalive_s: int
     bgp_holdtime_s: int
@@ -51,11 +52,6 @@ class Timers:
     ike_lifetime_s: int | None  # the IKE SA's hard lifetime (the plan's); None: strongSwan's default
     sa_lifetime_s: int | None  # each IPsec SA's hard lifetime (the plan's); None: strongSwan's default
     probes: int = 0  # what one attempt of the check sends (LAN pairs pinged)
-
-    @property
-    def nhrp_refresh_s(self) -> float:
-        """A registered spoke registers again every third of the holdtime (RFC 2332 5.2.3, FRR and ESR)."""
-        return self.nhrp_holdtime_s / 3
 
     @property
     def registered_s(self) -> float:
@@ -105,8 +101,9 @@ def timers(design: Design, probes: int = 0) -> Timers:
     bfd, cluster = design.routing.bfd, design.cluster
     spoke = plan_design(design)[design.spokes[0].name]
     stand_in = spoke.stand_in
-    return Timers(spokes=len(design.spokes), nhrp_holdtime_s=design.overlay.holdtime, dpd_s=design.ipsec.dpd_interval,
-                  bgp_keepalive_s=design.routing.keepalive, bgp_holdtime_s=design.routing.holdtime,
+    return Timers(spokes=len(design.spokes), nhrp_holdtime_s=spoke.nhrp.holdtime, nhrp_refresh_s=spoke.nhrp.refresh_s,
+                  dpd_s=design.ipsec.dpd_interval, bgp_keepalive_s=spoke.bgp.keepalive,
+                  bgp_holdtime_s=spoke.bgp.holdtime,
                   bfd_detect_s=bfd.detect_ms / 1000 if bfd else None,
                   vrrp_advert_s=cluster.advert_ms / 1000 if cluster else None,
                   ike_give_up_s=stand_in.ike_retransmit.give_up_s, bgp_connect_s=stand_in.bgp_connect_retry_s,

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from labkit.design.model import Design, Headquarters, Site
+from labkit.plan import plan_design
 from labkit.verify import deadlines
 from labkit.verify.checks import ipsec, nhrp, paths, routing
 from labkit.verify.checks.failover import Condition, spoke_back
@@ -230,7 +231,7 @@ def stays_in(design: Design, spoke: Site, control: Site, fault: str) -> Check:
     """A mismatch that by design keeps nothing out: one NHRP holdtime after it was applied (when the hub would
     have dropped a spoke whose renewals it refused) the spoke is still registered, peering, routed and passing
     traffic; and the kept-out checks, run on this state, fail: they do not pass on a spoke that is in."""
-    hold = design.overlay.holdtime
+    hold = plan_design(design)[spoke.name].nhrp.holdtime
     condition = _joined(design, spoke)
     blind = [kept_out(design, spoke, fault, "refused"), unreachable(design, spoke, control, fault)]
 

@@ -37,7 +37,8 @@ def _takeover(suite: Suite) -> list[Check]:
     active, standby = design.hubs
     on_standby = serving(design, standby)
     s1, s2, s3 = design.spokes[0], design.spokes[1], design.spokes[2]
-    retransmit = plan_design(design)[s1.name].stand_in.ike_retransmit  # as the plan decided it
+    planned = plan_design(design)[s1.name]  # the timers as the plan decided them
+    retransmit = planned.stand_in.ike_retransmit
     takeover = Case(
         "cluster.active_fails", f"the active unit {active.name} fails hard; {standby.name} takes over",
         (Fault(active.name, "node_fail"),),
@@ -47,7 +48,7 @@ def _takeover(suite: Suite) -> list[Check]:
         seconds=deadlines.TAKEOVER(design), settle=True,
         timers={"vrrp_advert_ms": design.cluster.advert_ms, "dpd_interval_s": design.ipsec.dpd_interval,
                 "ike_retransmits": f"{retransmit.described} before a silent peer is given up (strongswan.conf)",
-                "nhrp_registration_s": design.overlay.holdtime // 3, "bfd_detect_ms": design.routing.bfd.detect_ms
+                "nhrp_registration_s": planned.nhrp.refresh_s, "bfd_detect_ms": design.routing.bfd.detect_ms
                 if design.routing.bfd else None},
     )
     return [
