@@ -7,6 +7,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 from labkit.design.model import Design, Site
 from labkit.plan.model import (
+    BfdTimers,
     BgpPlan,
     BgpSession,
     ClusterPlan,
@@ -89,6 +90,7 @@ def _node(design: Design, site: Site) -> NodePlan:
         phase=design.phase,
         wan=inside.address if inside else site.wan,
         wan_gateway=inside.gateway.ip if inside else site.wan_gateway,
+        wan_pool=design.transport.wan_pool,
         nbma=inside.address.ip if inside else site.nbma,
         pat_outside=site.nbma if inside else None,
         tunnel=IPv4Interface(f"{site.tunnel}/{design.overlay.tunnel_network.prefixlen}"),
@@ -149,6 +151,7 @@ def _bgp(design: Design, site: Site) -> BgpPlan:
         sessions=tuple(_session(design, site, name, address) for name, address in design.bgp_neighbors(site.name)
                        if name not in spokes),
         spoke_group=_spoke_group(design, site) if hub else None,
+        bfd=BfdTimers(routing.bfd.interval_ms, routing.bfd.multiplier, routing.bfd.detect_ms) if routing.bfd else None,
     )
 
 

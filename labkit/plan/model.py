@@ -74,6 +74,16 @@ class SpokeGroup(SessionOptions):
 
 
 @dataclass(frozen=True)
+class BfdTimers:
+    """BFD beside the node's BGP sessions: a neighbour is down after `multiplier` packets `interval_ms` apart are
+    missed, `detect_ms` in all."""
+
+    interval_ms: int
+    multiplier: int
+    detect_ms: int
+
+
+@dataclass(frozen=True)
 class BgpPlan:
     """The node's BGP speaker: identity, timers, what it advertises, its sessions."""
 
@@ -85,6 +95,7 @@ class BgpPlan:
     aggregate: IPv4Network | None  # summary-only aggregate of the spoke LANs
     sessions: tuple[BgpSession, ...]  # explicit neighbours: a spoke's hubs; a hub's other hubs and HQ core
     spoke_group: SpokeGroup | None  # hubs: every spoke, through one listen range
+    bfd: BfdTimers | None = field(metadata=IF_SET)  # the timers of the sessions with BFD; None: no BFD
 
 
 @dataclass(frozen=True)
@@ -230,6 +241,7 @@ class NodePlan:
     phase: int
     wan: IPv4Interface  # the WAN port's address (behind a PAT: the inside one)
     wan_gateway: IPv4Address  # the next hop to the other sites (behind a PAT: the PAT's inside address)
+    wan_pool: IPv4Network  # every site's WAN addresses (the transport's pool), reached through wan_gateway
     nbma: IPv4Address  # the address the tunnel and IKE leave from: the NBMA address the node claims
     # behind its own PAT: the PAT's outside address, the one hubs and other spokes see the node at
     pat_outside: IPv4Address | None = field(metadata=IF_SET)
