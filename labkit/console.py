@@ -1,4 +1,5 @@
-"""Progress lines on the console: `[  12.3s] message`, flushed at once."""
+"""What a command tells its user: progress lines on stderr (`[  12.3s] message`, flushed at once), and its result
+(a report's table) on stdout. Library code reports through a Console, never by printing."""
 
 from __future__ import annotations
 
@@ -15,5 +16,10 @@ class Console:
         return time.monotonic() - self.started
 
     def say(self, message: str) -> None:
+        """A progress line (left out when quiet)."""
         if not self.quiet:
             print(f"[{self.elapsed():6.1f}s] {message}", file=sys.stderr, flush=True)
+
+    def show(self, result: str) -> None:
+        """The command's result, on stdout even when quiet."""
+        print(result, flush=True)

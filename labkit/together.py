@@ -63,7 +63,7 @@ def bench_together(design: Design, times_file: Path, console: Console, out: Path
     results = {"design": design.origin, "times_file": str(times_file), "alone_runs": repeat, "cases": rows,
                "slack": {"loss_ms": LOSS_SLACK_MS, "reconverge_s": RECONVERGE_SLACK_S, "share": SLACK_SHARE}}
     _write(out / f"together-{design.lab}.json", results, console)
-    print(table(rows))
+    console.show(table(rows))
     return results
 
 

@@ -135,6 +135,6 @@ def _run_suite(design: Design, checks: list[Check], collector: Collector, consol
                     design={"file": design.source.as_posix(), "set": list(design.overrides),
                             "hubs": len(design.hubs), "spokes": len(design.spokes), **label})
     report.write(folder, evidence.redact)
-    print(evidence.redact(report.table()))
+    console.show(evidence.redact(report.table()))
     console.say(f"report: {folder}/report.json, junit.xml, evidence/ ({evidence.count} command outputs)")
     return report
