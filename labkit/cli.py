@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from labkit import settings
 from labkit.console import Console
 from labkit.design import Design, load_design
 from labkit.errors import DesignError, LabkitError
@@ -20,11 +21,6 @@ from labkit.runtime.bringup import bring_up
 from labkit.runtime.choose import CHOICES, require_root, running_runtime
 from labkit.runtime.labspec import read_lab
 
-BUILD_ROOT = Path(os.environ.get("LABKIT_BUILD_DIR", "build"))
-REPORTS_ROOT = Path(os.environ.get("LABKIT_REPORTS_DIR", "reports"))
-CONFIGS_ROOT = Path(os.environ.get("LABKIT_CONFIGS_DIR", "configs"))
-TOPOLOGIES_ROOT = Path(os.environ.get("LABKIT_TOPOLOGIES_DIR", "topologies"))
-
 
 def _design(args: argparse.Namespace) -> Design:
     """The command's design file with the fields its `--set` options change."""
@@ -33,13 +29,13 @@ def _design(args: argparse.Namespace) -> Design:
 
 def _design_and_build(args: argparse.Namespace, console: Console) -> tuple[Design, BuildDir]:
     design = _design(args)
-    build = generate(design, BUILD_ROOT)
+    build = generate(design, settings.build_root())
     console.say(f"generated {build.path} ({len(design.node_names)} nodes) from {design.origin}")
     return design, build
 
 
 def _running(design: Design) -> Runtime:
-    spec = read_lab(BUILD_ROOT / design.lab / f"{design.lab}.clab.yml")
+    spec = read_lab(settings.build_root() / design.lab / f"{design.lab}.clab.yml")
     runtime = running_runtime(spec)
     if runtime is None:
         raise LabkitError(f"lab {design.lab} is not running; `labkit up {design.origin}` starts it")
@@ -79,17 +75,17 @@ def cmd_configs(args: argparse.Namespace, console: Console) -> int:
 
     designs = [load_design(path) for path in args.designs]
     if args.check:
-        problems = out_of_sync(designs, CONFIGS_ROOT)
+        problems = out_of_sync(designs, settings.configs_root())
         for line in problems:
             print(f"error: {line}", file=sys.stderr)
         if problems:
             print("error: the reference ESR configs are out of date; regenerate them with `make configs`",
                   file=sys.stderr)
             return 1
-        console.say(f"{CONFIGS_ROOT}/ matches {len(designs)} designs")
+        console.say(f"{settings.configs_root()}/ matches {len(designs)} designs")
         return 0
-    written = write_configs(designs, CONFIGS_ROOT)
-    console.say(f"wrote {len(written)} ESR configurations under {CONFIGS_ROOT}/")
+    written = write_configs(designs, settings.configs_root())
+    console.say(f"wrote {len(written)} ESR configurations under {settings.configs_root()}/")
     return 0
 
 
@@ -164,7 +160,7 @@ def cmd_graph(args: argparse.Namespace, console: Console) -> int:
     from labkit.render.graph import render_graph
 
     design = _design(args)
-    svg, mermaid = render_graph(design, BUILD_ROOT / design.lab)
+    svg, mermaid = render_graph(design, settings.build_root() / design.lab)
     console.say(f"topology picture of {design.lab}: {svg} (SVG), {mermaid} (mermaid)")
     print(svg)
     print(mermaid)
@@ -187,7 +183,7 @@ def cmd_verify(args: argparse.Namespace, console: Console) -> int:
         from labkit.verify.inventory import load_inventory
 
         design = load_design(args.design or _scenario_design(args.scenario), args.set)
-        report = verify_devices(design, load_inventory(Path(args.inventory)), console, REPORTS_ROOT)
+        report = verify_devices(design, load_inventory(Path(args.inventory)), console, settings.reports_root())
         return 0 if report.all_passed else 1
     if not args.design:
         raise LabkitError("give the design file of the running lab, or --inventory FILE --scenario NAME for "
@@ -195,17 +191,17 @@ def cmd_verify(args: argparse.Namespace, console: Console) -> int:
     design = _design(args)
     runtime = _running(design)
     _same_nodes(design, runtime)
-    report = verify_lab(design, runtime, console, REPORTS_ROOT, timings={})
+    report = verify_lab(design, runtime, console, settings.reports_root(), timings={})
     return 0 if report.all_passed else 1
 
 
 def _scenario_design(scenario: str | None) -> Path:
     if not scenario:
         raise LabkitError("--inventory needs --scenario NAME (or a design file): which suite to run")
-    path = TOPOLOGIES_ROOT / f"{scenario}.yml"
+    path = settings.topologies_root() / f"{scenario}.yml"
     if not path.exists():
-        known = ", ".join(sorted(p.stem for p in TOPOLOGIES_ROOT.glob("*.yml")))
-        raise LabkitError(f"no design {path}; the designs of {TOPOLOGIES_ROOT}/: {known}")
+        known = ", ".join(sorted(p.stem for p in settings.topologies_root().glob("*.yml")))
+        raise LabkitError(f"no design {path}; the designs of {settings.topologies_root()}/: {known}")
     return path
 
 
@@ -218,7 +214,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     runtime = bring_up(design, build, args.runtime, console)
     timings = {"bringup_s": round(time.monotonic() - started, 1)} | runtime.timings
     try:
-        report = verify_lab(design, runtime, console, REPORTS_ROOT, timings=timings)
+        report = verify_lab(design, runtime, console, settings.reports_root(), timings=timings)
     except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP: a run cut short leaves nothing behind, --keep or not
         console.say(f"interrupted: tearing lab {design.lab} down")
         runtime.down(console.say)
@@ -234,9 +230,9 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 def cmd_down(args: argparse.Namespace, console: Console) -> int:
     design = _design(args)
     require_root()
-    clab_file = BUILD_ROOT / design.lab / f"{design.lab}.clab.yml"
+    clab_file = settings.build_root() / design.lab / f"{design.lab}.clab.yml"
     if not clab_file.exists():  # the lab may run although its build directory was removed
-        clab_file = generate(design, BUILD_ROOT).clab_file
+        clab_file = generate(design, settings.build_root()).clab_file
     runtime = running_runtime(read_lab(clab_file))
     if runtime is None:
         console.say(f"lab {design.lab} is not running: nothing to do")
@@ -389,7 +385,7 @@ def parser() -> argparse.ArgumentParser:
     for name, func, text in (("up", cmd_up, "generate and start the lab; it stays up"),
                              ("run", cmd_run, "generate, start and verify the lab")):
         p = add(name, func, text)
-        p.add_argument("--runtime", choices=CHOICES, default=os.environ.get("LABKIT_RUNTIME", "auto"))
+        p.add_argument("--runtime", choices=CHOICES, default=settings.default_runtime())
         if name == "run":
             p.add_argument("--keep", action=argparse.BooleanOptionalAction, default=True,
                            help="leave the lab running afterwards (default) or tear it down")

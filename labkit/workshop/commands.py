@@ -12,7 +12,7 @@ import os
 import time
 from pathlib import Path
 
-from labkit import cli
+from labkit import settings
 from labkit.console import Console
 from labkit.errors import LabkitError
 from labkit.runtime.base import Runtime
@@ -28,15 +28,15 @@ UNUSABLE = 2
 
 
 def course_dir() -> Path:
-    return Path(os.environ.get("LABKIT_COURSE_DIR", "workshop"))
+    return settings.course_dir()
 
 
 def store() -> ProgressStore:
-    return ProgressStore(Path(os.environ.get("LABKIT_WORKSHOP_DIR", cli.REPORTS_ROOT / "workshop")))
+    return ProgressStore(settings.workshop_dir())
 
 
 def roots() -> lab.Roots:
-    return lab.Roots(cli.BUILD_ROOT, cli.REPORTS_ROOT)
+    return lab.Roots(settings.build_root(), settings.reports_root())
 
 
 def _current(args: argparse.Namespace) -> tuple[Progress, Exercise]:
@@ -49,7 +49,7 @@ def _current(args: argparse.Namespace) -> tuple[Progress, Exercise]:
 def _lab(exercise: Exercise, progress: Progress) -> tuple[Runtime | None, str]:
     """The runtime of the student's lab for the exercise (None if it is not up), and the lab's name."""
     design = exercise.student_design(progress.student)
-    return lab.running(design.lab, cli.BUILD_ROOT), design.lab
+    return lab.running(design.lab, settings.build_root()), design.lab
 
 
 def cmd_list(args: argparse.Namespace, console: Console) -> int:
@@ -231,7 +231,7 @@ def cmd_stop(args: argparse.Namespace, console: Console) -> int:
 
 def _stop(lab_name: str, console: Console) -> None:
     """The student's lab of that name down, if it runs."""
-    runtime = lab.running(lab_name, cli.BUILD_ROOT)
+    runtime = lab.running(lab_name, settings.build_root())
     if runtime is not None:
         runtime.down(console.say)
         console.say(f"lab {lab_name} is down")
@@ -256,7 +256,7 @@ def cmd_bench(args: argparse.Namespace, console: Console) -> int:
     name = exercise_folder(course_dir(), args.exercise).name
     if args.students < 1:
         raise LabkitError(f"--students {args.students}: give at least 1")
-    print(table(bench_class(name, args.students, console, cli.REPORTS_ROOT / "workshop-bench")), end="")
+    print(table(bench_class(name, args.students, console, settings.reports_root() / "workshop-bench")), end="")
     return 0
 
 
@@ -277,7 +277,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = add("start", cmd_start, "the student's lab up for an exercise (a running one is reset, not rebooted), "
             "its start state applied; prints what to do")
     p.add_argument("exercise", help="its number (05), name (05-hub-redirect) or slug")
-    p.add_argument("--runtime", choices=CHOICES, default=os.environ.get("LABKIT_RUNTIME", "auto"))
+    p.add_argument("--runtime", choices=CHOICES, default=settings.default_runtime())
     p = add("check", cmd_check, "run the exercise's checks: exit 0 all pass, 1 one fails, 2 the lab cannot be "
             "judged")
     p.add_argument("--wait", action="store_true", help="give each check the time the design's timers need to show "

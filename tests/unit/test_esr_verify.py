@@ -21,7 +21,7 @@ PASSWORD = "replay-only-password-77"  # the stand-in endpoint's: must never reac
 def reports(tmp_path: Path, monkeypatch) -> Path:
     """Run from the checkout (topologies/), reports under tmp_path, the replay's username set."""
     monkeypatch.chdir(ROOT)
-    monkeypatch.setattr(cli, "REPORTS_ROOT", tmp_path / "reports")
+    monkeypatch.setenv("LABKIT_REPORTS_DIR", str(tmp_path / "reports"))
     monkeypatch.setenv("LABKIT_ESR_USERNAME", "labkit")
     return tmp_path / "reports" / "dmvpn-phase3"  # reports/<lab>/
 

@@ -265,8 +265,8 @@ def workshop_env(tmp_path: Path, monkeypatch):
     """The commands' folders in the test's own directory, the student `anna`."""
     monkeypatch.setenv("LABKIT_WORKSHOP_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("LABKIT_STUDENT", "anna")
-    monkeypatch.setattr(cli, "BUILD_ROOT", tmp_path / "build")
-    monkeypatch.setattr(cli, "REPORTS_ROOT", tmp_path / "reports")
+    monkeypatch.setenv("LABKIT_BUILD_DIR", str(tmp_path / "build"))
+    monkeypatch.setenv("LABKIT_REPORTS_DIR", str(tmp_path / "reports"))
     return tmp_path
 
 
