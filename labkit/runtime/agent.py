@@ -100,14 +100,13 @@ GROUPS = "/sys/fs/cgroup/labkit"
 
 
 def group_procs(group: str) -> int:
-    """An open descriptor of labkit/<group>'s cgroup.procs (the group made first, with the CPU controller enabled
-    down to it: a lab's cpu.weight favours it in its measured windows)."""
+    """An open descriptor of labkit/<group>'s cgroup.procs (the group made first, with the controllers a lab's
+    limits need enabled below labkit/)."""
     path = f"{GROUPS}/{group}"
     if not os.path.isdir(path):
         os.makedirs(GROUPS, exist_ok=True)
-        for parent in (os.path.dirname(GROUPS), GROUPS):  # a controller reaches a group once every parent enables it
-            with contextlib.suppress(OSError), open(f"{parent}/cgroup.subtree_control", "w") as control:
-                control.write("+cpu")
+        with contextlib.suppress(OSError), open(f"{GROUPS}/cgroup.subtree_control", "w") as control:
+            control.write("+cpu +memory +pids")
         os.makedirs(path, exist_ok=True)
     return os.open(f"{path}/cgroup.procs", os.O_WRONLY)
 

@@ -98,11 +98,6 @@ class Runtime(ABC):
                               f"{(done.stdout + done.stderr).strip()[-2000:]}")
         return done.stdout + done.stderr
 
-    def favour(self, on: bool) -> bool:
-        """Give the lab's processes the larger share of the CPUs over other labs' (on: during its measured window),
-        or back their equal share; whether the runtime could (one that cannot leaves the shares alone)."""
-        return False
-
     def resources(self) -> dict[str, float]:
         """Memory figures of the running lab (MiB), where the runtime can measure them."""
         return {}

@@ -30,9 +30,6 @@ from labkit.runtime.scheduler import SCHEDULER
 
 STATE_ROOT = "/run/labkit"
 GROUPS = "/sys/fs/cgroup/labkit"  # the labs' control groups (labkit.runtime.agent makes them)
-# cpu.weight of a lab's control group: the kernel's default, and a lab's in its measured window: where the CPUs are
-# short, its processes then get ten times the share of each other lab's (their checks, their idle daemons)
-DEFAULT_WEIGHT, FAVOURED_WEIGHT = 100, 1000
 # swanctl in a node reads the node's strongSwan settings, as its charon does (the image sets it for containerlab)
 SWAN_CONF = "/etc/labkit/strongswan-cli.conf"  # swanctl's settings in every command run in a node
 START_SCRIPT = "/etc/labkit/start.sh"
@@ -258,12 +255,6 @@ class NetnsLab:
         with ThreadPoolExecutor(max_workers=len(self.spec.nodes)) as pool:
             return dict(pool.map(one, self.spec.nodes))
 
-    def favour(self, on: bool) -> bool:
-        """The lab's control group weighted FAVOURED_WEIGHT against other labs' (on) or as they are; whether it
-        could be (the CPU controller is enabled for the labs' groups)."""
-        weight = FAVOURED_WEIGHT if on else DEFAULT_WEIGHT
-        return self.executor.run(["sh", "-c", f"echo {weight} > {GROUPS}/{self.group}/cpu.weight"], timeout=20).ok
-
     def cpu_seconds(self) -> float | None:
         """The CPU time the lab's processes have used so far (its control group's), None if it has none."""
         out = self.executor.run(["cat", f"{GROUPS}/{self.group}/cpu.stat"], timeout=20).stdout
@@ -300,9 +291,6 @@ class NetnsRuntime(Runtime):
 
     def attach_argv(self, node: str, argv: list[str]) -> list[str]:
         return self.lab.attach_argv(node, argv)
-
-    def favour(self, on: bool) -> bool:
-        return self.lab.favour(on)
 
     def change(self, change: LabChange, say: Say) -> None:
         with removed_on_failure(self, "the live change", say):

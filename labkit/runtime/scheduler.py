@@ -274,14 +274,12 @@ SCHEDULER = Scheduler()
 
 class LabLoad:
     """A lab's share of the machine, as verification sees it (labkit.verify.collect.Load): its heavy steps are
-    bursts, its measured windows windows. While a window of its own runs, the lab is `favour`ed (its runtime gives
-    its processes the larger share of the CPUs, over other labs' light work). A window may be kept for the lab's next
-    one (a case that leaves its fault in place for the next case to end): other labs' steps do not come between
-    them, so the lab is not left mid-fault for as long as they take."""
+    bursts, its measured windows windows. A window may be kept for the lab's next one (a case that leaves its fault
+    in place for the next case to end): other labs' steps do not come between them, so the lab is not left mid-fault
+    for as long as they take."""
 
-    def __init__(self, lab: str, scheduler: Scheduler = SCHEDULER,
-                 favour: Callable[[bool], object] = lambda on: None) -> None:
-        self.lab, self.scheduler, self.favour = lab, scheduler, favour
+    def __init__(self, lab: str, scheduler: Scheduler = SCHEDULER) -> None:
+        self.lab, self.scheduler = lab, scheduler
         self.kept: contextlib.ExitStack | None = None
 
     def burst(self, what: str, waited: Waited, cores: int | None = None) -> contextlib.AbstractContextManager[None]:
@@ -292,13 +290,9 @@ class LabLoad:
         """A measured window for the block (the kept one, if any, continued); with `keep`, still held after it,
         until the lab's next window ends or `release`."""
         held, self.kept = self.kept, None
-        if held is None:
-            held = contextlib.ExitStack()
-            held.enter_context(self.scheduler.window(self.lab, what, waited))
-            held.callback(self.favour, False)
-            self.scheduler.log({"lab": self.lab, "kind": "favour", "what": what, "favoured": bool(self.favour(True))})
-        else:  # already held by this process: passes at once, and the log names both
-            held.enter_context(self.scheduler.window(self.lab, what, waited))
+        held = held or contextlib.ExitStack()
+        # the kept window is this process's: the request passes at once, and the log names both
+        held.enter_context(self.scheduler.window(self.lab, what, waited))
         try:
             yield
         except BaseException:

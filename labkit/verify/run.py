@@ -53,7 +53,7 @@ def lab_collector(design: Design, runtime: Runtime, evidence_folder: Path) -> Co
     evidence = Evidence(evidence_folder, (*design.secrets, *fault_secrets(design)))
     sessions = lab_sessions(runtime.attach_argv, platform(LAB_PLATFORM).sessions)
     return Collector(sessions, {n: LAB_PLATFORM for n in design.node_names}, evidence,
-                     injector=fault_injector(design, runtime), load=LabLoad(design.lab, favour=runtime.favour))
+                     injector=fault_injector(design, runtime), load=LabLoad(design.lab))
 
 
 def fault_injector(design: Design, runtime: Runtime) -> Injector:

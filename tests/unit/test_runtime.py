@@ -89,16 +89,6 @@ def test_node_commands_enter_the_nodes_namespaces_in_the_labs_control_group(spec
 
 
 
-def test_a_lab_is_favoured_by_its_control_groups_cpu_weight(spec, tmp_path: Path, monkeypatch):
-    groups = tmp_path / "labkit"
-    monkeypatch.setattr(netns, "GROUPS", str(groups))
-    lab = NetnsLab(spec, LocalExecutor())
-    assert not lab.favour(True)  # no control group (no CPU controller): said, nothing else
-    (groups / "dmvpn-phase3").mkdir(parents=True)
-    (groups / "dmvpn-phase3" / "cpu.weight").write_text("100\n")
-    assert lab.favour(True) and (groups / "dmvpn-phase3" / "cpu.weight").read_text() == f"{netns.FAVOURED_WEIGHT}\n"
-    assert lab.favour(False) and (groups / "dmvpn-phase3" / "cpu.weight").read_text() == "100\n"
-
 class InitPids:
     """Stands in for the executor: every node's init has a pid; records each command, its group and environment."""
 
