@@ -206,7 +206,8 @@ def _neighbor(row: dict) -> EsrNeighbor:
 
 def _timers(row: dict) -> tuple[int | None, int | None]:
     """A neighbour's or peer group's BGP keepalive and holdtime, None where not set."""
-    return tuple(int(row[k]) if row.get(k) else None for k in ("keepalive", "holdtime"))  # type: ignore[return-value]
+    keepalive, holdtime = (int(row[k]) if row.get(k) else None for k in ("keepalive", "holdtime"))
+    return keepalive, holdtime
 
 
 def _peer_groups(bgp: dict) -> tuple[EsrPeerGroup, ...]:

@@ -85,6 +85,7 @@ def udp_encapsulated(design: Design, hub: Site) -> Check:
     the hub; the hub's SA with a public spoke keeps port 500 and plain ESP (the control)."""
 
     def probe(ctx: Context) -> str:
+        ctx.require_shown(hub.name, IKE_PORT_SHOWN)  # before any command: an ESR is not asked at all
         on_hub = ctx.fact(hub.name, "ike_sas")
         for spoke in design.spokes:
             _expect(ctx, hub, spoke.nbma, natted=spoke.inside is not None, ike_sas=on_hub)
