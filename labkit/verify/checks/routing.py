@@ -113,7 +113,7 @@ def hub_routes(design: Design) -> Check:
                 raise CheckFailed(f"{hub.name}: no BGP route via the spoke to {', '.join(missing)}")
 
         ctx.each(design.nhs, one)
-        return f"{', '.join(h.name for h in design.nhs)} route each of {len(design.spokes)} spoke LANs via the spoke"
+        return f"{', '.join(h.name for h in design.nhs)}: each of {len(design.spokes)} spoke LANs routed via its spoke"
 
     return Check("routing.hub_routes", "hubs route each spoke's LAN via the spoke", tuple(h.name for h in design.nhs),
                  probe, deadline_s=ROUTES(design), converge=True)
