@@ -105,7 +105,7 @@ def cmd_diff(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_provenance(args: argparse.Namespace, console: Console) -> int:
-    from labkit.render.provenance import confirmed_share, status_counts
+    from labkit.platforms.esr.provenance import confirmed_share, status_counts
 
     total: Counter[str] = Counter()
     for files in _config_groups([Path(p) for p in args.paths]).values():
@@ -123,8 +123,8 @@ def _share_line(counts: Counter[str], share: float) -> str:
 
 
 def cmd_lint(args: argparse.Namespace, console: Console) -> int:
-    from labkit.lint.esr_config import load_esr_config
     from labkit.lint.rules import lint
+    from labkit.platforms.esr.running_config import load_esr_config
 
     groups = _config_groups([Path(p) for p in args.paths])
     findings = []
@@ -378,7 +378,7 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_lint)
     p = sub.add_parser("provenance", help="per ESR config: how many emitted lines are confirmed vs assumed",
                        description="per ESR config: how many emitted lines are confirmed, fixed (corrected to the "
-                       "confirmed form), assumed or contradicted, by labkit/data/esr_provenance.yml")
+                       "confirmed form), assumed or contradicted, by labkit/platforms/esr/provenance.yml")
     p.add_argument("paths", nargs="+", help="config files or folders, e.g. configs/")
     p.set_defaults(func=cmd_provenance)
     add("graph", cmd_graph, "draw the lab: build/<lab>/<lab>.svg and a containerlab-style mermaid graph")

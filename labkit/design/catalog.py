@@ -1,4 +1,4 @@
-"""What labkit knows, read from its data files: the ESR models (labkit/data/esr_models.yml), the
+"""What labkit knows, read from its data files: the ESR models (labkit/platforms/esr/models.yml), the
 misconfigurations a design can ask to be proven kept out (labkit/data/misconfigurations.yml) and the edge
 cases it can ask to be proven (labkit/data/cases.yml)."""
 
@@ -14,7 +14,7 @@ from labkit.design.model import EdgeCase, EsrModel, Failover, Misconfiguration
 
 @cache
 def esr_models() -> dict[str, EsrModel]:
-    raw = yaml.safe_load(resources.files("labkit.data").joinpath("esr_models.yml").read_text())
+    raw = yaml.safe_load(resources.files("labkit.platforms.esr").joinpath("models.yml").read_text())
     return {
         name: EsrModel(
             name=name,

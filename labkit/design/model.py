@@ -14,7 +14,7 @@ Role = Literal["hub", "spoke"]
 
 @dataclass(frozen=True)
 class EsrModel:
-    """One Eltex ESR model and the ports a node of it uses (see labkit/data/esr_models.yml)."""
+    """One Eltex ESR model and the ports a node of it uses (see labkit/platforms/esr/models.yml)."""
 
     name: str
     roles: tuple[str, ...]

@@ -8,10 +8,10 @@ from __future__ import annotations
 from ipaddress import IPv4Interface, IPv4Network
 
 from labkit.design.model import Design, Proposal
-from labkit.lint.esr_config import EsrConfig, EsrProposal
 from labkit.lint.rules import Finding
 from labkit.plan import NodePlan, plan_design
-from labkit.render.templates_env import ESR_CIPHER, ESR_HASH
+from labkit.platforms.esr.running_config import EsrConfig, EsrProposal
+from labkit.platforms.esr.syntax import ESR_CIPHER, ESR_HASH
 
 
 def _esr(proposal: Proposal) -> EsrProposal:

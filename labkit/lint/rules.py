@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
-from labkit.lint.esr_config import EsrConfig, EsrNeighbor, EsrPeerGroup
+from labkit.platforms.esr.running_config import EsrConfig, EsrNeighbor, EsrPeerGroup
 
 
 @dataclass(frozen=True)

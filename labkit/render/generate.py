@@ -10,8 +10,8 @@ import yaml
 
 from labkit.design.model import Design, Site
 from labkit.plan import NodePlan, TransportPlan, plan_design, transport_plan
+from labkit.platforms.esr.provenance import header as provenance_header
 from labkit.render.clab import topology
-from labkit.render.provenance import header as provenance_header
 from labkit.render.templates_env import environment
 
 # (template, path inside nodes/<node>/, file mode) for every hub and spoke

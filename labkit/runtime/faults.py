@@ -1,11 +1,11 @@
 """The fault and misconfiguration library: what breaks a running lab node in place, and what puts it back.
 
-Each fault is one file, labkit/render/templates/faults/<name>.sh.j2: the shell a runtime runs inside the node
-(its `exec`), in a block `apply` and, where the fault has its own way back, a block `restore` (a fault without
-one heals by itself, or is itself a way back: node_start, link_up). The blocks are Jinja2 templates rendered
-with the node's values (labkit.render.faults: what the node's own files were rendered with, and the wrong
-values a misconfiguration puts in place of the design's) and the fault's parameters, each quoted for the
-shell. Files named `_*.sh.j2` hold shell that several faults share. Adding a fault is adding a file.
+Each fault is one file of the lab platform's, labkit/platforms/frr_strongswan/templates/faults/<name>.sh.j2: the
+shell a runtime runs inside the node (its `exec`), in a block `apply` and, where the fault has its own way back, a
+block `restore` (a fault without one heals by itself, or is itself a way back: node_start, link_up). The blocks are
+Jinja2 templates rendered with the node's values (labkit.render.faults: what the node's own files were rendered
+with, and the wrong values a misconfiguration puts in place of the design's) and the fault's parameters, each quoted
+for the shell. Files named `_*.sh.j2` hold shell that several faults share. Adding a fault is adding a file.
 """
 
 from __future__ import annotations

@@ -9,13 +9,11 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
-import yaml
-
 from labkit.errors import LabkitError
+from labkit.platforms import descriptors
 from labkit.verify.connect import SessionLost, Sessions, TargetDown
 from labkit.verify.parse import ParseError, parse
 from labkit.verify.state import as_dict, to_models
@@ -49,7 +47,7 @@ class Platform:
 
 @cache
 def platform(name: str) -> Platform:
-    raw = yaml.safe_load(resources.files("labkit.verify").joinpath(f"platforms/{name}.yml").read_text())
+    raw = descriptors()[name]
     specs = {k: FactSpec(**v) for k, v in (raw.get("facts", {}) | raw.get("actions", {})).items()}
     rejections = {session: tuple(prefixes) for session, prefixes in raw.get("rejections", {}).items()}
     return Platform(name=name, sessions=raw["sessions"], facts=specs, rejections=rejections,
@@ -59,9 +57,7 @@ def platform(name: str) -> Platform:
 @cache
 def known_facts() -> frozenset[str]:
     """Every fact some platform provides: a check asking for another has a typo, not a target it does not suit."""
-    folder = resources.files("labkit.verify").joinpath("platforms")
-    return frozenset(fact for entry in folder.iterdir() if entry.name.endswith(".yml")
-                     for fact in platform(entry.name.removesuffix(".yml")).facts)
+    return frozenset(fact for name in descriptors() for fact in platform(name).facts)
 
 
 class Unsupported(Exception):

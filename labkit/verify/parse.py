@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from functools import cache
-from importlib import resources
 
 from ttp import ttp
+
+from labkit.platforms import ttp_text
 
 logging.getLogger("ttp").setLevel(logging.ERROR)
 # TTP is not thread-safe (its lazy function imports and template compilation race: seen as KeyError
@@ -19,15 +19,10 @@ class ParseError(Exception):
     """The output is not in the layout the template knows; the check fails with this reason."""
 
 
-@cache
-def template_text(name: str) -> str:
-    return resources.files("labkit.verify").joinpath(f"templates/{name}.ttp").read_text()
-
-
 def parse(template: str, text: str) -> dict:
     """Parse `text`; the result must contain the template's `layout` group, or ParseError."""
     with _TTP_LOCK:
-        parser = ttp(data=text, template=template_text(template))
+        parser = ttp(data=text, template=ttp_text(template))
         parser.parse()
         result = parser.result()
     parsed = result[0][0] if result and result[0] else {}

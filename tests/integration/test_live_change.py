@@ -84,7 +84,7 @@ def _exec(labkit, design_file: Path, node: str, *argv: str) -> str:
 
 
 def _fact(labkit, design_file: Path, node: str, name: str) -> list:
-    """A fact of the lab's platform (labkit/verify/platforms/frr-lab.yml), parsed as the suite parses it."""
+    """A fact of the lab's platform (labkit/platforms/frr_strongswan/platform.yml), parsed as the suite parses it."""
     spec = platform("frr-lab").facts[name]
     argv = ("vtysh", "-c", spec.command) if spec.session == "cli" else ("sh", "-c", spec.command)
     return to_models(spec.model, parse(spec.template, _exec(labkit, design_file, node, *argv)))
@@ -113,7 +113,7 @@ def _registered(labkit, design_file: Path, hub: Site, spoke: Site) -> str | None
 
 
 def _missing_routes(labkit, design_file: Path, spoke: Site, wanted: set, via) -> str | None:
-    bgp = {r.prefix: r.nexthop for r in _fact(labkit, design_file, spoke.name, "routes") if r.protocol == "B"}
+    bgp = {r.prefix: r.nexthop for r in _fact(labkit, design_file, spoke.name, "routes") if r.origin == "bgp"}
     missing = sorted(str(p) for p in wanted if bgp.get(p) != via)
     return f"no BGP route via {via} to {', '.join(missing)}; BGP routes: {bgp}" if missing else None
 
@@ -123,7 +123,7 @@ def _no_shortcut(labkit, design_file: Path, src: Site, dst: Site) -> str | None:
     labkit("exec", str(design_file), src.name, "--", "ping", "-n", "-c", "5", "-i", "0.2", "-W", "1",
            "-I", str(src.lan.ip), str(dst.lan.ip), timeout=EXEC_LIMIT_S)  # the first packets may be lost
     routes = [r for r in _fact(labkit, design_file, src.name, "routes")
-              if r.prefix == dst.lan.network and r.protocol == "N"]
+              if r.prefix == dst.lan.network and r.origin == "nhrp"]
     if not routes or routes[0].nexthop != dst.tunnel:
         return f"NHRP routes to {dst.lan.network}: {routes} (want via {dst.tunnel})"
     return None

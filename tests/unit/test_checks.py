@@ -121,7 +121,7 @@ def test_phase1_check_fails_when_a_spoke_resolved_another(tmp_path):
     status, reason = run(nhrp.no_spoke_peering(design), dirty, tmp_path)
     assert status == "fail"
     assert "spoke2: NHRP dynamic entry 10.255.0.12 -> 198.51.100.10" in reason
-    assert "spoke2: IKE SA (ESTABLISHED) with 198.51.100.10" in reason
+    assert "spoke2: IKE SA (up) with 198.51.100.10" in reason
 
 
 def test_vrf_routes_check_passes_then_fails_on_a_wrong_next_hop(tmp_path):

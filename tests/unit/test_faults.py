@@ -10,16 +10,16 @@ import pytest
 
 from labkit.design import load_design
 from labkit.errors import LabkitError
+from labkit.platforms.frr_strongswan.syntax import swan_proposal
 from labkit.render.faults import fault_secrets, fault_values, wrong_values
 from labkit.render.generate import node_files
-from labkit.render.templates_env import swan_proposal
 from labkit.runtime.faults import UnknownFault, fault_names, fault_script, has_restore
 from labkit.verify.collect import Collector, Evidence
 from labkit.verify.run import fault_injector
 from tests.conftest import ROOT, TOPOLOGIES
 
 DESIGN = load_design(TOPOLOGIES / "phase3.yml")
-FOLDER = ROOT / "labkit" / "render" / "templates" / "faults"
+FOLDER = ROOT / "labkit" / "platforms" / "frr_strongswan" / "templates" / "faults"
 MISCONFIGURATIONS = ("wrong_psk", "ike_proposal_mismatch", "esp_proposal_mismatch", "gre_key_mismatch",
                      "nhrp_network_id_mismatch")
 

@@ -109,7 +109,7 @@ def test_kept_out_passes_on_a_spoke_that_is_out_and_fails_on_one_that_is_in(tmp_
     status, reason = run(check, IN, tmp_path)
     assert status == "fail" and reason.startswith("spoke1 NOT KEPT OUT: ")
     for held in ("hub1: NHRP dynamic entry 10.255.0.11 -> 198.51.100.6", "hub1: BGP with spoke1 Established",
-                 "hub1: route to spoke1's LAN 172.16.1.0/24 (B via 10.255.0.11)",
+                 "hub1: route to spoke1's LAN 172.16.1.0/24 (bgp via 10.255.0.11)",
                  "hub1: a CHILD SA with spoke1 is installed"):
         assert held in reason
 

@@ -10,14 +10,14 @@ import pytest
 
 from labkit.design import load_design
 from labkit.errors import DesignError
-from labkit.lint.esr_config import load_esr_config
 from labkit.lint.roundtrip import compare
 from labkit.lint.rules import lint
 from labkit.plan import plan_design
 from labkit.plan.model import ChildRekey, IkeRekey
 from labkit.plan.rekey import child_rekey, ike_rekey
 from labkit.plan.show import plan_yaml
-from labkit.render import provenance
+from labkit.platforms.esr import provenance
+from labkit.platforms.esr.running_config import load_esr_config
 from labkit.render.generate import node_files, render_esr
 from labkit.verify.deadlines import REKEY, timers
 from tests.conftest import TOPOLOGIES

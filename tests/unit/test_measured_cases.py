@@ -42,7 +42,7 @@ class Script:
 
     def run(self, node: str, fact: str, sink: list, timeout=None, waited=None, **params) -> list:
         if fact == "bgp_peers":  # a look, not a step: kept out of `done`
-            return [BgpPeer(address, DESIGN.routing.asn, "Established", 1, self.uptime_s)
+            return [BgpPeer(address, DESIGN.routing.asn, "up", 1, self.uptime_s)
                     for _, address in DESIGN.bgp_neighbors(node)]
         self.done.append(fact)
         if fact == "probe_result":

@@ -16,9 +16,9 @@ import pytest
 from labkit.design import load_design
 from labkit.plan import plan_design, transport_plan
 from labkit.plan.model import PatPlan
+from labkit.platforms.esr.provenance import classify
 from labkit.render.clab import kernel_modules
 from labkit.render.generate import node_files
-from labkit.render.provenance import classify
 from labkit.verify.checks import failover, ipsec, nat, paths
 from labkit.verify.collect import Collector, Evidence, Unsupported
 from labkit.verify.engine import CheckFailed, Context, run_check

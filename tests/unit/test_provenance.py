@@ -6,7 +6,7 @@ import pytest
 
 from labkit.design import load_design
 from labkit.plan import plan_design
-from labkit.render import provenance
+from labkit.platforms.esr import provenance
 from labkit.render.generate import render_esr
 from tests.conftest import TOPOLOGIES
 

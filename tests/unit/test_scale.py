@@ -95,19 +95,19 @@ class ConvergedLab:
         site = self.design.site(node)
         peers = self.design.spokes if node == "hub1" else [self.hub, *map(self.design.site, self.shortcuts[node])]
         sent = 1 + self.pinged[node]
-        child = ChildSa("gre", "INSTALLED", "TRANSPORT", sent, sent)
-        return [IkeSa(p.name, "ESTABLISHED", site.nbma, p.nbma, (child,)) for p in peers]
+        child = ChildSa("gre", "up", "transport", sent, sent)
+        return [IkeSa(p.name, "up", site.nbma, p.nbma, (child,)) for p in peers]
 
     def bgp_peers(self, node: str) -> list:
-        return [BgpPeer(address, self.design.routing.asn, "Established", 1)
+        return [BgpPeer(address, self.design.routing.asn, "up", 1)
                 for _, address in self.design.bgp_neighbors(node)]
 
     def routes(self, node: str) -> list:
         if node == self.hub.name:  # every spoke's LAN via the spoke
-            return [Route(s.lan.network, "B", True, s.tunnel, "gre1") for s in self.design.spokes]
-        bgp = [Route(prefix, "B", True, self.hub.tunnel, "gre1")
+            return [Route(s.lan.network, "bgp", True, s.tunnel, "gre1") for s in self.design.spokes]
+        bgp = [Route(prefix, "bgp", True, self.hub.tunnel, "gre1")
                for prefix in (self.hub.lan.network, self.design.routing.spoke_summary)]
-        nhrp = [Route(self.design.site(s).lan.network, "N", True, self.design.site(s).tunnel, "gre1")
+        nhrp = [Route(self.design.site(s).lan.network, "nhrp", True, self.design.site(s).tunnel, "gre1")
                 for s in self.shortcuts[node]]
         return bgp + nhrp
 

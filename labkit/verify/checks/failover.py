@@ -40,7 +40,7 @@ from labkit.verify.deadlines import (
     timers,
 )
 from labkit.verify.engine import Check, CheckFailed, Context
-from labkit.verify.state import ProbeResult
+from labkit.verify.state import UP, ProbeResult
 
 Condition = Callable[[Context], str]  # a detail when it holds; CheckFailed while it does not
 TAIL_S = 1.0  # over the probe's last second at least TAIL_SHARE of the packets must be answered:
@@ -294,7 +294,7 @@ def gave_up(design: Design, hub: Site) -> Condition:
 
     def condition(ctx: Context) -> str:
         def one(spoke: Site) -> None:
-            if any(sa.remote == hub.nbma and sa.state == "ESTABLISHED" for sa in ctx.fact(spoke.name, "ike_sas")):
+            if any(sa.remote == hub.nbma and sa.state == UP for sa in ctx.fact(spoke.name, "ike_sas")):
                 raise CheckFailed(f"{spoke.name} still holds an established IKE SA with {hub.name}")
 
         ctx.each(design.spokes, one)
@@ -338,7 +338,7 @@ def served_by(design: Design, hub: Site, hq_too: bool = True) -> Condition:
 
 def _bgp_with_spokes(ctx: Context, design: Design, hub: Site) -> None:
     peers = {p.neighbor: p.state for p in ctx.fact(hub.name, "bgp_peers")}
-    down = [s.name for s in design.spokes if peers.get(s.tunnel) != "Established"]
+    down = [s.name for s in design.spokes if peers.get(s.tunnel) != UP]
     if down:
         raise CheckFailed(f"{hub.name}: BGP not Established with {', '.join(down)}")
 
@@ -366,7 +366,7 @@ def spoke_back(design: Design, spoke: Site) -> Condition:
             if not any(e.protocol == spoke.tunnel and e.kind == "dynamic" for e in ctx.fact(hub.name, "nhrp_cache")):
                 raise CheckFailed(f"{spoke.name} not registered with {hub.name}")
             peers = {p.neighbor: p.state for p in ctx.fact(hub.name, "bgp_peers")}
-            if peers.get(spoke.tunnel) != "Established":
+            if peers.get(spoke.tunnel) != UP:
                 seen = {p.neighbor: p.state for p in ctx.fact(spoke.name, "bgp_peers")}.get(hub.tunnel, "absent")
                 raise CheckFailed(f"{hub.name}: BGP with {spoke.name} is {peers.get(spoke.tunnel, 'absent')} "
                                   f"({spoke.name}'s side: {seen})")

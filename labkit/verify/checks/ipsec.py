@@ -10,7 +10,7 @@ from ipaddress import IPv4Address
 from labkit.design.model import Design, Site
 from labkit.verify.deadlines import LOOK, REGISTRATION, TRAFFIC
 from labkit.verify.engine import Check, CheckFailed, Context
-from labkit.verify.state import ChildSa, IkeSa
+from labkit.verify.state import UP, ChildSa, IkeSa
 
 
 def installed_child(ctx: Context, node: Site, peer: IPv4Address) -> ChildSa:
@@ -23,12 +23,12 @@ def installed_in(ike_sas: list[IkeSa], node: Site, peer: IPv4Address) -> ChildSa
     sas = [sa for sa in ike_sas if sa.remote == peer]
     if not sas:
         raise CheckFailed(f"{node.name}: no IKE SA with {peer}")
-    established = [sa for sa in sas if sa.state == "ESTABLISHED"]
+    established = [sa for sa in sas if sa.state == UP]
     if not established:
-        raise CheckFailed(f"{node.name}: IKE SA with {peer} is {sas[0].state}, not ESTABLISHED")
-    children = [c for sa in established for c in sa.children if c.state == "INSTALLED"]
+        raise CheckFailed(f"{node.name}: IKE SA with {peer} is {sas[0].state}, not up")
+    children = [c for sa in established for c in sa.children if c.state == UP]
     if not children:
-        raise CheckFailed(f"{node.name}: IKE SA with {peer} has no INSTALLED CHILD SA")
+        raise CheckFailed(f"{node.name}: IKE SA with {peer} has no CHILD SA up")
     return max(children, key=lambda c: c.packets_in + c.packets_out)
 
 
@@ -43,7 +43,7 @@ def hub_spoke_sas(design: Design) -> Check:
         def one(pair: tuple[Site, Site]) -> None:
             spoke, hub = pair
             child = installed_child(ctx, spoke, hub.nbma)
-            if child.mode != design.ipsec.mode.upper():
+            if child.mode != design.ipsec.mode:
                 raise CheckFailed(f"{spoke.name}: CHILD SA with {hub.name} is {child.mode}, design says "
                                   f"{design.ipsec.mode}")
             installed_in(on_hub[hub.name], hub, spoke.nbma)
@@ -138,7 +138,7 @@ def rekeyed(pairs: list[tuple[Site, Site]], times: int = 2) -> Callable[[Context
         def one(pair: tuple[Site, Site]) -> str | None:
             node, peer = pair
             spis = {c.spi_in for sa in ctx.fact(node.name, "ike_sas") if sa.remote == peer.nbma
-                    and sa.state == "ESTABLISHED" for c in sa.children if c.state == "INSTALLED" and c.spi_in}
+                    and sa.state == UP for c in sa.children if c.state == UP and c.spi_in}
             seen = generations.setdefault(f"{node.name}-{peer.name}", [])
             if spis and (not seen or not spis & seen[-1]):
                 seen.append(spis)

@@ -17,6 +17,7 @@ from labkit.verify import deadlines
 from labkit.verify.checks import ipsec, nhrp, paths, routing
 from labkit.verify.checks.failover import Condition, spoke_back
 from labkit.verify.engine import Check, CheckFailed, Context
+from labkit.verify.state import UP
 
 # What a misconfiguration leaves of IPsec between the spoke and a hub: `refused`, no IKE SA (a wrong key, an
 # IKE proposal mismatch); `no-child`, at most an IKE SA without a CHILD SA (an ESP proposal mismatch); `up`, IKE
@@ -69,8 +70,8 @@ def restored(design: Design, spoke: Site, fault: str, follows: Sequence[Check]) 
 def _ipsec_problem(ctx: Context, node: Site, peer: Site, left: IpsecLeft) -> str | None:
     """How the IPsec state `node` holds with `peer` differs from what the misconfiguration leaves, if it does."""
     sas = [sa for sa in ctx.fact(node.name, "ike_sas") if sa.remote == peer.nbma]
-    established = [sa for sa in sas if sa.state == "ESTABLISHED"]
-    children = [c for sa in established for c in sa.children if c.state == "INSTALLED"]
+    established = [sa for sa in sas if sa.state == UP]
+    children = [c for sa in established for c in sa.children if c.state == UP]
     if left == "up":
         return None if children else f"{node.name}: no installed CHILD SA with {peer.name}, yet IPsec is not at fault"
     if children:
@@ -86,16 +87,16 @@ def _hub_problems(ctx: Context, hub: Site, spoke: Site, left: IpsecLeft) -> list
     problems = [f"{hub.name}: NHRP {e.kind} entry {e.protocol} -> {e.nbma}" for e in ctx.fact(hub.name, "nhrp_cache")
                 if e.protocol == spoke.tunnel or e.nbma == spoke.nbma]
     peers = {p.neighbor: p.state for p in ctx.fact(hub.name, "bgp_peers")}
-    if peers.get(spoke.tunnel) == "Established":
+    if peers.get(spoke.tunnel) == UP:
         problems.append(f"{hub.name}: BGP with {spoke.name} Established")
-    problems += [f"{hub.name}: route to {spoke.name}'s LAN {r.prefix} ({r.protocol} via {r.nexthop})"
+    problems += [f"{hub.name}: route to {spoke.name}'s LAN {r.prefix} ({r.origin} via {r.nexthop})"
                  for r in ctx.fact(hub.name, "routes") if r.prefix == spoke.lan.network]
     return problems + [p for p in [_ipsec_problem(ctx, hub, spoke, left)] if p]
 
 
 def _routed_at(ctx: Context, node: Site, spoke: Site) -> str | None:
     """A BGP route to the spoke's LAN that `node` (another spoke) holds, if it does."""
-    routes = [r for r in ctx.fact(node.name, "routes") if r.prefix == spoke.lan.network and r.protocol == "B"]
+    routes = [r for r in ctx.fact(node.name, "routes") if r.prefix == spoke.lan.network and r.origin == "bgp"]
     return f"{node.name}: BGP route to {spoke.name}'s LAN via {routes[0].nexthop}" if routes else None
 
 

@@ -10,6 +10,7 @@ from labkit.design.model import Design, Site, Vrf
 from labkit.verify.checks.ipsec import captured_during, esp_only
 from labkit.verify.deadlines import ISOLATION, ROUTES, TRAFFIC, VPN, VRF_PINGS
 from labkit.verify.engine import Check, CheckFailed, Context
+from labkit.verify.state import UP
 
 
 def _lan(design: Design, site: Site, vrf: Vrf) -> IPv4Interface:
@@ -33,7 +34,7 @@ def vpn_sessions(design: Design) -> Check:
             others = design.spokes if site.role == "hub" else (hub,)
             for other in others:
                 peer = peers.get(other.tunnel)
-                if peer is None or peer.state != "Established":
+                if peer is None or peer.state != UP:
                     state = peer.state if peer else "absent"
                     raise CheckFailed(f"{site.name}: VPNv4 session with {other.name} ({other.tunnel}) is {state}")
                 if not peer.prefixes_received:
@@ -65,7 +66,7 @@ def vrf_routes(design: Design) -> Check:
             routes = {r.prefix: r for r in ctx.fact(site.name, "vrf_routes", vrf=vrf.name)}
             for prefix, pe in expected_vrf_routes(design, site, vrf).items():
                 route = routes.get(prefix)
-                if route is None or route.protocol != "B" or not route.selected:
+                if route is None or route.origin != "bgp" or not route.selected:
                     raise CheckFailed(f"{site.name} vrf {vrf.name}: no selected BGP route to {prefix} "
                                       f"(found {route})")
                 if not route.labels:
@@ -193,8 +194,8 @@ def labels_on_the_wire(design: Design, vrf: Vrf, src: Site, dst: Site) -> Check:
         if unlabelled:
             raise CheckFailed(f"{hub.name} gre1: {len(unlabelled)} of {len(flow)} {vrf.name} packets carried no label")
         directions = {p.direction for p in flow}
-        if directions != {"In", "Out"}:
-            raise CheckFailed(f"{hub.name} gre1: {vrf.name} packets only {directions}, expected In and Out")
+        if directions != {"in", "out"}:
+            raise CheckFailed(f"{hub.name} gre1: {vrf.name} packets only {directions}, expected in and out")
         stacks = sorted({p.labels for p in flow})
         on_wire = esp_only(wire, transport, f"{vrf.name} traffic {src.name} -> {dst.name}")
         return (f"{hub.name} gre1: {len(flow)} {vrf.name} packets {src.name} <-> {dst.name} in and out, "

@@ -12,7 +12,7 @@ from labkit.verify.checks import failover
 from labkit.verify.checks.ipsec import installed_in
 from labkit.verify.deadlines import LOOK, SHORTCUT, TRAFFIC
 from labkit.verify.engine import Check, CheckFailed, Context
-from labkit.verify.state import IkeSa
+from labkit.verify.state import UP, IkeSa
 
 IKE_PORT = 500  # IKE's own port; NAT traversal moves it to 4500 (or the PAT's translation of 4500)
 # what these checks need a platform's outputs to show (a platform's `hidden:` names those it does not)
@@ -63,7 +63,7 @@ def encapsulated(ike_sas: list[IkeSa], node: Site, peer: IPv4Address) -> bool:
     if sa.remote_port is None:
         raise CheckFailed(f"{node.name}: its listing of the SA with {peer} shows no IKE port")
     floated = sa.remote_port != IKE_PORT
-    child = next(c for c in sa.children if c.state == "INSTALLED")
+    child = next(c for c in sa.children if c.state == UP)
     if floated != child.udp_encap:
         raise CheckFailed(f"{node.name}: the SA with {peer} has IKE on port {sa.remote_port} but ESP "
                           f"{'in UDP' if child.udp_encap else 'plain'}")

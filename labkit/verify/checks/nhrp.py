@@ -8,6 +8,7 @@ from labkit.design.model import Design, Site
 from labkit.plan import plan_design
 from labkit.verify.deadlines import LOOK, PROBE_S, PURGE, REGISTRATION, SHORTCUT
 from labkit.verify.engine import Check, CheckFailed, Context
+from labkit.verify.state import UP
 
 
 def hub_registrations(design: Design, hub: Site) -> Check:
@@ -141,9 +142,9 @@ def tunnel_on_demand(design: Design, src: Site, dst: Site) -> Check:
             raise CheckFailed(f"{src.name}: next hop {dst.tunnel} ({dst.name}) not resolved by NHRP yet")
         if entries[0].nbma != dst.nbma:
             raise CheckFailed(f"{src.name}: {dst.tunnel} resolved to {entries[0].nbma}, design says {dst.nbma}")
-        sas = [sa for sa in ctx.fact(src.name, "ike_sas") if sa.remote == dst.nbma and sa.state == "ESTABLISHED"]
+        sas = [sa for sa in ctx.fact(src.name, "ike_sas") if sa.remote == dst.nbma and sa.state == UP]
         if not sas:
-            raise CheckFailed(f"{src.name}: {dst.tunnel} resolved, but no ESTABLISHED IKE SA with {dst.nbma}")
+            raise CheckFailed(f"{src.name}: {dst.tunnel} resolved, but no IKE SA up with {dst.nbma}")
         return f"{src.name}: {dst.tunnel} resolved to {dst.nbma} ({entries[0].kind}); IKE SA established"
 
     return Check(f"phase2.tunnel_on_demand.{src.name}-{dst.name}",

@@ -55,7 +55,7 @@ def _shortcut(ctx: Context, src: Site, dst: Site) -> str:
 
 def shortcut_routed(ctx: Context, src: Site, dst: Site) -> str:
     """CheckFailed unless src routes dst's LAN via dst's tunnel address over a listed NHRP shortcut (sends nothing)."""
-    routes = [r for r in ctx.fact(src.name, "routes") if r.prefix == dst.lan.network and r.protocol == "N"]
+    routes = [r for r in ctx.fact(src.name, "routes") if r.prefix == dst.lan.network and r.origin == "nhrp"]
     if not routes:
         raise CheckFailed(f"{src.name}: no NHRP route to {dst.lan.network} yet")
     if routes[0].nexthop != dst.tunnel:

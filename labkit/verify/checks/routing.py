@@ -10,6 +10,7 @@ from labkit.design.model import Design, Site
 from labkit.plan import plan_design
 from labkit.verify.deadlines import BFD, BGP, ROUTES
 from labkit.verify.engine import Check, CheckFailed, Context
+from labkit.verify.state import UP
 
 
 def _peering_nodes(design: Design) -> tuple[str, ...]:
@@ -43,7 +44,7 @@ def bgp_sessions(design: Design) -> Check:
     def judge(peer: Any) -> str | None:
         if peer is None:
             return "no BGP neighbour"
-        if peer.state != "Established":
+        if peer.state != UP:
             return f"BGP is {peer.state}"
         if peer.remote_as != design.routing.asn:
             return f"neighbour is AS {peer.remote_as}, design says {design.routing.asn}"
@@ -81,7 +82,7 @@ def bfd_sessions(design: Design) -> Check:
 
 def best_bgp(routes: list, address: IPv4Address):
     """The selected BGP route a node would use for `address` (longest match), or None."""
-    found = [r for r in routes if r.protocol == "B" and r.selected and address in r.prefix]
+    found = [r for r in routes if r.origin == "bgp" and r.selected and address in r.prefix]
     return max(found, key=lambda r: r.prefix.prefixlen, default=None)
 
 
@@ -105,7 +106,7 @@ def hub_routes(design: Design) -> Check:
 
     def probe(ctx: Context) -> str:
         def one(hub: Site) -> None:
-            selected = {r.prefix: r for r in ctx.fact(hub.name, "routes") if r.protocol == "B" and r.selected}
+            selected = {r.prefix: r for r in ctx.fact(hub.name, "routes") if r.origin == "bgp" and r.selected}
             missing = [f"{s.name}'s LAN {s.lan.network}" + (f" (via {route.nexthop})" if route else "")
                        for s in design.spokes
                        if (route := selected.get(s.lan.network)) is None or route.nexthop != s.tunnel]
@@ -137,7 +138,7 @@ def spoke_routes(design: Design) -> Check:
     def probe(ctx: Context) -> str:
         def one(spoke: Site) -> None:
             routes = ctx.fact(spoke.name, "routes")
-            bgp = {r.prefix: r for r in routes if r.protocol == "B"}
+            bgp = {r.prefix: r for r in routes if r.origin == "bgp"}
             hq = sorted({h.lan.network for h in design.hubs} | {design.hq_lan.network})
             required = hq + ([wanted] if wanted else [])
             for prefix in required:

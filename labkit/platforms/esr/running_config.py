@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 
-from labkit.verify.esr_interfaces import short_name
+from labkit.platforms.esr.interfaces import short_name
 from labkit.verify.parse import parse
 
 

@@ -1,4 +1,4 @@
-"""Where each emitted ESR line comes from: classified by labkit/data/esr_provenance.yml."""
+"""Where each emitted ESR line comes from: classified by labkit/platforms/esr/provenance.yml."""
 
 from __future__ import annotations
 
@@ -26,14 +26,14 @@ class Construct:
 
 @cache
 def constructs() -> tuple[Construct, ...]:
-    raw = yaml.safe_load(resources.files("labkit.data").joinpath("esr_provenance.yml").read_text())
+    raw = yaml.safe_load(resources.files("labkit.platforms.esr").joinpath("provenance.yml").read_text())
     return tuple(Construct(name, c["status"], c["source"], tuple(c["match"]), tuple(c.get("in", ())))
                  for name, c in raw["constructs"].items())
 
 
 @cache
 def sources() -> dict[str, str]:
-    return yaml.safe_load(resources.files("labkit.data").joinpath("esr_provenance.yml").read_text())["sources"]
+    return yaml.safe_load(resources.files("labkit.platforms.esr").joinpath("provenance.yml").read_text())["sources"]
 
 
 UNKNOWN = Construct("unclassified", "assumed", "-", (), ())

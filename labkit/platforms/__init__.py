@@ -1,0 +1,65 @@
+"""Platforms, one package each (labkit/platforms/<package>/), registered here and nowhere else.
+
+A platform package holds what is true of one kind of node and of nothing else:
+- `platform.yml`: its name, its sessions, the facts it can be asked for (command, TTP template, state model) and
+  the actions it can take, what its outputs do not show, the lines by which it refuses a command;
+- `templates/`: the Jinja2 templates of the files it renders (device syntax, fault scripts);
+- `ttp/`: the TTP templates that read its outputs;
+- `convert.py`: `CONVERTERS`, how a parsed row of its outputs becomes an object of the neutral state model
+  (labkit.verify.state);
+- anything else only it needs (the ESR's port names, provenance, configuration grammar).
+
+Adding a platform is adding a package and its name to PACKAGES.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from functools import cache
+from importlib import resources
+from importlib.resources.abc import Traversable
+from typing import Any
+
+import yaml
+
+# the lab's stand-in for a router (FRR and strongSwan on Linux), and the real Eltex ESR
+PACKAGES = ("frr_strongswan", "esr")
+Converter = tuple[str | None, Callable[[dict], Any]]  # the TTP group holding the rows (None: one row), the function
+
+
+def folder(package: str) -> Traversable:
+    """The platform package's folder."""
+    return resources.files(f"{__name__}.{package}")
+
+
+@cache
+def descriptors() -> dict[str, dict]:
+    """Every platform's platform.yml, by the platform's name, with the package it came from (`package`)."""
+    found = {}
+    for package in PACKAGES:
+        raw = yaml.safe_load(folder(package).joinpath("platform.yml").read_text())
+        found[raw["name"]] = raw | {"package": package}
+    return found
+
+
+@cache
+def converters() -> dict[str, Converter]:
+    """Every platform's converters, by the state model name a fact names."""
+    merged: dict[str, Converter] = {}
+    for package in PACKAGES:
+        for model, converter in importlib.import_module(f"{__name__}.{package}.convert").CONVERTERS.items():
+            if merged.setdefault(model, converter) is not converter:
+                raise ValueError(f"platform {package} converts {model} otherwise than another platform: "
+                                 "name its model apart (as EsrRoute is from Route)")
+    return merged
+
+
+@cache
+def ttp_text(name: str) -> str:
+    """The TTP template `name` (its platform's ttp/ folder and file stem, e.g. frr/show_ip_route)."""
+    for package in PACKAGES:
+        path = folder(package).joinpath("ttp", f"{name}.ttp")
+        if path.is_file():
+            return path.read_text()
+    raise FileNotFoundError(f"no platform has a TTP template {name}.ttp")
