@@ -22,6 +22,7 @@ from labkit.console import Console
 from labkit.design import load_design
 from labkit.design.model import Design
 from labkit.errors import LabkitError
+from labkit.machine import stamp
 from labkit.runtime.netns import start_limit_s
 from labkit.runtime.vm import BOOT_DEADLINE_S, MicroVM
 from labkit.verify.suites import suite_for
@@ -278,7 +279,7 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 def _write(path: Path, results: dict, console: Console) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2))
+    path.write_text(json.dumps(results | stamp(), indent=2))
     console.say(f"written: {path}")
 
 

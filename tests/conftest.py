@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from labkit.machine import stamp
 from tests.lanes import expected, lanes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,7 +101,7 @@ def _table(records: list[dict], wall: float, write) -> None:
               f"{r['windows_s']:>9.0f}")
     write(f"{'sum':<64} {totals['wall_s']:>7.0f} {totals['waited_s']:>8.0f} {totals['cpu_s']:>7.0f} "
           f"{totals['bursts_s']:>8.0f} {totals['windows_s']:>9.0f}")
-    TIMES_TABLE.write_text(json.dumps({"wall_s": wall, "totals": totals, "tests": records}, indent=2) + "\n")
+    TIMES_TABLE.write_text(json.dumps({"wall_s": wall, "totals": totals, "tests": records} | stamp(), indent=2) + "\n")
     write(f"(the same in {TIMES_TABLE.relative_to(ROOT)})")
 
 

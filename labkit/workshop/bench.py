@@ -15,6 +15,7 @@ from pathlib import Path
 
 from labkit.console import Console
 from labkit.errors import LabkitError
+from labkit.machine import stamp
 from labkit.runtime.vm import MicroVM
 
 STUDENT = "bench"
@@ -73,7 +74,7 @@ def bench_class(exercise: str, students: int, console: Console, out: Path) -> di
     results |= _memory(before, after, students)
     path = out / "bench.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2))
+    path.write_text(json.dumps(results | stamp(), indent=2))
     console.say(f"written: {path}")
     return results
 
