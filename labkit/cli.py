@@ -1,5 +1,5 @@
 """The `labkit` command: generate, plan, suite, configs, provenance, diff, lint, graph, up, verify, run, status, exec,
-shell, down, vm, bench, workshop."""
+shell, down, vm, bench, workshop, docs."""
 
 from __future__ import annotations
 
@@ -164,6 +164,14 @@ def cmd_graph(args: argparse.Namespace, console: Console) -> int:
     console.say(f"topology picture of {design.lab}: {svg} (SVG), {mermaid} (mermaid)")
     print(svg)
     print(mermaid)
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace, console: Console) -> int:
+    from labkit.docs import write_pages
+
+    for path in write_pages(Path(args.docs), args.measured):
+        print(path)
     return 0
 
 
@@ -425,6 +433,13 @@ def parser() -> argparse.ArgumentParser:
     p = add("shell", cmd_shell, "open a node's vtysh (or --program sh)")
     p.add_argument("node")
     p.add_argument("--program", default="vtysh")
+    p = sub.add_parser("docs", help="write the generated reference pages of docs/",
+                       description="write docs/reference/{checks,deadlines,faults,course,figures}.md from the designs, "
+                       "the deadline table, the fault library, the course and the measured figures' JSON snapshot")
+    p.add_argument("--docs", default="docs", help="the docs folder (default docs)")
+    p.add_argument("--measured", action="store_true", help="first copy reports/make-test-times.json, "
+                   "build/bench/*.json and reports/workshop-bench/bench.json into docs/data/measured/")
+    p.set_defaults(func=cmd_docs)
     from labkit.workshop.commands import add_parser as add_workshop  # it builds on this module's commands
 
     add_workshop(sub)

@@ -107,22 +107,26 @@ def suite_text(design: Design) -> str:
     """What `labkit suite DESIGN` prints: the parts the design's contents select, each check with its deadline
     and what it needs (`designed state`: every check of the first stage), then the deadline table."""
     suite = composed(design)
-    base = tuple(c.id for c in suite.base)
     width = max(len(c.id) for c in suite.checks)
-
-    def needs(check: Check) -> str:
-        if not set(base) <= set(check.needs):
-            return ", ".join(check.needs) or "-"
-        return ", ".join(["designed state", *(n for n in check.needs if n not in base)])
-
-    def wait(check: Check) -> str:
-        return "alone" if check.alone else f"{check.deadline_s:g} s" if check.deadline_s else "one look"
-
     return "\n".join([
         f"# checks of {design.origin} (lab {design.lab}, {len(design.spokes)} spokes): {len(suite.checks)}",
         "parts (considered: applied, or left out and why):",
         *(f"  {c.part.stage:<11}  {c.part.name}" + (f"\n  {'':<11}    left out: {c.left_out}" if c.left_out else "")
           for c in considered(design)),
-        "checks (deadline; needs):", *(f"  {c.id:<{width}}  {wait(c):>8}  {needs(c)}" for c in suite.checks),
+        "checks (deadline; needs):",
+        *(f"  {c.id:<{width}}  {wait_text(c):>8}  {needs_text(c, suite)}" for c in suite.checks),
         "deadlines:", *(f"  {line}" for line in table_text(design).splitlines()),
     ]) + "\n"
+
+
+def needs_text(check: Check, suite: Suite) -> str:
+    """What a check needs, in short: `designed state` for every check of the first stage."""
+    base = tuple(c.id for c in suite.base)
+    if not set(base) <= set(check.needs):
+        return ", ".join(check.needs) or "-"
+    return ", ".join(["designed state", *(n for n in check.needs if n not in base)])
+
+
+def wait_text(check: Check) -> str:
+    """How long a check may take: its deadline, `alone` (a fault case) or `one look`."""
+    return "alone" if check.alone else f"{check.deadline_s:g} s" if check.deadline_s else "one look"
