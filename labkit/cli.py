@@ -1,5 +1,5 @@
-"""The `labkit` command: generate, plan, suite, configs, provenance, diff, lint, graph, up, verify, run, status, exec,
-shell, down, vm, bench, workshop, docs."""
+"""The `labkit` command: generate, run, up, verify, status, shell, exec, down, suite, plan, graph, configs, lint,
+provenance, diff, vm, bench, workshop, docs."""
 
 from __future__ import annotations
 
@@ -347,9 +347,11 @@ def cmd_vm(args: argparse.Namespace, console: Console) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="labkit", description="DMVPN reference lab kit for Eltex ESR routers")
+    top = argparse.ArgumentParser(prog="labkit", description="DMVPN reference lab kit for Eltex ESR routers: a design "
+                                  "file becomes a lab, its ESR configs and the suite that proves them; commands in "
+                                  "the order a new user needs them", epilog="example: labkit run topologies/phase3.yml")
     top.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
-    sub = top.add_subparsers(dest="command", required=True)
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, func, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
@@ -443,7 +445,34 @@ def parser() -> argparse.ArgumentParser:
     from labkit.workshop.commands import add_parser as add_workshop  # it builds on this module's commands
 
     add_workshop(sub)
+    for name, action in sub.choices.items():
+        action.epilog = f"example: {EXAMPLES[name]}" if name in EXAMPLES else None
+    sub._choices_actions.sort(key=lambda a: list(EXAMPLES).index(a.dest) if a.dest in EXAMPLES else len(EXAMPLES))
     return top
+
+
+# `labkit --help` lists the commands in the order a new user needs them, and each command's help ends in an example
+EXAMPLES = {
+    "generate": "labkit generate topologies/phase3.yml",
+    "run": "labkit run topologies/phase3.yml --no-keep",
+    "up": "labkit up topologies/phase3.yml",
+    "verify": "labkit verify topologies/phase3.yml",
+    "status": "labkit status topologies/phase3.yml",
+    "shell": "labkit shell topologies/phase3.yml spoke1",
+    "exec": "labkit exec topologies/phase3.yml hub1 -- swanctl --list-sas",
+    "down": "labkit down topologies/phase3.yml",
+    "suite": "labkit suite topologies/phase3.yml",
+    "plan": "labkit plan topologies/phase3.yml --set spokes.count=5",
+    "graph": "labkit graph topologies/phase3.yml",
+    "configs": "labkit configs topologies/*.yml",
+    "lint": "labkit lint configs/",
+    "provenance": "labkit provenance configs/dmvpn-phase3",
+    "diff": "labkit diff topologies/phase3.yml --rev origin/main",
+    "vm": "labkit vm stop",
+    "bench": "labkit bench topologies/scale.yml --scale 10,50,100",
+    "workshop": "labkit workshop start 05 --student anna",
+    "docs": "labkit docs --measured",
+}
 
 
 def set_option(p: argparse.ArgumentParser) -> None:

@@ -266,34 +266,39 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                          description=__doc__.split("\n\n")[0])
     actions = top.add_subparsers(dest="action", required=True)
 
-    def add(name: str, func, text: str) -> argparse.ArgumentParser:
-        p = actions.add_parser(name, help=text, description=text)
+    def add(name: str, func, text: str, example: str) -> argparse.ArgumentParser:
+        p = actions.add_parser(name, help=text, description=text, epilog=f"example: labkit workshop {example}")
         p.add_argument("--student", help="the student's name, 1-8 lower-case letters or digits (default: "
                        "$LABKIT_STUDENT, else the login name)")
         p.set_defaults(func=func)
         return p
 
-    add("list", cmd_list, "the course's exercises, and which the student started and passed")
+    add("list", cmd_list, "the course's exercises, and which the student started and passed", "list --student anna")
     p = add("start", cmd_start, "the student's lab up for an exercise (a running one is reset, not rebooted), "
-            "its start state applied; prints what to do")
+            "its start state applied; prints what to do", "start 05 --student anna")
     p.add_argument("exercise", help="its number (05), name (05-hub-redirect) or slug")
     p.add_argument("--runtime", choices=CHOICES, default=settings.default_runtime())
     p = add("check", cmd_check, "run the exercise's checks: exit 0 all pass, 1 one fails, 2 the lab cannot be "
-            "judged")
+            "judged", "check --wait --student anna")
     p.add_argument("--wait", action="store_true", help="give each check the time the design's timers need to show "
                    "a change (default: about 10 s)")
-    add("hint", cmd_hint, "the next hint for the exercise")
-    add("reset", cmd_reset, "back to the exercise's start, in place (no reboot): the student's changes undone")
-    p = add("solution", cmd_solution, "print the reference solution (--apply: type it in for the student)")
+    add("hint", cmd_hint, "the next hint for the exercise", "hint --student anna")
+    add("reset", cmd_reset, "back to the exercise's start, in place (no reboot): the student's changes undone",
+        "reset --student anna")
+    p = add("solution", cmd_solution, "print the reference solution (--apply: type it in for the student)",
+            "solution --student anna")
     p.add_argument("--apply", action="store_true", help="apply it to the student's lab")
-    p = add("shell", cmd_shell, "open a node of the student's lab: its vtysh, or --program sh")
+    p = add("shell", cmd_shell, "open a node of the student's lab: its vtysh, or --program sh",
+            "shell spoke3 --program sh --student anna")
     p.add_argument("node")
     p.add_argument("--program", default="vtysh")
-    add("stop", cmd_stop, "the student's lab down (the shared microVM stays warm)")
+    add("stop", cmd_stop, "the student's lab down (the shared microVM stays warm)", "stop --student anna")
     p = actions.add_parser("bench", help="measure a class on this machine: N students' labs of an exercise at once "
-                           "(start, memory, idle CPU, reset)", description=cmd_bench.__doc__)
+                           "(start, memory, idle CPU, reset)", description=cmd_bench.__doc__,
+                           epilog="example: labkit workshop bench 06 --students 3")
     p.add_argument("exercise", help="its number (06), name or slug")
     p.add_argument("--students", type=int, default=3, help="how many labs at once (default 3)")
     p.set_defaults(func=cmd_bench)
-    p = add("class", cmd_class, "every student: exercise, passed, failing checks, hints, last progress")
+    p = add("class", cmd_class, "every student: exercise, passed, failing checks, hints, last progress",
+            "class --html /var/www/html/class.html")
     p.add_argument("--html", metavar="FILE", help="also write the table as a static HTML page")
