@@ -3,7 +3,7 @@
 #   make lab-<scenario>  the same for any topologies/<scenario>.yml (phase1, failover...); report: reports/<lab>/
 #   make lab-scale SPOKES=100   the scale design with 100 spokes (SPOKES: any scenario's spoke count; default: the file's)
 #   make lab-all         every scenario in turn, each torn down after its report
-#   make test            unit tests, then every real lab and the workshop course, several at once in the microVM
+#   make test            the docs, unit tests, then every real lab and the workshop course, several at once in the microVM
 #   make check           the quick loop for a change: ruff, the unit tests and the phase 3 lab (about 3 min, VM warm)
 #   make workshop-test   every workshop exercise in a real lab: fails at start, passes with its solution, resets
 #   make workshop-bench EXERCISE=06 STUDENTS=3   a class's cost: N students' labs at once (start, memory, CPU, reset)
@@ -12,6 +12,7 @@
 #   make bench           measure phase 3 cold/warm, node start vs bare daemons, memory per node (TESTS=1: make test)
 #   make bench SCALE=10,50,100   the scale design at each spoke count: time and memory per spoke vs the floor
 #   make image           build the containerlab node image (docker/node) that <lab>.clab.yml refers to
+#   make docs            build the docs site (mkdocs.yml, docs/) into build/site, strictly: any warning fails it
 # Variables: RUNTIME=auto|microvm|netns|clab   KEEP=1 (leave the lab running) | KEEP=0 (tear it down)
 #            SPOKES=N (lab-<scenario>: spokes.count)   SCALE=N,N,... (bench: the scale series)
 #            LANES=N (make test, workshop-test: lab tests at once; default 3)
@@ -34,7 +35,7 @@ DEBIAN_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static frr strongsw
 	traceroute procps keepalived openssh-client python3-venv
 
 .PHONY: deps debian-packages lab-all down generate configs image test check unit lint clean bench bench-together \
-	workshop-test workshop-bench
+	workshop-test workshop-bench docs
 
 # containerlab brings its own nodes (the image): only the embedded runtimes need the Debian packages
 deps: $(if $(filter clab,$(RUNTIME)),,debian-packages) $(VENV)/.installed
@@ -91,8 +92,17 @@ image: deps
 LANES ?= 3
 LAB_TESTS = $(BIN)/pytest -q -n $(LANES) --dist loadgroup --durations=0 --durations-min=60
 
-# the lanes first, then the tests that boot a VM of their own, alone; one table of where the time went covers both
+# the docs site, strictly (a broken link or a page missing from the nav fails it); the Material theme's notice of
+# its successor is not a warning of this site
+MKDOCS = NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
+
+docs: $(VENV)/.installed
+	$(MKDOCS)
+
+# the docs, the unit tests, the lanes, then the tests that boot a VM of their own, alone; one table of where the
+# lab tests' time went covers both
 test: deps
+	$(MKDOCS)
 	$(BIN)/pytest -q -m "not lab" -n 2
 	@since=$$(date +%s); \
 	LABKIT_TABLE_SINCE=$$since $(LAB_TESTS) -m "lab and not solo"; lanes=$$?; \

@@ -4,7 +4,7 @@ exercise, `labkit workshop start` (the start faults), `check` fails with the exe
 failing checks fail, its controls pass), `solution --apply` makes `check --wait` pass. The group's last exercise is
 then `reset`, and fails again as at its start. A design with many exercises (phase 3's ten) has several groups, each
 a student's lab of its own, so that the groups run side by side like the rest of the lab tests. How long each step
-took goes to reports/workshop-test/ (the figures are measured, not asserted: the README gives them)."""
+took goes to reports/workshop-test/ (the figures are measured, not asserted)."""
 
 from __future__ import annotations
 

@@ -1,20 +1,27 @@
-"""The docs: the generated reference pages are what `labkit docs` writes now, the measured figures carry their date
-and machine, and every command's --help says what it does with one example."""
+"""The docs: the site builds strictly, the generated reference pages and the README's picture are what labkit makes
+now, every command the docs show exists, the measured figures carry their date and machine, and every command's
+--help says what it does with one example."""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import os
 import re
 import shlex
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from labkit import cli
+from labkit.design import load_design
 from labkit.docs import MEASURED, RECORDED, figures_page, pages, snapshot
+from labkit.render.graph import render_graph
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -85,3 +92,47 @@ def test_labkit_help_lists_the_commands_in_the_order_a_new_user_needs_them():
     assert "example: labkit run topologies/phase3.yml" in text
     assert listed[:8] == ["generate", "run", "up", "verify", "status", "shell", "exec", "down"]
     assert listed == list(cli.EXAMPLES)
+
+
+def test_the_readme_picture_is_what_labkit_graph_draws_now(tmp_path: Path):
+    svg, _ = render_graph(load_design(ROOT / "topologies" / "phase3.yml"), tmp_path)
+    assert svg.read_text(encoding="utf-8") == (DOCS / "img" / "phase3.svg").read_text(encoding="utf-8"), (
+        "docs/img/phase3.svg is not what `labkit graph topologies/phase3.yml` draws now: copy "
+        "build/dmvpn-phase3/dmvpn-phase3.svg there")
+
+
+def _shown() -> Iterator[tuple[str, str]]:
+    """Every command line the README and the docs show in code: (file, line). The design-file reference is left out:
+    its own generator writes it, not these docs."""
+    for path in [ROOT / "README.md", *sorted(set(DOCS.rglob("*.md")) - {DOCS / "reference" / "design.md"})]:
+        text = path.read_text(encoding="utf-8")
+        blocks = re.findall(r"^```[a-z]*\n(.*?)^```", text, re.MULTILINE | re.DOTALL)
+        spans = re.findall(r"`([^`\n]+)`", re.sub(r"^```.*?^```", "", text, flags=re.MULTILINE | re.DOTALL))
+        for line in [*(ln for b in blocks for ln in b.splitlines()), *spans]:
+            yield path.relative_to(ROOT).as_posix(), line
+
+
+def test_every_command_the_docs_show_exists():
+    commands = dict(_commands(cli.parser()))
+    targets = set(re.findall(r"^([a-z][\w-]*):", (ROOT / "Makefile").read_text(), re.MULTILINE))
+    scenarios = {p.stem for p in (ROOT / "topologies").glob("*.yml")} | {"all"}
+    for where, line in _shown():
+        for words in re.findall(r"(?:^|\$ |time |bin/|-E |&& )labkit((?: [a-z]+){1,2})", line.strip()):
+            name = "labkit" + words
+            assert name in commands or name.rsplit(" ", 1)[0] in commands, f"{where}: `{line}` names no command"
+        for target in re.findall(r"(?:^|\s)make ([a-z][\w<>-]*)", line):
+            pattern = target.startswith("lab-") and (target[4:] in scenarios or target[4:] == "<scenario>")
+            known = target in targets or pattern
+            assert known, f"{where}: `{line}`: make has no target {target}"
+
+
+def test_the_site_builds_strictly(tmp_path: Path):
+    """mkdocs build --strict: a broken link or anchor, a page left out of the nav or any warning fails it."""
+    if importlib.util.find_spec("mkdocs") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("mkdocs is not installed: the docs cannot be built (pip install -e '.[dev]')")
+        pytest.skip("mkdocs is not installed (pip install -e '.[dev]')")
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--config-file",
+                           str(ROOT / "mkdocs.yml"), "--site-dir", str(tmp_path / "site")], capture_output=True,
+                          text=True, env=os.environ | {"NO_MKDOCS_2_WARNING": "1"}, check=False, timeout=300)
+    assert done.returncode == 0, f"mkdocs build --strict failed:\n{done.stdout}{done.stderr}"
