@@ -101,6 +101,13 @@ def test_the_readme_picture_is_what_labkit_graph_draws_now(tmp_path: Path):
         "build/dmvpn-phase3/dmvpn-phase3.svg there")
 
 
+def test_the_readme_fits_on_two_screens_and_its_links_lead_somewhere():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 150
+    for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", readme):
+        assert (ROOT / target).exists(), f"README.md links to {target}, which does not exist"
+
+
 def _shown() -> Iterator[tuple[str, str]]:
     """Every command line the README and the docs show in code: (file, line). The design-file reference is left out:
     its own generator writes it, not these docs."""
