@@ -9,13 +9,15 @@ A platform package holds what is true of one kind of node and of nothing else:
   (labkit.verify.state);
 - anything else only it needs (the ESR's port names, provenance, configuration grammar).
 
-Adding a platform is adding a package and its name to PACKAGES.
+Adding a platform is adding a package and its name to PACKAGES; LAB and DEVICE name the platform the lab's nodes
+run and the one whose configurations labkit writes.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -25,6 +27,8 @@ import yaml
 
 # the lab's stand-in for a router (FRR and strongSwan on Linux), and the real Eltex ESR
 PACKAGES = ("frr_strongswan", "esr")
+LAB = "frr-lab"  # the platform the lab's nodes run
+DEVICE = "eltex-esr"  # the platform whose configurations labkit writes for each hub and spoke
 Converter = tuple[str | None, Callable[[dict], Any]]  # the TTP group holding the rows (None: one row), the function
 
 
@@ -63,3 +67,46 @@ def ttp_text(name: str) -> str:
         if path.is_file():
             return path.read_text()
     raise FileNotFoundError(f"no platform has a TTP template {name}.ttp")
+
+
+@dataclass(frozen=True)
+class NodeFile:
+    template: str
+    path: str  # under nodes/<node>/ in the build directory
+    mode: int
+
+
+@dataclass(frozen=True)
+class NodeKit:
+    """How a node of a platform is made and run (its platform.yml `node:`); files, folders and binds by kind of node:
+    site (a hub or spoke), cluster_unit (a hub of a cluster, besides), transport, core."""
+
+    files: dict[str, tuple[NodeFile, ...]]
+    folders: dict[str, tuple[str, ...]]
+    binds: dict[str, tuple[str, ...]]
+    start: str
+    env: dict[str, str]
+    pid_files: tuple[str, ...]
+    warm_programs: tuple[str, ...]
+    warm_trees: tuple[str, ...]
+
+
+@cache
+def lab_node() -> NodeKit:
+    """How the lab's nodes are made and run."""
+    raw = descriptors()[LAB]["node"]
+    return NodeKit(
+        files={kind: tuple(NodeFile(t, path, int(mode, 8)) for t, path, mode in rows)
+               for kind, rows in raw["files"].items()},
+        folders={kind: tuple(rows) for kind, rows in raw.get("folders", {}).items()},
+        binds={kind: tuple(rows) for kind, rows in raw["binds"].items()},
+        start=raw["start"], env=dict(raw.get("env", {})), pid_files=tuple(raw.get("pid_files", ())),
+        warm_programs=tuple(raw.get("warm", {}).get("programs", ())),
+        warm_trees=tuple(raw.get("warm", {}).get("trees", ())))
+
+
+def device_config(environment: Any, context: dict) -> str:
+    """A hub's or spoke's configuration on the device platform, rendered with the template context."""
+    descriptor = descriptors()[DEVICE]
+    return importlib.import_module(f"{__name__}.{descriptor['package']}.config").render(
+        environment, context, descriptor["config"])

@@ -18,7 +18,7 @@ from labkit.plan.rekey import child_rekey, ike_rekey
 from labkit.plan.show import plan_yaml
 from labkit.platforms.esr import provenance
 from labkit.platforms.esr.running_config import load_esr_config
-from labkit.render.generate import node_files, render_esr
+from labkit.render.generate import device_config, node_files
 from labkit.verify.deadlines import REKEY, timers
 from tests.conftest import TOPOLOGIES
 
@@ -135,7 +135,7 @@ def _esr_body(config: str) -> str:
 
 def test_esr_policies_get_the_lifetimes_classified_as_assumed():
     design = _with(*LIFETIMES)
-    config = render_esr(design, design.site("spoke1"))
+    config = device_config(design, design.site("spoke1"))
     assert "  lifetime seconds 3600" in _block(config, "security ike policy DMVPN-IKE")
     assert "  lifetime seconds 1200" in _block(config, "security ipsec policy DMVPN-ESP")
     lifetimes = [c for c in provenance.classify(config) if c.name == "sa lifetime"]
@@ -144,11 +144,11 @@ def test_esr_policies_get_the_lifetimes_classified_as_assumed():
     head = config.split("SECRET:")[0]
     assert "sa lifetime [-]" in head and "SA lifetimes (IKE 3600 s, IPsec 1200 s)" in head
     plain = load_design(PHASE3_FILE)
-    assert _esr_body(config) == _esr_body(render_esr(plain, plain.site("spoke1")))
+    assert _esr_body(config) == _esr_body(device_config(plain, plain.site("spoke1")))
 
 
 def _configs(design, texts: dict[str, str] | None = None):
-    texts = texts or {site.name: render_esr(design, site) for site in design.sites}
+    texts = texts or {site.name: device_config(design, site) for site in design.sites}
     return [load_esr_config(Path(f"{name}.cfg"), text) for name, text in texts.items()]
 
 
@@ -167,7 +167,7 @@ def test_the_round_trip_reads_the_lifetimes_back_and_compares_them_with_the_plan
 def test_devices_with_different_lifetimes_are_not_a_lint_finding():
     """IKEv2 peers may differ in lifetimes (each rekeys on its own schedule): no cross-device rule."""
     design = _with(*LIFETIMES)
-    texts = {site.name: render_esr(design, site) for site in design.sites}
+    texts = {site.name: device_config(design, site) for site in design.sites}
     texts["spoke2"] = texts["spoke2"].replace("lifetime seconds 1200", "lifetime seconds 900")
     assert [str(f) for f in lint(_configs(design, texts))] == []
 
