@@ -105,6 +105,12 @@ def lab_node() -> NodeKit:
         warm_trees=tuple(raw.get("warm", {}).get("trees", ())))
 
 
+def lab_stand_in(design: Any, site: Any) -> Any:
+    """Where the lab platform's node standing in for `site` differs from the real device, and why (the node plan's
+    `stand_in`)."""
+    return importlib.import_module(f"{__name__}.{descriptors()[LAB]['package']}.standin").stand_in(design, site)
+
+
 def device_config(environment: Any, context: dict) -> str:
     """A hub's or spoke's configuration on the device platform, rendered with the template context."""
     descriptor = descriptors()[DEVICE]

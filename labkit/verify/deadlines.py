@@ -86,8 +86,8 @@ class Timers:
     @property
     def rekey_look_s(self) -> float:
         """How often the SAs are looked at while rekeys are awaited: a generation of CHILD SAs lives 0.7-0.8 of
-        the SA lifetime (labkit.plan.rekey), so a look every twelfth of it sees each generation 8 times or more
-        (every half second with no lifetime set)."""
+        the SA lifetime (the stand-in's rekey timing), so a look every twelfth of it sees each generation 8 times or
+        more (every half second with no lifetime set)."""
         return max(0.5, self.sa_lifetime_s / 12) if self.sa_lifetime_s else 0.5
 
     @property

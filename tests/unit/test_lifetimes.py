@@ -13,11 +13,10 @@ from labkit.errors import DesignError
 from labkit.lint.roundtrip import compare
 from labkit.lint.rules import lint
 from labkit.plan import plan_design
-from labkit.plan.model import ChildRekey, IkeRekey
-from labkit.plan.rekey import child_rekey, ike_rekey
 from labkit.plan.show import plan_yaml
 from labkit.platforms.esr import provenance
 from labkit.platforms.esr.running_config import load_esr_config
+from labkit.platforms.frr_strongswan.standin import ChildRekey, IkeRekey, child_rekey, ike_rekey
 from labkit.render.generate import device_config, node_files
 from labkit.verify.deadlines import REKEY, timers
 from tests.conftest import TOPOLOGIES
