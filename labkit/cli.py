@@ -15,6 +15,7 @@ from labkit import settings
 from labkit.console import Console
 from labkit.design import Design, load_design
 from labkit.errors import DesignError, LabkitError
+from labkit.platforms import lab_node
 from labkit.render.generate import BuildDir, generate
 from labkit.runtime.base import Runtime, read_record
 from labkit.runtime.bringup import bring_up
@@ -123,7 +124,7 @@ def _share_line(counts: Counter[str], share: float) -> str:
 
 
 def cmd_lint(args: argparse.Namespace, console: Console) -> int:
-    from labkit.lint.rules import lint
+    from labkit.platforms.esr.lint.rules import lint
     from labkit.platforms.esr.running_config import load_esr_config
 
     groups = _config_groups([Path(p) for p in args.paths])
@@ -172,7 +173,7 @@ def cmd_up(args: argparse.Namespace, console: Console) -> int:
     started = time.monotonic()
     bring_up(design, build, args.runtime, console)
     console.say(f"lab {design.lab} is up ({time.monotonic() - started:.1f}s); "
-                f"`labkit shell {design.origin} NODE` opens a node's vtysh")
+                f"`labkit shell {design.origin} NODE` opens a node's CLI")
     return 0
 
 
@@ -272,7 +273,7 @@ def cmd_shell(args: argparse.Namespace, console: Console) -> int:
     design = _design(args)
     runtime = _running(design)
     runtime.mark_touched([args.node])
-    argv = runtime.attach_argv(args.node, [args.program])
+    argv = runtime.attach_argv(args.node, [args.program or lab_node().cli])
     os.execvp(argv[0], argv)
     return 1  # not reached
 
@@ -422,9 +423,9 @@ def parser() -> argparse.ArgumentParser:
                        "uptime; `stop` powers it off (labs in it are gone)")
     p.add_argument("action", choices=("status", "stop"), nargs="?", default="status")
     p.set_defaults(func=cmd_vm)
-    p = add("shell", cmd_shell, "open a node's vtysh (or --program sh)")
+    p = add("shell", cmd_shell, "open a node's CLI (or --program sh)")
     p.add_argument("node")
-    p.add_argument("--program", default="vtysh")
+    p.add_argument("--program", help="the program to run instead of the node's CLI, e.g. sh")
     from labkit.workshop.commands import add_parser as add_workshop  # it builds on this module's commands
 
     add_workshop(sub)

@@ -7,7 +7,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:  # the lab platform's, made by it (labkit.platforms.lab_stand_in)
-    from labkit.platforms.frr_strongswan.standin import StandIn
+    from labkit.platforms import StandIn
 
 # metadata of a field `labkit plan` prints only when it is set: plans of designs leaving it unset read as before
 PRINTED_IF_SET = "printed_if_set"

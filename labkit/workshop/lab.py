@@ -188,4 +188,4 @@ def apply_solution(exercise: Exercise, runtime: Runtime, console: Console) -> No
         if not done.ok:
             raise LabkitError(f"solution step on {step.node} failed (exit {done.rc}): {' '.join(step.argv())}\n"
                               f"{(done.stdout + done.stderr).strip()[-2000:]}")
-        console.say(f"{step.node}: {' / '.join(step.vtysh) or step.shell}")
+        console.say(f"{step.node}: {' / '.join(step.cli) or step.shell}")

@@ -10,11 +10,11 @@ import pytest
 
 from labkit.design import load_design
 from labkit.errors import DesignError
-from labkit.lint.roundtrip import compare
-from labkit.lint.rules import lint
 from labkit.plan import plan_design
 from labkit.plan.show import plan_yaml
 from labkit.platforms.esr import provenance
+from labkit.platforms.esr.lint.roundtrip import compare
+from labkit.platforms.esr.lint.rules import lint
 from labkit.platforms.esr.running_config import load_esr_config
 from labkit.platforms.frr_strongswan.standin import ChildRekey, IkeRekey, child_rekey, ike_rekey
 from labkit.render.generate import device_config, node_files
