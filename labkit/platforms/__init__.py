@@ -88,6 +88,7 @@ class NodeKit:
     folders: dict[str, tuple[str, ...]]
     binds: dict[str, tuple[str, ...]]
     start: str
+    restart: str  # the script a changed node runs to start again from scratch, in place
     env: dict[str, str]
     pid_files: tuple[str, ...]
     warm_programs: tuple[str, ...]
@@ -112,7 +113,8 @@ def lab_node() -> NodeKit:
                for kind, rows in raw["files"].items()},
         folders={kind: tuple(rows) for kind, rows in raw.get("folders", {}).items()},
         binds={kind: tuple(rows) for kind, rows in raw["binds"].items()},
-        start=raw["start"], env=dict(raw.get("env", {})), pid_files=tuple(raw.get("pid_files", ())),
+        start=raw["start"], restart=raw["restart"], env=dict(raw.get("env", {})),
+        pid_files=tuple(raw.get("pid_files", ())),
         warm_programs=tuple(raw.get("warm", {}).get("programs", ())),
         warm_trees=tuple(raw.get("warm", {}).get("trees", ())),
         cli=descriptor["sessions"]["cli"], batch=(raw["batch"]["program"], raw["batch"]["each"]),

@@ -25,7 +25,6 @@ from labkit.platforms import lab_node
 from labkit.runtime.base import Runtime, Say, lab_namespaces, recorded_labs, removed_on_failure
 from labkit.runtime.change import LabChange
 from labkit.runtime.executor import Completed, Executor
-from labkit.runtime.faults import fault_script
 from labkit.runtime.labspec import LabSpec, LinkSpec, NodeSpec
 from labkit.runtime.scheduler import SCHEDULER
 
@@ -57,8 +56,9 @@ class NodeStep(NamedTuple):
 
 START = NodeStep(["sh", lab_node().start], "start script", "ready")
 START_ADDED = START._replace(done="started")
-# a changed node starts from scratch in place, as the node_start fault restarts a node
-RESTART = NodeStep(["sh", "-c", fault_script("node_start")], "restart", "restarted")
+# a changed node starts from scratch in place, as the node_start fault restarts a node (its script is rendered into
+# the node's files)
+RESTART = NodeStep(["sh", lab_node().restart], "restart", "restarted")
 # shell builtins only: each program run costs about 50 ms of CPU under TCG, and the workshop asks at every check
 STATUS_SCRIPT = (
     f'for p in {" ".join(lab_node().pid_files)}; do [ -f "$p" ] || continue; '

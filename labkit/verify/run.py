@@ -12,9 +12,8 @@ from pathlib import Path
 from labkit.console import Console
 from labkit.design.model import Design
 from labkit.platforms import LAB
-from labkit.render.faults import fault_secrets, fault_values
+from labkit.render.faults import Step, fault_secrets, fault_step
 from labkit.runtime.base import Runtime
-from labkit.runtime.faults import Step
 from labkit.runtime.scheduler import LabLoad, Waited
 from labkit.runtime.watchdog import Watchdog
 from labkit.verify.collect import Collector, Evidence, Injector, platform
@@ -59,7 +58,7 @@ def fault_injector(design: Design, runtime: Runtime) -> Injector:
     """Runs a fault's step in a node of the lab, rendered with that node's values."""
 
     def inject(node: str, fault: str, step: Step = "apply", waited: Waited | None = None, **params: object) -> str:
-        return runtime.inject(node, fault, step, fault_values(design, node), waited=waited, **params)
+        return runtime.inject(fault_step(design, node, fault, step, **params), waited=waited)
 
     return inject
 

@@ -23,9 +23,8 @@ from labkit.design.loader import load_yaml
 from labkit.errors import DesignError, LabkitError
 from labkit.platforms import lab_node
 from labkit.render.clab import topology
-from labkit.render.faults import fault_values
+from labkit.render.faults import fault_names, fault_script, fault_values
 from labkit.render.templates_env import environment
-from labkit.runtime.faults import fault_names, fault_script
 from labkit.verify.engine import Check
 from labkit.workshop.checks import build_check
 from labkit.workshop.student import student_lab

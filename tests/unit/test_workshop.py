@@ -336,8 +336,8 @@ class FakeRuntime:
     def status(self) -> dict[str, dict[str, str]]:
         return self.states
 
-    def inject(self, node: str, fault: str, step: str = "apply", values=None, waited=None, **params) -> str:
-        self.calls.append(("inject", node, fault, tuple(sorted(params.items()))))
+    def inject(self, fault, waited=None) -> str:
+        self.calls.append(("inject", fault.node, fault.fault, fault.script))
         return ""
 
     def exec(self, node: str, argv: list[str], timeout: float = 60) -> Completed:
@@ -396,7 +396,7 @@ def test_reset_restarts_only_touched_nodes_hubs_first_then_applies_the_start(cou
     lab.apply_start(exercise, exercise.design, runtime, lab.Roots(Path("b"), Path("r")), Console(quiet=True))
     resets = [node for kind, node, fault, *_ in runtime.calls if fault == "node_reset"]
     assert resets[0] == "hub1" and sorted(resets[1:]) == ["inet", "spoke3"]  # spoke1, spoke2 keep running
-    assert all(("mtu", 1500) in call[3] for call in runtime.calls if call[2] == "node_reset")
+    assert all("mtu 1500" in call[3] for call in runtime.calls if call[2] == "node_reset")
     assert [(n, f) for _, n, f, _ in runtime.calls[3:]] == [("spoke3", "wan_mtu"), ("inet", "wan_mtu"),
                                                             ("inet", "frag_needed_filtered")]
     assert runtime.touched() == {"spoke3", "inet"}  # the start steps' nodes, for the next reset
