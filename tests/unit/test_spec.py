@@ -15,10 +15,7 @@ from labkit.design.fields import Fields, Problems
 from labkit.design.loader import LineDict
 from labkit.design.spec import DESIGN, Items, Section
 from labkit.errors import DesignError
-from tests.conftest import ROOT, TOPOLOGIES
-
-# every committed design, and the designs the tests keep as files
-DESIGNS = sorted(TOPOLOGIES.glob("*.yml")) + sorted((ROOT / "tests" / "integration" / "shapes").glob("*.yml"))
+from tests.conftest import DESIGNS
 
 
 def every_field(section: Section = DESIGN, path: str = "") -> list[tuple[str, spec.Field]]:
