@@ -25,7 +25,7 @@ from labkit import cli
 from labkit.design import load_design, reference, schema
 from labkit.design.loader import apply_overrides, load_yaml, parse_override
 from labkit.errors import DesignError
-from tests.conftest import DESIGNS, ROOT
+from tests.conftest import DESIGNS, ROOT, TOPOLOGIES
 from tests.unit import test_design, test_design_set, test_lifetimes
 
 REFRESH = "run `labkit schema` in the checkout to refresh it"
@@ -64,6 +64,11 @@ def test_the_schema_is_draft_7():
 def test_every_design_is_valid(design: Path):
     errors = [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator().iter_errors(load_yaml(design))]
     assert not errors, errors
+
+
+def test_every_committed_design_names_the_schema_on_its_first_line():
+    for design in sorted(TOPOLOGIES.glob("*.yml")):
+        assert design.read_text().splitlines()[0] == "# yaml-language-server: $schema=../schema/design.schema.json"
 
 
 def _parameters(test) -> list[Any]:
