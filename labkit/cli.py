@@ -1,5 +1,5 @@
-"""The `labkit` command: generate, plan, suite, configs, provenance, diff, lint, graph, up, verify, run, status, exec,
-shell, down, vm, bench, workshop."""
+"""The `labkit` command: generate, plan, suite, configs, provenance, diff, lint, schema, graph, up, verify, run, status,
+exec, shell, down, vm, bench, workshop."""
 
 from __future__ import annotations
 
@@ -136,6 +136,22 @@ def cmd_lint(args: argparse.Namespace, console: Console) -> int:
         print(finding)
     console.say(f"{len(findings)} problems" if findings else "no problems found")
     return 1 if findings else 0
+
+
+def cmd_schema(args: argparse.Namespace, console: Console) -> int:
+    from labkit.design import reference, schema
+
+    wanted = [(args.out, schema.schema_text), (args.markdown, reference.reference_markdown)]
+    if not args.out and not args.markdown:
+        wanted = [(str(schema.PATH), schema.schema_text), (str(reference.PATH), reference.reference_markdown)]
+    for path, text in wanted:
+        if path == "-":
+            sys.stdout.write(text())
+        elif path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_text(text(), encoding="utf-8")
+            console.say(f"wrote {path}")
+    return 0
 
 
 def _config_groups(paths: list[Path]) -> dict[Path, list[Path]]:
@@ -382,6 +398,15 @@ def parser() -> argparse.ArgumentParser:
                        "confirmed form), assumed or contradicted, by labkit/platforms/esr/provenance.yml")
     p.add_argument("paths", nargs="+", help="config files or folders, e.g. configs/")
     p.set_defaults(func=cmd_provenance)
+    p = sub.add_parser("schema", help="write the design files' JSON Schema and field reference",
+                       description="write the JSON Schema of design files (schema/design.schema.json: an editor's "
+                       "YAML language server completes and checks a design naming it on its first line) and the "
+                       "design-file reference (docs/reference/design.md), both generated from the fields "
+                       "labkit/design/spec.py declares; with --out or --markdown only the files given",
+                       epilog="example: labkit schema   (in the checkout: refreshes both committed files)")
+    p.add_argument("--out", metavar="PATH", help="write the JSON Schema here ('-': standard output)")
+    p.add_argument("--markdown", metavar="PATH", help="write the field reference here ('-': standard output)")
+    p.set_defaults(func=cmd_schema)
     add("graph", cmd_graph, "draw the lab: build/<lab>/<lab>.svg and a containerlab-style mermaid graph")
     for name, func, text in (("up", cmd_up, "generate and start the lab; it stays up"),
                              ("run", cmd_run, "generate, start and verify the lab")):

@@ -49,17 +49,17 @@ def test_lifetimes_are_optional_and_unset_by_default():
 
 
 @pytest.mark.parametrize(("lines", "expected"), [
-    ("  ike_lifetime: 1.5\n", r"design\.yml:27: ipsec\.ike_lifetime: must be a whole number from 60 to 86400, "
+    ("  ike_lifetime: 1.5\n", r"design\.yml:28: ipsec\.ike_lifetime: must be a whole number from 60 to 86400, "
                              r"found 1\.5"),
-    ("  ike_lifetime: '3600'\n", r":27: ipsec\.ike_lifetime: must be a whole number from 60 to 86400, found '3600'"),
-    ("  ike_lifetime: true\n", r":27: ipsec\.ike_lifetime: must be a whole number from 60 to 86400, found True"),
-    ("  sa_lifetime: 59\n", r":27: ipsec\.sa_lifetime: must be from 60 to 86400, found 59"),
-    ("  ike_lifetime: 86401\n", r":27: ipsec\.ike_lifetime: must be from 60 to 86400, found 86401"),
+    ("  ike_lifetime: '3600'\n", r":28: ipsec\.ike_lifetime: must be a whole number from 60 to 86400, found '3600'"),
+    ("  ike_lifetime: true\n", r":28: ipsec\.ike_lifetime: must be a whole number from 60 to 86400, found True"),
+    ("  sa_lifetime: 59\n", r":28: ipsec\.sa_lifetime: must be from 60 to 86400, found 59"),
+    ("  ike_lifetime: 86401\n", r":28: ipsec\.ike_lifetime: must be from 60 to 86400, found 86401"),
     ("  ike_lifetime: 600\n  sa_lifetime: 600\n",
-     r":28: ipsec\.sa_lifetime: must be shorter than ipsec\.ike_lifetime \(600\), found 600: the IPsec SAs are "
+     r":29: ipsec\.sa_lifetime: must be shorter than ipsec\.ike_lifetime \(600\), found 600: the IPsec SAs are "
      r"rekeyed through the IKE SA, .*; set sa_lifetime below 600 or ike_lifetime above 600$"),
-    ("  sa_lifetime: 3600\n  ike_lifetime: 1200\n", r":27: ipsec\.sa_lifetime: must be shorter than ipsec\.ike_"),
-    ("  sa_lifetme: 600\n", r":27: ipsec\.sa_lifetme: unknown field; did you mean 'sa_lifetime'\?"),
+    ("  sa_lifetime: 3600\n  ike_lifetime: 1200\n", r":28: ipsec\.sa_lifetime: must be shorter than ipsec\.ike_"),
+    ("  sa_lifetme: 600\n", r":28: ipsec\.sa_lifetme: unknown field; did you mean 'sa_lifetime'\?"),
 ])
 def test_a_wrong_lifetime_names_file_line_field_and_fix(write_design, lines: str, expected: str):
     text = PHASE3.replace("  dpd_interval: 10\n", "  dpd_interval: 10\n" + lines, 1)
