@@ -23,25 +23,17 @@ from labkit.design import load_design
 from labkit.design.model import Design
 from labkit.errors import LabkitError
 from labkit.machine import stamp
+from labkit.platforms import lab_node
 from labkit.runtime.netns import start_limit_s
 from labkit.runtime.vm import BOOT_DEADLINE_S, MicroVM
 from labkit.verify.suites import suite_for
 
-# the daemons a site runs, started bare (empty configurations) in fresh namespaces, all nodes at once, the
-# way a start script starts them: zebra, then bgpd and nhrpd once zebra's socket is there, and charon with
-# a private /run; done when every node's zebra socket and charon vici socket exist
+# the lab platform's daemons of a site, started bare in fresh namespaces, all nodes at once (NodeKit.bare_start)
 FLOOR_START = r"""
 set -u
 start_node() {
   ns=labkit-floor-$1; d=/run/labkit-floor/$1
-  ip netns add $ns && mkdir -p $d/run && ip netns exec $ns unshare -m sh -c "
-    mount --bind $d/run /run && install -d -o frr -g frr /run/frr &&
-    /usr/lib/frr/zebra -d -f /dev/null -i /run/frr/zebra.pid &&
-    until [ -S /run/frr/zserv.api ]; do sleep 0.05; done &&
-    /usr/lib/frr/bgpd -d -f /dev/null -i /run/frr/bgpd.pid &&
-    /usr/lib/frr/nhrpd -d -f /dev/null -i /run/frr/nhrpd.pid &&
-    (nohup /usr/lib/ipsec/charon >/run/charon.out 2>&1 &) &&
-    until [ -S /run/charon.vici ]; do sleep 0.05; done"
+  ip netns add $ns && mkdir -p $d/run && ip netns exec $ns unshare -m sh -c "mount --bind $d/run /run && {bare}"
 }
 t0=$(date +%s.%N)
 for i in $(seq 1 {nodes}); do start_node $i & done
@@ -106,8 +98,8 @@ def floor(vm: MicroVM, nodes: int) -> dict:
     guest memory they then hold per node."""
     before = vm.guest_memory_mib()
     try:
-        done = vm.executor().run(["sh", "-c", FLOOR_START.replace("{nodes}", str(nodes))],
-                                 timeout=start_limit_s(nodes))
+        script = FLOOR_START.replace("{nodes}", str(nodes)).replace("{bare}", lab_node().bare_start)
+        done = vm.executor().run(["sh", "-c", script], timeout=start_limit_s(nodes))
         during = vm.guest_memory_mib()
     finally:
         vm.executor().run(["sh", "-c", FLOOR_STOP.replace("{nodes}", str(nodes))], timeout=SETUP_S)

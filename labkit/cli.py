@@ -1,5 +1,5 @@
-"""The `labkit` command: generate, run, up, verify, status, shell, exec, down, suite, plan, graph, configs, lint,
-provenance, diff, vm, bench, workshop, docs."""
+"""The `labkit` command: generate, run, up, verify, status, shell, exec, down, suite, plan, schema, graph, configs,
+lint, provenance, diff, vm, bench, workshop, docs."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from labkit import settings
 from labkit.console import Console
 from labkit.design import Design, load_design
 from labkit.errors import DesignError, LabkitError
+from labkit.platforms import lab_node
 from labkit.render.generate import BuildDir, generate
 from labkit.runtime.base import Runtime, read_record
 from labkit.runtime.bringup import bring_up
@@ -123,7 +124,7 @@ def _share_line(counts: Counter[str], share: float) -> str:
 
 
 def cmd_lint(args: argparse.Namespace, console: Console) -> int:
-    from labkit.lint.rules import lint
+    from labkit.platforms.esr.lint.rules import lint
     from labkit.platforms.esr.running_config import load_esr_config
 
     groups = _config_groups([Path(p) for p in args.paths])
@@ -135,6 +136,22 @@ def cmd_lint(args: argparse.Namespace, console: Console) -> int:
         print(finding)
     console.say(f"{len(findings)} problems" if findings else "no problems found")
     return 1 if findings else 0
+
+
+def cmd_schema(args: argparse.Namespace, console: Console) -> int:
+    from labkit.design import reference, schema
+
+    wanted = [(args.out, schema.schema_text), (args.markdown, reference.reference_markdown)]
+    if not args.out and not args.markdown:
+        wanted = [(str(schema.PATH), schema.schema_text), (str(reference.PATH), reference.reference_markdown)]
+    for path, text in wanted:
+        if path == "-":
+            sys.stdout.write(text())
+        elif path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_text(text(), encoding="utf-8")
+            console.say(f"wrote {path}")
+    return 0
 
 
 def _config_groups(paths: list[Path]) -> dict[Path, list[Path]]:
@@ -180,7 +197,7 @@ def cmd_up(args: argparse.Namespace, console: Console) -> int:
     started = time.monotonic()
     bring_up(design, build, args.runtime, console)
     console.say(f"lab {design.lab} is up ({time.monotonic() - started:.1f}s); "
-                f"`labkit shell {design.origin} NODE` opens a node's vtysh")
+                f"`labkit shell {design.origin} NODE` opens a node's CLI")
     return 0
 
 
@@ -280,7 +297,7 @@ def cmd_shell(args: argparse.Namespace, console: Console) -> int:
     design = _design(args)
     runtime = _running(design)
     runtime.mark_touched([args.node])
-    argv = runtime.attach_argv(args.node, [args.program])
+    argv = runtime.attach_argv(args.node, [args.program or lab_node().cli])
     os.execvp(argv[0], argv)
     return 1  # not reached
 
@@ -391,6 +408,14 @@ def parser() -> argparse.ArgumentParser:
                        "confirmed form), assumed or contradicted, by labkit/platforms/esr/provenance.yml")
     p.add_argument("paths", nargs="+", help="config files or folders, e.g. configs/")
     p.set_defaults(func=cmd_provenance)
+    p = sub.add_parser("schema", help="write the design files' JSON Schema and field reference",
+                       description="write the JSON Schema of design files (schema/design.schema.json: an editor's "
+                       "YAML language server completes and checks a design naming it on its first line) and the "
+                       "design-file reference (docs/reference/design.md), both generated from the fields "
+                       "labkit/design/spec.py declares; with --out or --markdown only the files given")
+    p.add_argument("--out", metavar="PATH", help="write the JSON Schema here ('-': standard output)")
+    p.add_argument("--markdown", metavar="PATH", help="write the field reference here ('-': standard output)")
+    p.set_defaults(func=cmd_schema)
     add("graph", cmd_graph, "draw the lab: build/<lab>/<lab>.svg and a containerlab-style mermaid graph")
     for name, func, text in (("up", cmd_up, "generate and start the lab; it stays up"),
                              ("run", cmd_run, "generate, start and verify the lab")):
@@ -432,9 +457,9 @@ def parser() -> argparse.ArgumentParser:
                        "uptime; `stop` powers it off (labs in it are gone)")
     p.add_argument("action", choices=("status", "stop"), nargs="?", default="status")
     p.set_defaults(func=cmd_vm)
-    p = add("shell", cmd_shell, "open a node's vtysh (or --program sh)")
+    p = add("shell", cmd_shell, "open a node's CLI (or --program sh)")
     p.add_argument("node")
-    p.add_argument("--program", default="vtysh")
+    p.add_argument("--program", help="the program to run instead of the node's CLI, e.g. sh")
     p = sub.add_parser("docs", help="write the generated reference pages of docs/",
                        description="write docs/reference/{checks,deadlines,faults,course,figures}.md from the designs, "
                        "the deadline table, the fault library, the course and the measured figures' JSON snapshot")
@@ -446,12 +471,14 @@ def parser() -> argparse.ArgumentParser:
 
     add_workshop(sub)
     for name, action in sub.choices.items():
-        action.epilog = f"example: {EXAMPLES[name]}" if name in EXAMPLES else None
+        if name in EXAMPLES:
+            action.epilog = f"example: {EXAMPLES[name]}"
     sub._choices_actions.sort(key=lambda a: list(EXAMPLES).index(a.dest) if a.dest in EXAMPLES else len(EXAMPLES))
     return top
 
 
 # `labkit --help` lists the commands in the order a new user needs them, and each command's help ends in an example
+# (tests/unit/test_docs.py fails on a command without one)
 EXAMPLES = {
     "generate": "labkit generate topologies/phase3.yml",
     "run": "labkit run topologies/phase3.yml --no-keep",
@@ -459,10 +486,11 @@ EXAMPLES = {
     "verify": "labkit verify topologies/phase3.yml",
     "status": "labkit status topologies/phase3.yml",
     "shell": "labkit shell topologies/phase3.yml spoke1",
-    "exec": "labkit exec topologies/phase3.yml hub1 -- swanctl --list-sas",
+    "exec": "labkit exec topologies/phase3.yml hub1 -- ip route",
     "down": "labkit down topologies/phase3.yml",
     "suite": "labkit suite topologies/phase3.yml",
     "plan": "labkit plan topologies/phase3.yml --set spokes.count=5",
+    "schema": "labkit schema",
     "graph": "labkit graph topologies/phase3.yml",
     "configs": "labkit configs topologies/*.yml",
     "lint": "labkit lint configs/",

@@ -21,8 +21,9 @@ from labkit import settings
 from labkit.design import load_design
 from labkit.design.catalog import edge_cases, misconfigurations
 from labkit.design.model import Design
+from labkit.platforms import LAB, descriptors
+from labkit.render.faults import FOLDER, SUFFIX, fault_names, has_restore
 from labkit.render.templates_env import environment
-from labkit.runtime.faults import FOLDER, SUFFIX, fault_names, has_restore
 from labkit.verify.deadlines import TABLE, timers
 from labkit.verify.suites import composed, considered, needs_text, wait_text
 from labkit.workshop.exercise import load_course
@@ -115,9 +116,9 @@ def faults_page() -> str:
     """The fault library, the misconfigurations a design can list, the edge cases it can ask for."""
     lines = _head("Faults, misconfigurations and edge cases", "the fault templates, labkit/data/*.yml")
     lines += ["## The fault library", "",
-              "One file per fault in `labkit/platforms/frr_strongswan/templates/faults/<name>.sh.j2`; each says what "
-              "it does in its first comment, shown here. [Adding a fault](../contributor/fault.md) says how they "
-              "work.", ""]
+              f"One file per fault in `labkit/platforms/{descriptors()[LAB]['package']}/templates/{FOLDER}<name>"
+              f"{SUFFIX}` (the lab platform's); each says what it does in its first comment, shown here. "
+              "[Adding a fault](../contributor/fault.md) says how they work.", ""]
     lines += _table(("fault", "what it does", "restore step"),
                     ((f"`{n}`", _fault_text(n), "yes" if has_restore(n) else "none") for n in fault_names()))
     lines += ["## Misconfigurations (`misconfigure:`)", "",

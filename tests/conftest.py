@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TOPOLOGIES = ROOT / "topologies"
 FIXTURES = ROOT / "tests" / "fixtures"
 GOLDEN = ROOT / "tests" / "golden"
+# every committed design, and the designs the tests keep as files
+DESIGNS = sorted(TOPOLOGIES.glob("*.yml")) + sorted((ROOT / "tests" / "integration" / "shapes").glob("*.yml"))
 # containerlab's own topology schema; always present beside the project in CI, never copied into it
 SCHEMA_DIR = Path(os.environ.get("LABKIT_SCHEMA_DIR", ROOT.parent / "shared" / "schemas"))
 STARTED = pytest.StashKey[float]()

@@ -9,19 +9,9 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 from typing import Any
 
-from labkit.design.catalog import edge_cases, esr_models, misconfigurations
-from labkit.design.fields import (
-    DEFAULT,
-    Fields,
-    Invalid,
-    Problems,
-    address,
-    choice,
-    integer,
-    interface,
-    network,
-    text,
-)
+from labkit.design import spec
+from labkit.design.catalog import esr_models
+from labkit.design.fields import DEFAULT, Fields, Problems
 from labkit.design.loader import apply_overrides, load_yaml, parse_override
 from labkit.design.model import (
     Bfd,
@@ -31,7 +21,6 @@ from labkit.design.model import (
     Failover,
     Headquarters,
     Ipsec,
-    Misconfiguration,
     Mpls,
     Nat,
     Overlay,
@@ -43,30 +32,13 @@ from labkit.design.model import (
     WanLink,
 )
 from labkit.design.pools import (
-    LAN_SPACE,
-    NAT_INSIDE_SPACE,
-    TUNNEL_SPACE,
+    SPOKE_TUNNEL_OFFSET,
     WAN_LINK_PREFIXLEN,
-    WAN_SPACE,
     larger,
     prefixlen_for,
     room,
 )
 from labkit.errors import DesignError
-
-NAME = r"[a-z][a-z0-9-]{0,14}"
-NAME_HINT = "; use 1-15 lower-case letters, digits or '-', starting with a letter"
-LAB_NAME = r"[a-z][a-z0-9-]{0,23}"
-ENCRYPTIONS = ("aes128", "aes256", "aes128gcm16", "aes256gcm16")
-INTEGRITIES = ("sha1", "sha256", "sha384", "sha512")
-DH_GROUPS = (14, 15, 16, 19, 20, 21)
-SPOKE_TUNNEL_OFFSET = 10  # spoke N gets host number 10+N of the tunnel network; hubs get 1..9
-DEFAULT_ADVERTISE = {1: "all", 2: "all", 3: "summary"}
-VRF_NAME = r"[A-Za-z][A-Za-z0-9_-]{0,14}"  # a Linux interface name: the VRF device is named after it
-# SA lifetimes, whole seconds. Below a minute the stand-in's rekey (at 0.7-0.8 of the lifetime, see the plan) would
-# leave under 12 s before expiry, less than one IKE exchange with its retransmissions takes under emulation; a day
-# is the usual ceiling of IKE/IPsec lifetimes, and longer than any lab runs, so a longer one would prove nothing.
-LIFETIME_S = (60, 86400)
 
 
 def load_design(path: str | Path, overrides: Sequence[str] = ()) -> Design:
@@ -82,24 +54,13 @@ def load_design(path: str | Path, overrides: Sequence[str] = ()) -> Design:
     return replace(design, overrides=tuple(overrides))
 
 
-def _model(role: str):
-    def convert(value: Any):
-        models = esr_models()
-        if value not in models:
-            raise Invalid(f"unknown ESR model {value!r}; known models: {', '.join(models)}")
-        if role not in models[value].roles:
-            fit = [n for n, m in models.items() if role in m.roles]
-            raise Invalid(f"{value} is not a {role} model; use one of: {', '.join(fit)}")
-        return models[value]
-
-    return convert
-
-
 def _proposal(fields: Fields, esp: bool) -> Proposal | None:
-    encryption = fields.take("encryption", choice(*ENCRYPTIONS))
-    aead = bool(encryption and encryption.endswith("gcm16"))
-    integrity = fields.take("integrity", choice(*INTEGRITIES), default=None if (esp and aead) else "sha256")
-    dh_group = fields.take("dh_group", choice(*DH_GROUPS), default=None if esp else 19)
+    encryption = spec.take(fields, "encryption")
+    if esp and encryption and encryption.endswith("gcm16"):  # an AEAD cipher: no integrity algorithm unless given
+        integrity = spec.take(fields, "integrity", default=None)
+    else:
+        integrity = spec.take(fields, "integrity")
+    dh_group = spec.take(fields, "dh_group")
     fields.finish()
     if encryption is None:
         return None
@@ -110,25 +71,19 @@ def _build(problems: Problems, raw: Any) -> Design | None:
     top = Fields(problems, raw, "")
     if not top.ok:
         return None
-    lab = top.take("lab", text(LAB_NAME, "; use 1-24 lower-case letters, digits or '-', starting with a letter"))
-    scenario = top.take("scenario", text(NAME, NAME_HINT), default=None)  # a label: it selects nothing
-    description = top.take("description", text(), default="")
-    phase = top.take("phase", choice(1, 2, 3))
+    lab = spec.take(top, "lab")
+    scenario = spec.take(top, "scenario")  # a label: it selects nothing
+    description = spec.take(top, "description")
+    phase = spec.take(top, "phase")
 
     under = top.fields("underlay")
-    transport_name = under.take("transport", text(NAME, NAME_HINT), default="inet")
-    wan_pool = under.take("wan_pool", network, default=DEFAULT)
+    transport_name = spec.take(under, "transport")
+    wan_pool = spec.take(under, "wan_pool", default=DEFAULT)
     under.finish()
 
     ov = top.fields("overlay")
-    tunnel_network = ov.take("tunnel_network", network, default=DEFAULT)
-    overlay_settings = {
-        "gre_key": ov.take("gre_key", integer(1, 2**32 - 1)),
-        "nhrp_network_id": ov.take("nhrp_network_id", integer(1, 2**32 - 1)),
-        "holdtime": ov.take("holdtime", integer(10, 65535), default=30),
-        "mtu": ov.take("mtu", integer(576, 9000), default=1400),
-        "tcp_mss": ov.take("tcp_mss", integer(500, 8960), default=1360),
-    }
+    tunnel_network = spec.take(ov, "tunnel_network", default=DEFAULT)
+    overlay_settings = spec.take_each(ov, "gre_key", "nhrp_network_id", "holdtime", "mtu", "tcp_mss")
     ov.finish()
 
     ipsec = _ipsec(top.fields("ipsec"))
@@ -138,12 +93,12 @@ def _build(problems: Problems, raw: Any) -> Design | None:
     failover = _failover(top.fields("failover", required=False)) if top.has("failover") else None
     cluster_settings = _cluster_settings(top.fields("cluster", required=False)) if top.has("cluster") else None
     mpls = _mpls(top.fields("mpls", required=False)) if top.has("mpls") else None
-    misconfigure = top.take("misconfigure", _misconfigure, default=())
-    cases = top.take("cases", _cases, default=())
+    misconfigure = spec.take(top, "misconfigure")
+    cases = spec.take(top, "cases")
     nat_fields = top.fields("nat", required=False) if top.has("nat") else None
     nat_settings = _nat_settings(nat_fields) if nat_fields else None
     spokes_fields = top.fields("spokes")
-    lan_pool = spokes_fields.take("lan_pool", network, default=DEFAULT)
+    lan_pool = spec.take(spokes_fields, "lan_pool", default=DEFAULT)
     spokes, lan_prefixlen = _spoke_entries(spokes_fields)
     spokes_fields.finish()
     top.finish()
@@ -154,11 +109,11 @@ def _build(problems: Problems, raw: Any) -> Design | None:
     if not _lan_prefixlen_fits(spokes_fields, lan_pool, lan_prefixlen):
         return None
     pools = [
-        Pool("underlay.wan_pool", wan_pool, under.key_line("wan_pool"), WAN_SPACE, WAN_LINK_PREFIXLEN,
+        Pool("underlay.wan_pool", wan_pool, under.key_line("wan_pool"), WAN_LINK_PREFIXLEN,
              len(hubs), "a /30 link per site, hubs first", len(spokes)),
-        Pool("overlay.tunnel_network", tunnel_network, ov.key_line("tunnel_network"), TUNNEL_SPACE, 32,
+        Pool("overlay.tunnel_network", tunnel_network, ov.key_line("tunnel_network"), 32,
              SPOKE_TUNNEL_OFFSET + 2, f"spoke N is host {SPOKE_TUNNEL_OFFSET}+N", _last_derived(spokes, "tunnel")),
-        Pool("spokes.lan_pool", lan_pool, spokes_fields.key_line("lan_pool"), LAN_SPACE, lan_prefixlen,
+        Pool("spokes.lan_pool", lan_pool, spokes_fields.key_line("lan_pool"), lan_prefixlen,
              1, f"spoke N gets the Nth /{lan_prefixlen}", _last_derived(spokes, "lan")),
     ]
     listed = "count" if spokes_fields.has("count") else "nodes"
@@ -196,13 +151,12 @@ def _build(problems: Problems, raw: Any) -> Design | None:
 
 @dataclass(frozen=True)
 class Pool:
-    """An address pool of the design: its field, its value (or DEFAULT), its default, and how spokes take
-    blocks of it."""
+    """An address pool of the design: its field, its value (or DEFAULT: the field's declared default), and how
+    spokes take blocks of it."""
 
     path: str
     value: Any  # IPv4Network, or DEFAULT
     line: int | None
-    default: IPv4Network
     block_prefixlen: int  # one block per spoke
     reserved: int  # blocks before the first spoke's
     rule: str
@@ -212,7 +166,7 @@ class Pool:
 def _pool(problems: Problems, need: tuple[int | None, str], pool: Pool) -> IPv4Network | None:
     """The pool's network (the default if none is given); None after recording that it is too small for
     its spokes, and what to set; `need` is where the spokes are given, for a default too small."""
-    value = pool.default if pool.value is DEFAULT else pool.value
+    value = spec.field_at(pool.path).default if pool.value is DEFAULT else pool.value
     spokes = pool.spokes
     blocks = pool.reserved + spokes
     capacity = room(value, pool.block_prefixlen) - pool.reserved
@@ -237,15 +191,10 @@ def _ipsec(fields: Fields) -> Ipsec | None:
     ike = _proposal(fields.fields("ike_proposal"), esp=False)
     esp = _proposal(fields.fields("esp_proposal"), esp=True)
     ipsec = Ipsec(
-        ike_version=fields.take("ike_version", choice(1, 2), default=2),
+        ike_version=spec.take(fields, "ike_version"),
         ike_proposal=ike,
         esp_proposal=esp,
-        mode=fields.take("mode", choice("transport", "tunnel"), default="transport"),
-        psk=fields.take("psk", text(min_len=8, hint="; the pre-shared key needs at least 8 characters")),
-        dpd_interval=fields.take("dpd_interval", integer(1, 3600), default=10),
-        dpd_timeout=fields.take("dpd_timeout", integer(2, 300), default=None),
-        ike_lifetime=fields.take("ike_lifetime", integer(*LIFETIME_S), default=None),
-        sa_lifetime=fields.take("sa_lifetime", integer(*LIFETIME_S), default=None),
+        **spec.take_each(fields, "mode", "psk", "dpd_interval", "dpd_timeout", "ike_lifetime", "sa_lifetime"),
     )
     _lifetimes_ordered(fields, ipsec)
     fields.finish()
@@ -265,17 +214,9 @@ def _lifetimes_ordered(fields: Fields, ipsec: Ipsec) -> None:
 def _nat_settings(fields: Fields) -> tuple[list[str] | None, Any]:
     """The `nat` section: its spoke names (checked against the spokes once they are known) and inside pool (or
     DEFAULT)."""
-    settings = fields.take("spokes", _name_list), fields.take("inside_pool", network, default=DEFAULT)
+    settings = spec.take(fields, "spokes"), spec.take(fields, "inside_pool", default=DEFAULT)
     fields.finish()
     return settings
-
-
-def _name_list(value: Any) -> list[str]:
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise Invalid("must be a list of spoke names, e.g. [spoke1, spoke3]")
-    if len(set(value)) < len(value):
-        raise Invalid("lists a spoke twice")
-    return value
 
 
 def _behind_pats(problems: Problems, fields: Fields, settings: tuple[list[str] | None, Any], hubs: list[Site],
@@ -295,7 +236,7 @@ def _behind_pats(problems: Problems, fields: Fields, settings: tuple[list[str] |
     if problems.lines:
         return None
     pool = _pool(problems, (line, "nat.spokes"), Pool(
-        "nat.inside_pool", pool_value, fields.key_line("inside_pool"), NAT_INSIDE_SPACE, WAN_LINK_PREFIXLEN, 1,
+        "nat.inside_pool", pool_value, fields.key_line("inside_pool"), WAN_LINK_PREFIXLEN, 1,
         f"spoke N's link to its PAT is the Nth /{WAN_LINK_PREFIXLEN}", max(numbers[n] for n in names)))
     return Nat(inside_pool=pool, spokes=tuple(names)) if pool else None
 
@@ -315,22 +256,14 @@ def _inside_links(spokes: list[Site], nat: Nat) -> list[Site]:
 
 
 def _headquarters(fields: Fields) -> Headquarters:
-    hq = Headquarters(
-        name=fields.take("name", text(NAME, NAME_HINT), default="hq"),
-        address=fields.take("address", interface),
-        lan=fields.take("lan", interface),
-    )
+    hq = Headquarters(**spec.take_each(fields, "name", "address", "lan"))
     fields.finish()
     return hq
 
 
 def _cluster_settings(fields: Fields) -> tuple[int, int, int | None]:
     """VRRP id and advertisement interval, and the line of the cluster section."""
-    vrrp_id = fields.take("vrrp_id", integer(1, 255), default=20)
-    advert_ms = fields.take("advert_ms", integer(10, 40950), default=200)
-    if advert_ms and advert_ms % 10:
-        fields.problems.add(fields.key_line("advert_ms"), "cluster.advert_ms",
-                            f"VRRPv3 counts in centiseconds; use a multiple of 10, e.g. {advert_ms // 10 * 10 or 10}")
+    vrrp_id, advert_ms = spec.take(fields, "vrrp_id"), spec.take(fields, "advert_ms")
     fields.finish()
     return vrrp_id, advert_ms, fields.line
 
@@ -357,7 +290,7 @@ def _place_units(entries: list[dict], cluster: Cluster, overlay: Overlay) -> lis
 
 def _mpls(fields: Fields) -> Mpls:
     mpls = Mpls(
-        lan_prefixlen=fields.take("lan_prefixlen", integer(8, 30), default=24),
+        lan_prefixlen=spec.take(fields, "lan_prefixlen"),
         vrfs=tuple(v for v in (_vrf(Fields(fields.problems, item, path, line))
                                for path, line, item in fields.items("vrfs")) if v),
     )
@@ -372,68 +305,28 @@ def _mpls(fields: Fields) -> Mpls:
 def _vrf(fields: Fields) -> Vrf | None:
     if not fields.ok:
         return None
-    vrf = Vrf(
-        name=fields.take("name", text(VRF_NAME, "; use 1-15 letters, digits, '_' or '-', starting with a letter")),
-        id=fields.take("id", integer(1, 252)),  # kernel tables 253-255 are default, main and local
-        hq_lan=fields.take("hq_lan", interface),
-        lan_pool=fields.take("lan_pool", network),
-    )
+    vrf = Vrf(**spec.take_each(fields, "name", "id", "hq_lan", "lan_pool"))
     fields.finish()
     return vrf if None not in (vrf.name, vrf.id, vrf.hq_lan, vrf.lan_pool) else None
 
 
-def _listed(value: object, known: dict, what: str, example: str) -> list[str]:
-    """A list of names from a catalogue of labkit/data, each once."""
-    if not isinstance(value, list) or not value:
-        raise Invalid(f"must be a list of {what}s, e.g. [{example}]; known: {', '.join(known)}")
-    unknown = [str(v) for v in value if v not in known]
-    if unknown:
-        raise Invalid(f"unknown {what} {', '.join(unknown)}; known: {', '.join(known)}")
-    if len(set(value)) < len(value):
-        raise Invalid(f"lists a {what} twice")
-    return value
-
-
-def _misconfigure(value: object) -> tuple[Misconfiguration, ...]:
-    """A list of misconfiguration names, each once, from labkit/data/misconfigurations.yml."""
-    known = misconfigurations()
-    return tuple(known[v] for v in _listed(value, known, "misconfiguration", "wrong_psk"))
-
-
-def _cases(value: object) -> tuple[EdgeCase, ...]:
-    """A list of edge case names, each once, from labkit/data/cases.yml."""
-    known = edge_cases()
-    return tuple(known[v] for v in _listed(value, known, "case", "mtu"))
-
-
 def _failover(fields: Fields) -> Failover:
-    failover = Failover(
-        loss_budget_ms=fields.take("loss_budget_ms", integer(0, 600000), default=1000),
-        probe_interval_ms=fields.take("probe_interval_ms", integer(10, 1000), default=20),
-    )
+    failover = Failover(**spec.take_each(fields, "loss_budget_ms", "probe_interval_ms"))
     fields.finish()
     return failover
 
 
 def _bfd(fields: Fields) -> Bfd:
-    bfd = Bfd(
-        interval_ms=fields.take("interval_ms", integer(10, 60000), default=300),
-        multiplier=fields.take("multiplier", integer(2, 255), default=3),
-    )
+    bfd = Bfd(**spec.take_each(fields, "interval_ms", "multiplier"))
     fields.finish()
     return bfd
 
 
 def _routing_settings(fields: Fields, phase: int | None) -> dict[str, Any]:
     """The routing section; the spoke summary is spokes.lan_pool, known once the spokes are."""
-    routing = dict(
-        protocol=fields.take("protocol", choice("bgp"), default="bgp"),
-        asn=fields.take("asn", integer(1, 4294967295)),
-        keepalive=fields.take("keepalive", integer(1, 3600), default=3),
-        holdtime=fields.take("holdtime", integer(3, 65535), default=9),
-        hub_advertises=fields.take(
-            "hub_advertises", choice("summary", "default", "all"), default=DEFAULT_ADVERTISE.get(phase, "all")
-        ),
+    routing = spec.take_each(fields, "protocol", "asn", "keepalive", "holdtime")
+    routing |= dict(
+        hub_advertises=spec.take(fields, "hub_advertises", default=spec.DEFAULT_ADVERTISE.get(phase, "all")),
         bfd=_bfd(fields.fields("bfd", required=False)) if fields.has("bfd") else None,
     )
     if phase == 2 and routing["hub_advertises"] != "all":
@@ -446,20 +339,11 @@ def _routing_settings(fields: Fields, phase: int | None) -> dict[str, Any]:
     return routing
 
 
-def _site_fields(problems: Problems, path: str, line: int | None, item: Any, role: str) -> dict | None:
+def _site_fields(problems: Problems, path: str, line: int | None, item: Any) -> dict | None:
     fields = Fields(problems, item, path, line)
     if not fields.ok:
         return None
-    entry = {
-        "name": fields.take("name", text(NAME, NAME_HINT)),
-        "model": fields.take("model", _model(role)),
-        "lan": fields.take("lan", interface, default=None),
-        "tunnel": fields.take("tunnel", address, default=None),
-        "path": path,
-        "line": line,
-    }
-    if role == "hub" and "lan" not in fields.mapping:
-        fields.require("lan", "is required (the headquarters LAN, e.g. 10.0.0.1/24)")
+    entry = spec.take_each(fields, "name", "model", "lan", "tunnel") | {"path": path, "line": line}
     fields.finish()
     return entry
 
@@ -468,7 +352,7 @@ def _hubs(top: Fields, problems: Problems) -> list[dict]:
     items = top.items("hubs")
     if top.mapping.get("hubs") == []:
         problems.add(top.key_line("hubs"), "hubs", "needs at least one hub")
-    hubs = [_site_fields(problems, path, line, item, "hub") for path, line, item in items]
+    hubs = [_site_fields(problems, path, line, item) for path, line, item in items]
     return [h for h in hubs if h]
 
 
@@ -476,7 +360,7 @@ def _spoke_entries(fields: Fields) -> tuple[list[dict], int | None]:
     """Explicit `nodes`, or `count` spokes derived deterministically (names, models cycled); and the prefix
     length of their LANs. Reads every field whatever the others hold, so that none is reported unknown."""
     problems = fields.problems
-    prefixlen = fields.take("lan_prefixlen", integer(8, 30), default=24)
+    prefixlen = spec.take(fields, "lan_prefixlen")
     if fields.has("nodes") == fields.has("count"):
         if fields.ok:
             problems.add(fields.line, fields.path, "give exactly one of 'count' (derived spokes) or 'nodes' (a list)")
@@ -487,10 +371,9 @@ def _spoke_entries(fields: Fields) -> tuple[list[dict], int | None]:
         if fields.has("models"):
             problems.add(fields.key_line("models"), fields.sub("models"),
                          "goes with 'count'; with 'nodes' give each node its model")
-        spokes = [_site_fields(problems, path, line, item, "spoke") for path, line, item in fields.items("nodes")]
+        spokes = [_site_fields(problems, path, line, item) for path, line, item in fields.items("nodes")]
         return [s for s in spokes if s], prefixlen
-    count = fields.take("count", integer(1, 10000))
-    models = fields.take("models", _model_list, default=["ESR-15"])
+    count, models = spec.take(fields, "count"), spec.take(fields, "models")
     if not count or not models:
         return [], prefixlen
     catalog = esr_models()
@@ -524,12 +407,6 @@ def _spoke_lans(fields: Fields, spokes: list[dict], lan_pool: IPv4Network, prefi
     for spoke, subnet in zip(spokes, subnets, strict=False):
         if spoke["lan"] is None:
             spoke["lan"] = IPv4Interface(f"{next(subnet.hosts())}/{subnet.prefixlen}")
-
-
-def _model_list(value: Any) -> list[str]:
-    if not isinstance(value, list) or not value:
-        raise Invalid("must be a non-empty list of ESR model names, e.g. [ESR-15, ESR-30]")
-    return [str(v) for v in value]
 
 
 def _place(problems: Problems, role_path: str, entries: list[dict], transport: Transport, overlay: Overlay,

@@ -74,12 +74,13 @@ class Fields:
         if self.ok:
             self.missing[key] = reason
 
-    def take(self, key: str, convert: Callable[[Any], Any], default: Any = REQUIRED) -> Any:
-        """The converted value of `key`, or None after recording why it is missing or wrong."""
+    def take(self, key: str, convert: Callable[[Any], Any], default: Any = REQUIRED,
+             missing: str = "is required") -> Any:
+        """The converted value of `key`, or None after recording why it is missing (`missing`) or wrong."""
         self.taken.add(key)
         if key not in self.mapping:
             if default is REQUIRED:
-                self.require(key)
+                self.require(key, missing)
                 return None
             return default
         try:

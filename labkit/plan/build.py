@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 from labkit.design.model import Design, Site
@@ -12,21 +11,18 @@ from labkit.plan.model import (
     BgpSession,
     ClusterPlan,
     ClusterUnit,
-    IkeRetransmit,
     IpsecBinding,
-    NeighbourProbe,
     NhrpPlan,
     NhsPlan,
     NodePlan,
     PatPlan,
     SpokeGroup,
-    StandIn,
     TransportBridge,
     TransportLink,
     TransportPlan,
     VrfPlan,
 )
-from labkit.plan.rekey import child_rekey, ike_rekey, rekey_reason
+from labkit.platforms import lab_stand_in
 
 HUB_VPN = "DMVPN"
 SPOKE_TO_HUB_VPN = "DMVPN-HUB"
@@ -36,27 +32,7 @@ NO_DYNAMIC_IN_PHASE1 = ("no spoke-to-spoke VPN: a phase 1 spoke has no shortcut 
 SPOKE_GROUP = "SPOKES"
 SYNC_BRIDGE = 20  # the cluster sync's own bridge: both real clusters keep it off data and WAN segments
 WAN_BRIDGE = 10
-IKE_RETRANSMIT = IkeRetransmit(timeout_s=2, base=1.4, tries=3)
-BGP_CONNECT_RETRY_S = 2
-SHARED_REQID = 1  # the reqid of every CHILD SA a spoke holds, whoever initiated it (StandIn.shared_reqid)
-# FRR 8.4.4 nhrpd (nhrp_shortcut.c, nhrp_shortcut_purge): a route covering a shortcut that changes (the BGP summary
-# moving from a failed hub to the other) starts a 3 s purge, cancelled by a renewed resolution, which nhrpd sends
-# only if the kernel reported the peer's neighbour entry used meanwhile (a probe: RTM_GETNEIGH). With the kernel's
-# defaults (reachable 15-45 s, first probe after 5 s) such a report rarely falls in those 3 s, and the shortcut
-# went in most hub failures (0 of 8 covering-route changes survived, 8 of 8 with a reachable time of 1000 ms, in the
-# lab). 2500 ms: a reachable time of 1.25-3.75 s outlasts the 1 s probe delay, so an idle neighbour goes stale
-# (NeighbourProbe), and a neighbour in use is still reported within 3 s
-SHORTCUT_NEIGHBOUR_PROBE = NeighbourProbe(reachable_ms=2500, first_probe_delay_s=1)
 PAT_PORTS = (1024, 65535)  # the source ports a PAT translates to: a branch CPE's masquerading keeps clear of 500
-
-
-def ike_retransmit(dpd_timeout_s: int | None) -> IkeRetransmit:
-    """charon's retransmissions: the lab's schedule, or its shape scaled to give a silent peer up once the design's
-    DPD timeout has passed (strongswan.conf's schedule is every IKE request's, DPD's among them)."""
-    if dpd_timeout_s is None:
-        return IKE_RETRANSMIT
-    shape = sum(IKE_RETRANSMIT.base ** n for n in range(IKE_RETRANSMIT.tries + 1))
-    return replace(IKE_RETRANSMIT, timeout_s=round(dpd_timeout_s / shape, 2))
 
 
 def plan_design(design: Design) -> dict[str, NodePlan]:
@@ -106,7 +82,7 @@ def _node(design: Design, site: Site) -> NodePlan:
         vrfs=_vrfs(design, site),
         mpls_forwarding=design.mpls is not None,
         cluster=_cluster(design) if hub and design.cluster else None,
-        stand_in=_stand_in(design, site),
+        stand_in=lab_stand_in(design, site),
     )
 
 
@@ -201,86 +177,3 @@ def _cluster(design: Design) -> ClusterPlan:
     units = tuple(ClusterUnit(n, h.name, h.wan, h.lan, 200 - 50 * (n - 1)) for n, h in enumerate(design.hubs, start=1))
     vip = IPv4Interface(f"{cluster.vip}/{cluster.segment.prefixlen}")
     return ClusterPlan(units, cluster.vrrp_id, vip, cluster.advert_ms, SYNC_BRIDGE, WAN_BRIDGE)
-
-
-def _stand_in(design: Design, site: Site) -> StandIn:
-    hub = site.role == "hub"
-    redirect_nflog = hub and design.phase >= 2
-    reasons = ["tunnel address /32: FRR 8.4 nhrpd ignores any other prefix length on an NHRP interface"]
-    if hub:
-        reasons += ["hub advertises the tunnel network in BGP: nhrpd answers a resolution only if the "
-                    "requester's tunnel address routes over the NHRP interface (on ESR the /"
-                    f"{design.overlay.tunnel_network.prefixlen} tunnel address is a connected route)",
-                    "strongSwan only responds on the hub (a trapping hub races spokes into duplicate SAs)"]
-    else:
-        reasons.append("strongSwan starts IKE from a trap on the first GRE packet: ESR `ike establish-tunnel route`")
-        reasons.append("strongSwan gives every CHILD SA of the spoke reqid 1, those it answers as those it starts: "
-                       "with its default, two spokes keying an SA to each other at the same moment black-hole each "
-                       "other (the kernel drops what the peer sends on the SA this end answered)")
-    if redirect_nflog:
-        reasons.append("nhrpd redirect + NFLOG group 1 on the hub: nhrpd learns of spoke-to-spoke traffic only "
-                       "through NFLOG" + (" and starts no resolution by itself in phase 2, where ESR needs no "
-                                          "redirect" if design.phase == 2 else ""))
-    cluster_unit = hub and design.cluster is not None
-    hub_pair = (hub and design.headquarters is not None and design.routing.hub_advertises == "summary"
-                and len(design.hubs) > 1 and not design.cluster)
-    if hub_pair:
-        reasons.append("the hubs exchange the spoke LANs (prefix-lists ONLY-SPOKE-SUMMARY, NOT-SPOKE-SUMMARY): "
-                       "FRR 8.4 does not bring back its own aggregate while a peer's copy is in the table")
-    if cluster_unit:
-        reasons.append("cluster units take their LAN address as BGP router-id (they share the tunnel address); "
-                       "keepalived stands in for the cluster's VRRP")
-    renumbered = not hub and design.has_case("wan_address_change")
-    if renumbered:
-        reasons.append("strongSwan answers IKE on any address of the spoke (local_addrs %any), so that a spoke whose "
-                       "WAN address changed still accepts other spokes' IKE: a branch with a changing (DHCP) WAN "
-                       "address needs the same of its ESR IKE gateways instead of `local address`")
-    # only where a covering route changes under a shortcut: a hub pair or cluster failing over. With one hub the
-    # probes would change what a blocked spoke-to-spoke underlay does (the shortcut dropped and made again in turn
-    # instead of kept over the dead path: edge.underlay_blocked's known gap)
-    probe_neighbours = not hub and design.phase >= 2 and len(design.hubs) > 1
-    if probe_neighbours:
-        probe = SHORTCUT_NEIGHBOUR_PROBE
-        reasons.append("the spoke's tunnel neighbours are probed every few seconds while traffic flows "
-                       f"(net.ipv4.neigh.gre1.base_reachable_time_ms {probe.reachable_ms}, delay_first_probe_time "
-                       f"{probe.first_probe_delay_s}): FRR 8.4.4 nhrpd "
-                       "renews a shortcut whose covering route changed (a hub failing over) only if the kernel "
-                       "reported the neighbour used within 3 s, else drops it")
-    if site.inside:
-        reasons += _pat_reasons(design, site)
-    ipsec = design.ipsec
-    if ipsec.dpd_timeout:
-        schedule = ike_retransmit(ipsec.dpd_timeout)
-        reasons.append(f"charon gives a silent peer up after {schedule.described}, the design's DPD timeout "
-                       f"({ipsec.dpd_timeout} s), for every IKE request: strongSwan has no timeout for DPD alone")
-    if ipsec.ike_lifetime or ipsec.sa_lifetime:
-        reasons.append(rekey_reason(ipsec.ike_lifetime, ipsec.sa_lifetime))
-    return StandIn(
-        tunnel_prefixlen=32,
-        redirect_nflog=redirect_nflog,
-        advertise_tunnel_network=hub,
-        router_id=site.lan.ip if cluster_unit else site.tunnel,
-        ipsec_initiates=not hub,
-        shared_reqid=None if hub else SHARED_REQID,
-        hub_pair_filters=hub_pair,
-        ike_retransmit=ike_retransmit(ipsec.dpd_timeout),
-        bgp_connect_retry_s=None if hub else BGP_CONNECT_RETRY_S,
-        ike_any_local_address=renumbered,
-        neighbour_probe=SHORTCUT_NEIGHBOUR_PROBE if probe_neighbours else None,
-        ike_rekey=ike_rekey(ipsec.ike_lifetime),
-        child_rekey=child_rekey(ipsec.sa_lifetime),
-        reasons=tuple(reasons),
-    )
-
-
-def _pat_reasons(design: Design, site: Site) -> list[str]:
-    """A spoke behind a PAT: the lab's PAT, and the shortcut to another spoke behind one that cannot work."""
-    lo, hi = PAT_PORTS
-    reasons = [f"the PAT in front of this spoke (a branch CPE or the provider) is the lab's transport router: "
-               f"{site.inside.address.network} leaves from {site.wan.ip}, UDP and TCP from ports {lo}-{hi}"]
-    if design.phase >= 2 and len(design.natted_spokes) > 1:
-        reasons.append("to another spoke behind a PAT no direct tunnel can come up (each PAT drops the IKE the other "
-                       "sends); FRR 8.4.4 nhrpd installs the shortcut all the same and black-holes that traffic "
-                       "until the shortcut expires, where DMVPN keeps it on the hub path: a stand-in gap the lab "
-                       "proves as such (labkit/data/cases.yml, pat_to_pat); ESR's behaviour is not verified here")
-    return reasons

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:  # the lab platform's, made by it (labkit.platforms.lab_stand_in)
+    from labkit.platforms import StandIn
 
 # metadata of a field `labkit plan` prints only when it is set: plans of designs leaving it unset read as before
 PRINTED_IF_SET = "printed_if_set"
@@ -134,102 +137,6 @@ class ClusterPlan:
 
     def unit(self, name: str) -> ClusterUnit:
         return next(u for u in self.units if u.name == name)
-
-
-@dataclass(frozen=True)
-class NeighbourProbe:
-    """How often the kernel asks about a tunnel neighbour in use (`net.ipv4.neigh.gre1.*`): each ask tells nhrpd the
-    neighbour is used, the only way it learns a shortcut carries traffic.
-
-    The kernel draws a device's reachable time from [0.5, 1.5) x `reachable_ms`. Its shortest must outlast
-    `first_probe_delay_s`: a neighbour that nhrpd has just refreshed and that expires within the probe delay counts
-    as used, is probed, refreshed again, and so forever, with no traffic at all; nhrpd then renews every shortcut
-    and never purges one (seen in about half the dual-hub labs, with 1000 ms and 1 s)."""
-
-    reachable_ms: int  # base_reachable_time_ms
-    first_probe_delay_s: int  # delay_first_probe_time
-
-    def __post_init__(self) -> None:
-        if self.reachable_ms // 2 <= self.first_probe_delay_s * 1000:
-            raise ValueError(f"a reachable time of {self.reachable_ms} ms may expire within the first probe's delay "
-                             f"({self.first_probe_delay_s} s): idle neighbours would be probed forever")
-
-
-@dataclass(frozen=True)
-class IkeRetransmit:
-    """How charon retransmits an unanswered IKE request (strongswan.conf `retransmit_*`): after `timeout_s`,
-    then each wait `base` times the one before, `tries` times; one more wait later the peer is given up."""
-
-    timeout_s: float
-    base: float
-    tries: int
-
-    @property
-    def waits(self) -> tuple[float, ...]:
-        """charon's waits for an answer, one per sending of the request (2, 2.8, 3.9, 5.5 s by default)."""
-        return tuple(round(self.timeout_s * self.base ** n, 1) for n in range(self.tries + 1))
-
-    @property
-    def give_up_s(self) -> float:
-        """Seconds from an unanswered request until charon gives the peer up (2 + 2.8 + 3.9 + 5.5 s = 14.2 s)."""
-        return round(sum(self.timeout_s * self.base ** n for n in range(self.tries + 1)), 1)
-
-    @property
-    def described(self) -> str:
-        """The waits as a sum, e.g. '2 + 2.8 + 3.9 + 5.5 s'."""
-        return " + ".join(f"{w:g}" for w in self.waits) + " s"
-
-
-@dataclass(frozen=True)
-class IkeRekey:
-    """strongSwan's timing for an IKE SA (swanctl `rekey_time`, `over_time`, `rand_time`): rekeyed `rekey_time` less
-    a random part of `rand_time` after it was made; deleted `over_time` after that point if the rekey failed."""
-
-    rekey_time_s: int
-    over_time_s: int
-    rand_time_s: int
-
-
-@dataclass(frozen=True)
-class ChildRekey:
-    """strongSwan's timing for a CHILD (IPsec) SA (swanctl `rekey_time`, `life_time`, `rand_time`): rekeyed
-    `rekey_time` less a random part of `rand_time` after it was made; expired by the kernel at `life_time`."""
-
-    rekey_time_s: int
-    life_time_s: int
-    rand_time_s: int
-
-
-@dataclass(frozen=True)
-class StandIn:
-    """Where the FRR/strongSwan stand-in of the node must differ from its ESR config; `reasons` says why."""
-
-    tunnel_prefixlen: int  # nhrpd ignores any prefix length but /32 on an NHRP interface
-    redirect_nflog: bool  # nhrpd redirects only traffic shown to it through NFLOG group 1
-    advertise_tunnel_network: bool  # spokes need a route to the tunnel net or phase 3 fails silently
-    router_id: IPv4Address
-    ipsec_initiates: bool  # strongSwan trap policy (spokes) or respond only (hubs)
-    # every CHILD SA of an initiating node shares this reqid: when two spokes key an SA to each other at once, the
-    # SA each responded to would otherwise get a reqid of its own, and the kernel drops (XfrmInTmplMismatch) what
-    # the peer sends on it, because the policies name the reqid of the SA this end initiated; None on hubs
-    shared_reqid: int | None
-    hub_pair_filters: bool  # two summarising hubs: prefix-lists keep spoke LANs between them only
-    # a silent peer is given up in about 14 s (or the design's DPD timeout) instead of strongSwan's default 165 s,
-    # so a restarted hub is re-keyed
-    ike_retransmit: IkeRetransmit
-    # spokes retry a BGP connection every 2 s (FRR's default 120 s stalls a spoke whose first SYN left before
-    # NHRP installed the hub's route); None on hubs, which only listen to spokes
-    bgp_connect_retry_s: int | None
-    # strongSwan answers IKE on any of the node's addresses (local_addrs %any), not only its design WAN address:
-    # for a spoke whose WAN address can change (the wan_address_change case); else its NBMA address
-    ike_any_local_address: bool
-    # a spoke with shortcuts has its tunnel neighbours asked about every second while traffic flows, so that nhrpd
-    # renews a shortcut whose covering route changed (a hub failing over) instead of dropping it; None elsewhere
-    neighbour_probe: NeighbourProbe | None = field(metadata=IF_SET)
-    # rekey timing from the design's SA lifetimes (labkit.plan.rekey); None: strongSwan's defaults (hours)
-    ike_rekey: IkeRekey | None = field(metadata=IF_SET)
-    child_rekey: ChildRekey | None = field(metadata=IF_SET)
-    reasons: tuple[str, ...]
 
 
 @dataclass(frozen=True)

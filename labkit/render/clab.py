@@ -6,17 +6,12 @@ from ipaddress import IPv4Network
 from typing import Any
 
 from labkit.design.model import Design
+from labkit.platforms import lab_node
 
 NODE_IMAGE = "ghcr.io/labkit/dmvpn-node:0.1.0"
 MGMT_SUBNET = IPv4Network("172.20.20.0/24")
 MGMT_LARGE = IPv4Network("172.20.0.0/16")
-SITE_BINDS = ("frr:/etc/frr", "swanctl:/etc/swanctl", "labkit:/etc/labkit")
-ROLE_BINDS = {
-    "transport": ("labkit:/etc/labkit",),
-    "hub": SITE_BINDS,
-    "spoke": SITE_BINDS,
-    "core": ("frr:/etc/frr", "labkit:/etc/labkit"),
-}
+KIND = {"hub": "site", "spoke": "site"}  # the kind of node (labkit.platforms.NodeKit) a role is
 HUB_HQ_PORT = "eth2"  # a hub's port on the HQ segment, when the design has an HQ core router
 # what the nodes need from the host kernel they share: GRE, ESP and the netfilter targets of the start
 # scripts; MPLS forwarding, MPLS encapsulation routes and VRF devices for an L3VPN design; NAT for spokes behind PATs
@@ -38,7 +33,7 @@ def node_roles(design: Design) -> list[tuple[str, str]]:
 
 def topology(design: Design) -> dict[str, Any]:
     """The `<lab>.clab.yml` document; bind sources are relative to the file, as containerlab expects."""
-    roles = node_roles(design)
+    roles, binds = node_roles(design), lab_node().binds
     mgmt = MGMT_SUBNET if len(roles) + 10 < MGMT_SUBNET.num_addresses - 1 else MGMT_LARGE
     nodes: dict[str, Any] = {}
     for i, (name, role) in enumerate(roles):
@@ -49,7 +44,7 @@ def topology(design: Design) -> dict[str, Any]:
             "kind": "linux",
             "image": NODE_IMAGE,
             "mgmt-ipv4": str(mgmt[10 + i]),
-            "binds": [f"nodes/{name}/{b}" for b in ROLE_BINDS[role]],
+            "binds": [f"nodes/{name}/{b}" for b in binds[KIND.get(role, role)]],
             "labels": labels,
         }
     links = [

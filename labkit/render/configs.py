@@ -6,12 +6,12 @@ from pathlib import Path
 
 from labkit.design.model import Design
 from labkit.errors import LabkitError
-from labkit.render.generate import render_esr
+from labkit.render.generate import device_config
 
 
 def reference_configs(design: Design) -> dict[str, str]:
     """Each node's ESR configuration, keyed by its path under configs/."""
-    return {f"{design.lab}/{site.name}.cfg": render_esr(design, site) for site in design.sites}
+    return {f"{design.lab}/{site.name}.cfg": device_config(design, site) for site in design.sites}
 
 
 def write_configs(designs: list[Design], root: Path) -> list[Path]:

@@ -6,16 +6,18 @@ import contextlib
 import json
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from labkit.errors import LabkitError
 from labkit.runtime.change import LabChange, LabState, lab_state
 from labkit.runtime.executor import Completed
-from labkit.runtime.faults import Step, fault_script, is_burst
 from labkit.runtime.labspec import LabSpec
 from labkit.runtime.scheduler import SCHEDULER, Waited
+
+if TYPE_CHECKING:  # rendered before a runtime sees it
+    from labkit.render.faults import FaultStep
 
 RECORDS = Path(os.environ.get("LABKIT_RUN_DIR", "/run/labkit"))
 Say = Callable[[str], None]
@@ -83,18 +85,16 @@ class Runtime(ABC):
     def attach_argv(self, node: str, argv: list[str]) -> list[str]:
         """A local command giving an interactive terminal on `argv` inside the node."""
 
-    def inject(self, node: str, fault: str, step: Step = "apply", values: Mapping[str, Any] | None = None,
-               waited: Waited | None = None, **params: object) -> str:
-        """Run one step of a fault of the library (labkit.runtime.faults) in a running node, rendered with the
-        node's template `values`; returns what the node printed. A step that starts router processes is a burst
-        (labkit.runtime.scheduler) of one core, a node's (`waited` is told how long it waited for its turn)."""
-        script = fault_script(fault, step, values, **params)
-        turn = SCHEDULER.burst(self.spec.name, f"{fault} on {node}", waited, cores=1) if is_burst(fault, step) else \
-            contextlib.nullcontext()
+    def inject(self, fault: FaultStep, waited: Waited | None = None) -> str:
+        """Run a fault's step, rendered for its node (labkit.render.faults.fault_step), in that running node; returns
+        what the node printed. A step that starts router processes is a burst (labkit.runtime.scheduler) of one
+        core, a node's (`waited` is told how long it waited for its turn)."""
+        what = f"{fault.fault} on {fault.node}"
+        turn = SCHEDULER.burst(self.spec.name, what, waited, cores=1) if fault.burst else contextlib.nullcontext()
         with turn:
-            done = self.exec(node, ["sh", "-c", script], timeout=180)
+            done = self.exec(fault.node, ["sh", "-c", fault.script], timeout=180)
         if not done.ok:
-            raise LabkitError(f"{step} {fault} on {node} failed (exit {done.rc}): "
+            raise LabkitError(f"{fault.step} {what} failed (exit {done.rc}): "
                               f"{(done.stdout + done.stderr).strip()[-2000:]}")
         return done.stdout + done.stderr
 

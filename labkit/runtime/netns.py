@@ -21,18 +21,15 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 from labkit.errors import LabkitError
+from labkit.platforms import lab_node
 from labkit.runtime.base import Runtime, Say, lab_namespaces, recorded_labs, removed_on_failure
 from labkit.runtime.change import LabChange
 from labkit.runtime.executor import Completed, Executor
-from labkit.runtime.faults import fault_script
 from labkit.runtime.labspec import LabSpec, LinkSpec, NodeSpec
 from labkit.runtime.scheduler import SCHEDULER
 
 STATE_ROOT = "/run/labkit"
 GROUPS = "/sys/fs/cgroup/labkit"  # the labs' control groups (labkit.runtime.agent makes them)
-# swanctl in a node reads the node's strongSwan settings, as its charon does (the image sets it for containerlab)
-SWAN_CONF = "/etc/labkit/strongswan-cli.conf"  # swanctl's settings in every command run in a node
-START_SCRIPT = "/etc/labkit/start.sh"
 NAMESPACES = ("--net", "--mount", "--uts", "--ipc", "--pid")  # what a command entering a node joins
 # the node's process 1: it ignores the signals a `kill -1` in the node sends, and reaps every orphan while it waits
 INIT = 'trap "" TERM INT HUP; while :; do sleep 100000 & wait; done'
@@ -57,13 +54,14 @@ class NodeStep(NamedTuple):
     done: str
 
 
-START = NodeStep(["sh", START_SCRIPT], "start script", "ready")
+START = NodeStep(["sh", lab_node().start], "start script", "ready")
 START_ADDED = START._replace(done="started")
-# a changed node starts from scratch in place, as the node_start fault restarts a node
-RESTART = NodeStep(["sh", "-c", fault_script("node_start")], "restart", "restarted")
+# a changed node starts from scratch in place, as the node_start fault restarts a node (its script is rendered into
+# the node's files)
+RESTART = NodeStep(["sh", lab_node().restart], "restart", "restarted")
 # shell builtins only: each program run costs about 50 ms of CPU under TCG, and the workshop asks at every check
 STATUS_SCRIPT = (
-    'for p in /run/frr/*.pid /run/charon.pid /run/keepalived.pid; do [ -f "$p" ] || continue; '
+    f'for p in {" ".join(lab_node().pid_files)}; do [ -f "$p" ] || continue; '
     'n=${p##*/}; n=${n%.pid}; read -r pid < "$p" || pid=; if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; '
     'then echo "$n up"; else echo "$n down"; fi; done'
 )
@@ -101,7 +99,7 @@ class NetnsLab:
         return ["nsenter", "-t", self.init_pid(node), *NAMESPACES, "--", *argv]
 
     def node_env(self, node: str) -> dict[str, str]:
-        return {"PS1": f"{node}# ", "STRONGSWAN_CONF": SWAN_CONF}
+        return {"PS1": f"{node}# ", **lab_node().env}
 
     def init_pid(self, node: str) -> str:
         """The outer pid of the node's init, as the node's state folder keeps it (read for every node at once)."""
@@ -140,7 +138,7 @@ class NetnsLab:
         folder = self.node_dir(node.name)
         mounts = [f"mount --bind {folder}/run /run"]
         for source, target in node.binds:
-            # a test costs no program run (most targets exist: /etc/frr, /etc/swanctl)
+            # a test costs no program run (most targets exist: the folders the node's files are bound to)
             mounts.append(f"[ -d {shlex.quote(target)} ] || mkdir -p {shlex.quote(target)}")
             mounts.append(f"mount --bind {shlex.quote(str(source))} {shlex.quote(target)}")
         inside = "set -e; " + "; ".join([*mounts, f"hostname {node.name}", "echo up >&3", "exec 3>&-", INIT])

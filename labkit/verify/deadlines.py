@@ -1,8 +1,8 @@
 """Every check's deadline, from one table derived from the design's timers (NHRP holdtime, IPsec DPD, BGP
-keepalive and hold time, BFD detection, VRRP adverts) and the stand-ins' own (from the node plan: strongSwan's
-IKE retransmissions, the spokes' BGP connect retry; FRR nhrpd's registration retries), so that a design with
-slower timers gets the time it needs, and a broken lab is reported no later than the design says it must have
-recovered.
+keepalive and hold time, BFD detection, VRRP adverts) and the stand-ins' own (from the node plan: the IKE
+retransmissions, the spokes' BGP connect retry; from the lab platform: the NHRP registration retries), so that a
+design with slower timers gets the time it needs, and a broken lab is reported no later than the design says it
+must have recovered.
 
 An entry is max(formula, floor) + a share per spoke the hub serves (+ a share per probe an attempt sends). The
 floor is the least a lab under emulation (TCG, 2 cores) needs where the formula gives less: the literal the
@@ -20,19 +20,18 @@ from dataclasses import dataclass
 
 from labkit.design.model import Design
 from labkit.plan import plan_design
+from labkit.platforms import lab_timing
 
 SPOKE_S = 2.0  # the hub brings up one more spoke: its IKE SA, registration and BGP session (TCG, 2 cores)
 PROBE_S = 0.5  # one more probe in an attempt: a command or a ping of a few packets, several run at once
-# FRR 8.4 nhrpd (nhrp_nhs.c, nhrp_reg_timeout; not configurable): an unanswered registration is sent again after
-# 2 s, the wait doubling up to 64 s, then from 2 s again
-NHRP_RETRIES_S = (2, 4, 8, 16, 32, 64)
-NHRP_NHS_DROPPED_AT_S = 16  # (the same) once an unanswered wait reached this, the spoke drops its NHS registration
-# Linux's default net.core.xfrm_acq_expires: after an IKE exchange started by a trap failed, the kernel's larval
-# SA from that acquire lives on this long, and no packet to that peer starts another until it is gone
-XFRM_ACQ_EXPIRES_S = 30
-# the hub's NFLOG rule that triggers its NHRP redirects (site-start.sh) passes 4 packets a minute per LAN pair
-HUB_REDIRECT_INTERVAL_S = 15
-COMMAND_MARGIN_S = 10  # one more round of a check's commands (a vtysh call takes ~0.7 s under emulation)
+# the lab platform's own reaction times (labkit.platforms.Timing): its NHRP registration retries, the expiry of a
+# failed keying try, the hub's redirect interval, one more round of commands
+_LAB = lab_timing()
+NHRP_RETRIES_S = _LAB.registration_retries_s
+NHRP_NHS_DROPPED_AT_S = _LAB.registration_dropped_at_s
+XFRM_ACQ_EXPIRES_S = _LAB.acquire_expires_s
+HUB_REDIRECT_INTERVAL_S = _LAB.redirect_interval_s
+COMMAND_MARGIN_S = _LAB.command_margin_s
 
 
 @dataclass(frozen=True)
@@ -86,8 +85,8 @@ class Timers:
     @property
     def rekey_look_s(self) -> float:
         """How often the SAs are looked at while rekeys are awaited: a generation of CHILD SAs lives 0.7-0.8 of
-        the SA lifetime (labkit.plan.rekey), so a look every twelfth of it sees each generation 8 times or more
-        (every half second with no lifetime set)."""
+        the SA lifetime (the stand-in's rekey timing), so a look every twelfth of it sees each generation 8 times or
+        more (every half second with no lifetime set)."""
         return max(0.5, self.sa_lifetime_s / 12) if self.sa_lifetime_s else 0.5
 
     @property
@@ -185,7 +184,7 @@ ISOLATION = Deadline(
     floor_s=150)
 PURGE = Deadline(
     "purge", "2 x nhrp holdtime + 10 s",
-    "an idle shortcut is gone (phase3.shortcut_purged): FRR nhrpd expires it at 2/3 of the holding time its "
+    "an idle shortcut is gone (phase3.shortcut_purged): the lab's NHRP expires it at 2/3 of the holding time its "
     "resolution reply gave (the design's holdtime) and purges it 1/3 later unless used; used at that moment, it "
     "is resolved again and lives one more holdtime; plus one retry and a command", lambda t: 2 * t.nhrp_holdtime_s + 10)
 VRRP = Deadline(
@@ -206,7 +205,7 @@ SPOKE_RESTART = Deadline(
     "(failover.spoke_restart)", lambda t: t.bgp_up_s, floor_s=120)
 SAS_RESTART = Deadline(
     "sas_restart", "rejoin, floor 120 s",
-    "how long the probes run while strongSwan restarts on a hub and its spokes' SAs come back "
+    "how long the probes run while IPsec restarts on a hub and its spokes' SAs come back "
     "(failover.ipsec_restart)", lambda t: t.rejoin_s, floor_s=120)
 TAKEOVER = Deadline(
     "takeover", "rejoin, floor 150 s",
@@ -237,7 +236,7 @@ JOINED = Deadline(
     "joined", "xfrm acquire expiry (30 s) + the two longest nhrp retries + ike give-up + bgp connect + keepalive "
     "+ 10 s", "a spoke put right registers, peers and is routed again (keptout.<fault>.joined): the trap starts IKE "
     "once the failed attempt's larval SA expired; the registration that started it is lost while IKE runs and "
-    "nhrpd's next two retries may be the longest apart; IKE ends within its retransmissions; BGP connects and "
+    "the next two registration retries may be the longest apart; IKE ends within its retransmissions; BGP connects and "
     "exchanges routes within a keepalive",
     lambda t: (XFRM_ACQ_EXPIRES_S + sum(NHRP_RETRIES_S[-2:]) + t.ike_give_up_s + t.bgp_connect_s
                + t.bgp_keepalive_s + COMMAND_MARGIN_S))
@@ -254,7 +253,7 @@ BLOCKED = Deadline(
 REKEY = Deadline(
     "rekey", "2 x sa lifetime + 10 s (0 with no sa lifetime)",
     "how long the probes run while the hub-spoke and spoke-spoke SAs are rekeyed twice (edge.rekey: new SPIs): "
-    "strongSwan rekeys each SA before its hard lifetime, so two rekeys are done within two lifetimes of the first "
+    "the lab rekeys each SA before its hard lifetime, so two rekeys are done within two lifetimes of the first "
     "SA; plus one round of commands",
     lambda t: 2 * t.sa_lifetime_s + COMMAND_MARGIN_S if t.sa_lifetime_s else 0.0)
 RENUMBER = Deadline(
@@ -266,7 +265,7 @@ RENUMBER = Deadline(
 LONG_OUTAGE = Deadline(
     "long_outage", "dead peer + ike give-up + xfrm acquire expiry (30 s) + the longest nhrp retry (64 s) + 10 s",
     "how long a hub stays unreachable in failover.long_outage: longer than every retry the spokes make by themselves "
-    "(DPD gives their SA up, a keying try the trap starts is given up too, its larval SA expires, nhrpd's "
+    "(DPD gives their SA up, a keying try the trap starts is given up too, its larval SA expires, the NHRP "
     "registration retries reach their longest step), so that only what the spokes do after that brings them back",
     lambda t: t.dead_peer_s + t.ike_give_up_s + XFRM_ACQ_EXPIRES_S + NHRP_RETRIES_S[-1] + COMMAND_MARGIN_S)
 OUTAGE_RETURN = Deadline(

@@ -79,7 +79,7 @@ class Context:
             raise Unsupported(f"{node}'s platform does not show {what}")
 
     def inject(self, node: str, fault: str, step: str = "apply", **params: Any) -> None:
-        """Have the runtime run a step of a fault in a node (see labkit.runtime.faults); CheckFailed, with what
+        """Have the runtime run a step of a fault in a node (see labkit.render.faults); CheckFailed, with what
         the node printed, if the step failed there."""
         try:
             self.collector.inject(node, fault, self.evidence, step, waited=self.pushed_back, **params)

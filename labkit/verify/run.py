@@ -11,9 +11,9 @@ from pathlib import Path
 
 from labkit.console import Console
 from labkit.design.model import Design
-from labkit.render.faults import fault_secrets, fault_values
+from labkit.platforms import LAB
+from labkit.render.faults import Step, fault_secrets, fault_step
 from labkit.runtime.base import Runtime
-from labkit.runtime.faults import Step
 from labkit.runtime.scheduler import LabLoad, Waited
 from labkit.runtime.watchdog import Watchdog
 from labkit.verify.collect import Collector, Evidence, Injector, platform
@@ -23,8 +23,6 @@ from labkit.verify.inventory import Inventory
 from labkit.verify.report import MARK, Report
 from labkit.verify.schedule import run_suite
 from labkit.verify.suites import considered, suite_for
-
-LAB_PLATFORM = "frr-lab"
 
 
 def verify_lab(design: Design, runtime: Runtime, console: Console, reports_root: Path,
@@ -51,8 +49,8 @@ def lab_collector(design: Design, runtime: Runtime, evidence_folder: Path) -> Co
     """Facts from the lab's nodes through sessions the runtime opens, evidence (secrets redacted) in the folder,
     faults injected through the runtime, the machine shared with other labs."""
     evidence = Evidence(evidence_folder, (*design.secrets, *fault_secrets(design)))
-    sessions = lab_sessions(runtime.attach_argv, platform(LAB_PLATFORM).sessions)
-    return Collector(sessions, {n: LAB_PLATFORM for n in design.node_names}, evidence,
+    sessions = lab_sessions(runtime.attach_argv, platform(LAB).sessions)
+    return Collector(sessions, {n: LAB for n in design.node_names}, evidence,
                      injector=fault_injector(design, runtime), load=LabLoad(design.lab))
 
 
@@ -60,7 +58,7 @@ def fault_injector(design: Design, runtime: Runtime) -> Injector:
     """Runs a fault's step in a node of the lab, rendered with that node's values."""
 
     def inject(node: str, fault: str, step: Step = "apply", waited: Waited | None = None, **params: object) -> str:
-        return runtime.inject(node, fault, step, fault_values(design, node), waited=waited, **params)
+        return runtime.inject(fault_step(design, node, fault, step, **params), waited=waited)
 
     return inject
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from labkit import settings
 from labkit.console import Console
 from labkit.errors import LabkitError
+from labkit.platforms import lab_node
 from labkit.runtime.base import Runtime
 from labkit.runtime.choose import CHOICES, require_root
 from labkit.verify.deadlines import BGP
@@ -88,7 +89,7 @@ def _start_message(exercise: Exercise, lab_name: str, took_s: float) -> str:
         "",
         f"your lab {lab_name} is ready ({took_s:.0f} s); its nodes: {nodes}",
         f"the guide:        {exercise.guide}",
-        "open a node:      labkit workshop shell NODE   (its vtysh; add --program sh for a shell)",
+        "open a node:      labkit workshop shell NODE   (its CLI; add --program sh for a shell)",
         "are you done?     labkit workshop check        (--wait gives a change the time the design's timers need)",
         "stuck?            labkit workshop hint",
         "start over:       labkit workshop reset        (your changes on the nodes are undone)",
@@ -191,8 +192,8 @@ def cmd_solution(args: argparse.Namespace, console: Console) -> int:
             print(f"{number}. on {step.node}: `labkit workshop shell {step.node} --program sh`, then:\n"
                   f"     {step.shell}")
         else:
-            print(f"{number}. on {step.node}: `labkit workshop shell {step.node}` (vtysh), then:")
-            print("\n".join(f"     {line}" for line in step.vtysh))
+            print(f"{number}. on {step.node}: `labkit workshop shell {step.node}` (its CLI), then:")
+            print("\n".join(f"     {line}" for line in step.cli))
     progress.attempt(exercise.name).solution_shown = now()
     store().save(progress)
     if args.apply:
@@ -212,7 +213,7 @@ def cmd_shell(args: argparse.Namespace, console: Console) -> int:
     if runtime is None:
         raise LabkitError(f"your lab {lab_name} is not up: `labkit workshop start {exercise.name}` starts it")
     runtime.mark_touched([args.node])
-    argv = runtime.attach_argv(args.node, [args.program])
+    argv = runtime.attach_argv(args.node, [args.program or lab_node().cli])
     os.execvp(argv[0], argv)
     return 1  # not reached
 
@@ -288,10 +289,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = add("solution", cmd_solution, "print the reference solution (--apply: type it in for the student)",
             "solution --student anna")
     p.add_argument("--apply", action="store_true", help="apply it to the student's lab")
-    p = add("shell", cmd_shell, "open a node of the student's lab: its vtysh, or --program sh",
+    p = add("shell", cmd_shell, "open a node of the student's lab: its CLI, or --program sh",
             "shell spoke3 --program sh --student anna")
     p.add_argument("node")
-    p.add_argument("--program", default="vtysh")
+    p.add_argument("--program", help="the program to run instead of the node's CLI, e.g. sh")
     add("stop", cmd_stop, "the student's lab down (the shared microVM stays warm)", "stop --student anna")
     p = actions.add_parser("bench", help="measure a class on this machine: N students' labs of an exercise at once "
                            "(start, memory, idle CPU, reset)", description=cmd_bench.__doc__,

@@ -21,10 +21,10 @@ from labkit.design import Design, load_design
 from labkit.design.fields import Fields, Invalid, Problems, choice, kind, text
 from labkit.design.loader import load_yaml
 from labkit.errors import DesignError, LabkitError
+from labkit.platforms import lab_node
 from labkit.render.clab import topology
-from labkit.render.faults import fault_values
+from labkit.render.faults import fault_names, fault_script, fault_values
 from labkit.render.templates_env import environment
-from labkit.runtime.faults import fault_names, fault_script
 from labkit.verify.engine import Check
 from labkit.workshop.checks import build_check
 from labkit.workshop.student import student_lab
@@ -54,17 +54,18 @@ class ExerciseCheck:
 
 @dataclass(frozen=True)
 class SolutionStep:
-    """What a student types on one node: lines in its vtysh, or one shell command line."""
+    """What a student types on one node: lines in its CLI (the lab platform's `cli` session), or one shell command
+    line."""
 
     node: str
-    vtysh: tuple[str, ...]
+    cli: tuple[str, ...]
     shell: str | None
 
     def argv(self) -> list[str]:
         """The step as one command run in the node."""
         if self.shell is not None:
             return ["sh", "-c", self.shell]
-        return ["vtysh", *(arg for line in self.vtysh for arg in ("-c", line))]
+        return lab_node().batch_argv(self.cli)
 
 
 @dataclass(frozen=True)
@@ -197,21 +198,21 @@ def _loaded(path: Path, overrides: list[str]) -> Design:
 
 def _solution(design: Design, fields: Fields) -> SolutionStep | None:
     node = fields.take("node", _node(design))
-    vtysh = fields.take("vtysh", _text_list, default=None)
+    cli = fields.take("cli", _text_list, default=None)
     shell = fields.take("shell", text(), default=None)
     fields.finish()
     if node is None:
         return None
-    if (vtysh is None) == (shell is None):
-        fields.problems.add(fields.line, fields.path, "give either `vtysh` (the lines typed in the node's vtysh) or "
+    if (cli is None) == (shell is None):
+        fields.problems.add(fields.line, fields.path, "give either `cli` (the lines typed in the node's CLI) or "
                             "`shell` (one command line typed in its shell)")
         return None
     values = fault_values(design, node)
-    key = "shell" if shell is not None else "vtysh"
-    lines = _checked(fields, key, lambda: [_rendered(line, values) for line in (vtysh or [shell])])
+    key = "shell" if shell is not None else "cli"
+    lines = _checked(fields, key, lambda: [_rendered(line, values) for line in (cli or [shell])])
     if lines is None:
         return None
-    return SolutionStep(node, tuple(lines) if vtysh else (), lines[0] if shell is not None else None)
+    return SolutionStep(node, tuple(lines) if cli else (), lines[0] if shell is not None else None)
 
 
 def _rendered(line: str, values: dict) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 from labkit.console import Console
 from labkit.design import Design
 from labkit.errors import LabkitError
-from labkit.render.faults import fault_values
+from labkit.render.faults import fault_step
 from labkit.render.generate import generate
 from labkit.runtime.base import Runtime
 from labkit.runtime.bringup import bring_up, runs_build
@@ -104,8 +104,7 @@ def reset_nodes(design: Design, runtime: Runtime, console: Console) -> None:
     # one burst for every wave (the nodes' injections share it), of a core per node of its largest wave
     with SCHEDULER.burst(design.lab, "reset", cores=max(map(len, order), default=1)):
         for wave in order:
-            _in_parallel(wave, lambda node: runtime.inject(node, "node_reset", "apply", fault_values(design, node),
-                                                           mtu=WAN_MTU))
+            _in_parallel(wave, lambda node: runtime.inject(fault_step(design, node, "node_reset", mtu=WAN_MTU)))
             console.say(f"reset: {', '.join(wave)}")
     if not touched & set(design.node_names):
         console.say("reset: no node was touched since it started")
@@ -133,7 +132,7 @@ def apply_start(exercise: Exercise, design: Design, runtime: Runtime, roots: Roo
         wait_converged(design, runtime, roots, console)
     runtime.mark_touched(step.node for step in exercise.start)
     for step in exercise.start:
-        runtime.inject(step.node, step.fault, "apply", fault_values(design, step.node), **step.params)
+        runtime.inject(fault_step(design, step.node, step.fault, **step.params))
 
 
 def wait_converged(design: Design, runtime: Runtime, roots: Roots, console: Console) -> None:
@@ -188,4 +187,4 @@ def apply_solution(exercise: Exercise, runtime: Runtime, console: Console) -> No
         if not done.ok:
             raise LabkitError(f"solution step on {step.node} failed (exit {done.rc}): {' '.join(step.argv())}\n"
                               f"{(done.stdout + done.stderr).strip()[-2000:]}")
-        console.say(f"{step.node}: {' / '.join(step.vtysh) or step.shell}")
+        console.say(f"{step.node}: {' / '.join(step.cli) or step.shell}")

@@ -3,7 +3,7 @@
 A student's lab is the exercise's design under another `lab:` name, so that its namespaces (`<lab>-<node>`),
 build directory, reports and record are its own. The runtime builds no interface name from the lab's name
 (links are named by their ends, eth1...), so what bounds a student name is the design's own limit on `lab:`
-(labkit.design.build.LAB_NAME, 24 characters); the longest lab of topologies/ is 14 characters."""
+(labkit.design.spec.LAB_NAME, 24 characters); the longest lab of topologies/ is 14 characters."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import getpass
 import os
 import re
 
-from labkit.design.build import LAB_NAME
+from labkit.design.spec import LAB_NAME
 from labkit.errors import LabkitError
 
 STUDENT_NAME = r"[a-z0-9]{1,8}"

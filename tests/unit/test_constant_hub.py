@@ -10,7 +10,7 @@ import pytest
 
 from labkit.design import load_design
 from labkit.diff import LAB_FILE, compare, rendered_files
-from labkit.render.generate import render_esr
+from labkit.render.generate import device_config
 from tests.conftest import TOPOLOGIES
 
 DESIGNS = sorted(TOPOLOGIES.glob("*.yml"))
@@ -53,7 +53,7 @@ def test_hub_config_has_the_same_length_for_3_and_1000_spokes(tmp_path: Path):
     for count in (3, 1000):
         design = load_design(_with_count(TOPOLOGIES / "phase3.yml", count, tmp_path, default_pools=True))
         assert len(design.spokes) == count
-        config = render_esr(design, design.site("hub1"))
+        config = device_config(design, design.site("hub1"))
         assert str(design.spokes[-1].tunnel) not in config  # no spoke is listed on the hub
         lengths[count] = len(config.splitlines())
     assert lengths[3] == lengths[1000]

@@ -11,7 +11,7 @@ import pytest
 
 from labkit import cli
 from labkit.design import load_design
-from labkit.plan.build import IKE_RETRANSMIT
+from labkit.platforms.frr_strongswan.standin import IKE_RETRANSMIT
 from labkit.render.generate import node_files
 from labkit.verify import deadlines
 from labkit.verify.deadlines import TABLE, timers

@@ -60,27 +60,27 @@ def test_many_spokes_are_derived_deterministically(write_design):
         (("gre_key: 42", "gre_key: -1"), r"overlay\.gre_key: must be from 1 to"),
         (("holdtime: 30  ", "holtime: 30  "), r"overlay\.holtime: unknown field; did you mean 'holdtime'\?"),
         (("count: 3", "count: 70"),
-         r":10: underlay\.wan_pool: 198\.51\.100\.0/24 has room for 63 spokes "
+         r":11: underlay\.wan_pool: 198\.51\.100\.0/24 has room for 63 spokes "
          r"\(a /30 link per site, hubs first\), 70 needed; use a /23 or larger, e\.g\. 198\.51\.100\.0/23"),
         (("psk: lab-only-dmvpn-psk-42", "psk: short"), r"ipsec\.psk: must be a text of at least 8"),
         (("lab: dmvpn-phase3", "lab: DMVPN Phase3"), r"lab: 'DMVPN Phase3' is not allowed"),
         (("count: 3", "count: 1"), r"spokes: phase 3 needs at least 2 spokes"),
         (("hub_advertises: summary", "hub_advertises: everything"), r"routing\.hub_advertises: unknown value"),
-        (("wan_pool: 198.51.100.0/24", "wan_pool: 198.51.100.1/24"), r":10: underlay\.wan_pool: .* host bits set"),
-        (("lan_pool: 172.16.0.0/16", "lan_pool: 172.16.0/16"), r":43: spokes\.lan_pool: .* not an IPv4 network"),
-        (("\nunderlay:", "\nunderlai:"), r":8: underlai: unknown field; did you mean 'underlay' \(required\)\?"),
-        (("\nspokes:", "\nspokess:"), r":40: spokess: unknown field; did you mean 'spokes' \(required\)\?"),
-        (("\nrouting:", "\nrouting: []\nold_routing:"), r":28: routing: must be a mapping of fields, found a list"),
-        (("\nipsec:", "\nipsec: aes\nold_ipsec:"), r":20: ipsec: must be a mapping of fields, found 'aes'"),
-        (("\nhubs:", "\nhubs: {}\nold_hubs:"), r":35: hubs: must be a list, found a mapping"),
-        (("\n  ike_proposal:", "\n  ike_propsal:"), r":22: ipsec\.ike_propsal: unknown field; did you mean 'ike_pro"),
-        (("    lan: 10.0.0.1/24", "    lam: 10.0.0.1/24"), r":38: hubs\[0\]\.lam: unknown field; did you mean 'lan'"),
-        (("count: 3", "count: [3]"), r":41: spokes\.count: must be a whole number"),
+        (("wan_pool: 198.51.100.0/24", "wan_pool: 198.51.100.1/24"), r":11: underlay\.wan_pool: .* host bits set"),
+        (("lan_pool: 172.16.0.0/16", "lan_pool: 172.16.0/16"), r":44: spokes\.lan_pool: .* not an IPv4 network"),
+        (("\nunderlay:", "\nunderlai:"), r":9: underlai: unknown field; did you mean 'underlay' \(required\)\?"),
+        (("\nspokes:", "\nspokess:"), r":41: spokess: unknown field; did you mean 'spokes' \(required\)\?"),
+        (("\nrouting:", "\nrouting: []\nold_routing:"), r":29: routing: must be a mapping of fields, found a list"),
+        (("\nipsec:", "\nipsec: aes\nold_ipsec:"), r":21: ipsec: must be a mapping of fields, found 'aes'"),
+        (("\nhubs:", "\nhubs: {}\nold_hubs:"), r":36: hubs: must be a list, found a mapping"),
+        (("\n  ike_proposal:", "\n  ike_propsal:"), r":23: ipsec\.ike_propsal: unknown field; did you mean 'ike_pro"),
+        (("    lan: 10.0.0.1/24", "    lam: 10.0.0.1/24"), r":39: hubs\[0\]\.lam: unknown field; did you mean 'lan'"),
+        (("count: 3", "count: [3]"), r":42: spokes\.count: must be a whole number"),
         (("lan_pool: 172.16.0.0/16", "lan_pool: [172.16.0.0/16]"),
-         r":43: spokes\.lan_pool: must be an IPv4 network like 10\.255\.0\.0/24, found a list$"),
+         r":44: spokes\.lan_pool: must be an IPv4 network like 10\.255\.0\.0/24, found a list$"),
         (("    lan: 10.0.0.1/24", "    lan: {ip: 10.0.0.1}"),
-         r":38: hubs\[0\]\.lan: must be an IPv4 address with prefix"),
-        (("count: 3", "count: 3\n  lan_prefixlen: 12"), r":42: spokes\.lan_prefixlen: must be longer than .*/16"),
+         r":39: hubs\[0\]\.lan: must be an IPv4 address with prefix"),
+        (("count: 3", "count: 3\n  lan_prefixlen: 12"), r":43: spokes\.lan_prefixlen: must be longer than .*/16"),
     ],
 )
 def test_bad_design_names_file_line_field_and_fix(write_design, change, expected):
@@ -295,7 +295,7 @@ def test_adding_a_spoke_keeps_the_default_pools(write_design):
 
 def test_past_the_default_pools_says_what_to_set(write_design):
     assert problems_of(write_design, _without_pools(5000)) == [
-        f"{write_design('', 'design.yml')}:39: spokes.count: 5000 spokes do not fit the default spokes.lan_pool "
+        f"{write_design('', 'design.yml')}:40: spokes.count: 5000 spokes do not fit the default spokes.lan_pool "
         "172.16.0.0/12 (room for 4095: spoke N gets the Nth /24); set spokes.lan_pool to a /11 or larger network"]
 
 
@@ -405,28 +405,28 @@ def test_a_spoke_behind_a_pat_gets_an_inside_link_and_keeps_its_wan_address_as_t
     ("change", "expected"),
     [
         (("spokes: [spoke1, spoke3]", "spokes: [hub1, spoke3]"),
-         r":51: nat\.spokes: hub1 is a hub; only spokes sit behind a PAT here .*; remove it$"),
+         r":52: nat\.spokes: hub1 is a hub; only spokes sit behind a PAT here .*; remove it$"),
         (("spokes: [spoke1, spoke3]", "spokes: [spoke1, spoke9]"),
-         r":51: nat\.spokes: no spoke is named 'spoke9'; the spokes are spoke1, spoke2, spoke3$"),
-        (("spokes: [spoke1, spoke3]", "spokes: [spoke1, spoke1]"), r":51: nat\.spokes: lists a spoke twice$"),
-        (("spokes: [spoke1, spoke3]", "spokes: spoke1"), r":51: nat\.spokes: must be a list of spoke names, e\.g\."),
+         r":52: nat\.spokes: no spoke is named 'spoke9'; the spokes are spoke1, spoke2, spoke3$"),
+        (("spokes: [spoke1, spoke3]", "spokes: [spoke1, spoke1]"), r":52: nat\.spokes: lists a spoke twice$"),
+        (("spokes: [spoke1, spoke3]", "spokes: spoke1"), r":52: nat\.spokes: must be a list of spoke names, e\.g\."),
         (("spokes: [spoke1, spoke3]", "spokes: [spoke1, spoke2, spoke3]"),
-         r":50: nat\.spokes: every spoke is behind a PAT, but phase 3 is about spoke-to-spoke tunnels .*; leave a "
+         r":51: nat\.spokes: every spoke is behind a PAT, but phase 3 is about spoke-to-spoke tunnels .*; leave a "
          r"spoke public$"),
         (("spokes: [spoke1, spoke3]", "spokes: [spoke1, spoke3]\n  inside_pool: 172.16.8.0/24"),
-         r":50: nat\.inside_pool: 172\.16\.8\.0/24 overlaps spokes\.lan_pool 172\.16\.0\.0/16; every network must "
+         r":51: nat\.inside_pool: 172\.16\.8\.0/24 overlaps spokes\.lan_pool 172\.16\.0\.0/16; every network must "
          r"be distinct$"),
         (("spokes: [spoke1, spoke3]", "spokes: [spoke1, spoke3]\n  inside_pool: 192.168.0.0/29"),
-         r":52: nat\.inside_pool: 192\.168\.0\.0/29 has room for 1 spokes \(spoke N's link to its PAT is the Nth "
+         r":53: nat\.inside_pool: 192\.168\.0\.0/29 has room for 1 spokes \(spoke N's link to its PAT is the Nth "
          r"/30\), 3 needed; use a /28 or larger, e\.g\. 192\.168\.0\.0/28$"),
         (("spokes: [spoke1, spoke3]", "spokes: [spoke1, spoke3]\n  pool: 192.168.0.0/16"),
-         r":52: nat\.pool: unknown field; known fields: inside_pool, spokes$"),
-        (("nat:\n  spokes: [spoke1, spoke3]", "nat: [spoke1, spoke3]"), r":50: nat: must be a mapping of fields"),
+         r":53: nat\.pool: unknown field; known fields: inside_pool, spokes$"),
+        (("nat:\n  spokes: [spoke1, spoke3]", "nat: [spoke1, spoke3]"), r":51: nat: must be a mapping of fields"),
         (("cases: [pat_to_pat]", "cases: [pat_to_pat, mtu]"),
-         r":53: cases: mtu uses the first 2 spokes and is proven with public WAN addresses only, but spoke1 is "
+         r":54: cases: mtu uses the first 2 spokes and is proven with public WAN addresses only, but spoke1 is "
          r"behind a PAT \(nat\.spokes\); put the spokes behind PATs after the first 2, or drop mtu$"),
         (("spokes: [spoke1, spoke3]", "spokes: [spoke3]"),
-         r":53: cases: pat_to_pat needs 2 spokes behind their own PATs \(1 in the design\); list them under "
+         r":54: cases: pat_to_pat needs 2 spokes behind their own PATs \(1 in the design\); list them under "
          r"nat\.spokes$"),
     ],
 )

@@ -80,4 +80,4 @@ def test_git_revision(tmp_path, capsys):
     git("commit", "-qam", "a wrong phase")
     design.write_text(PHASE3.read_text())
     assert main(["diff", str(design), "--rev", "HEAD"]) == 2
-    assert f"error: {design}@HEAD:6: phase: unknown value 4" in capsys.readouterr().err
+    assert f"error: {design}@HEAD:7: phase: unknown value 4" in capsys.readouterr().err

@@ -7,7 +7,7 @@ import pytest
 
 from labkit.design import load_design
 from labkit.plan import NodePlan, plan_design
-from labkit.render.generate import render_esr
+from labkit.render.generate import device_config
 from tests.conftest import TOPOLOGIES
 
 DESIGNS = sorted(TOPOLOGIES.glob("*.yml"))
@@ -64,7 +64,7 @@ def _nodes():
         design = load_design(design_file)
         plans = plan_design(design)
         for site in design.sites:
-            yield pytest.param(plans[site.name], render_esr(design, site), id=f"{design_file.stem}-{site.name}")
+            yield pytest.param(plans[site.name], device_config(design, site), id=f"{design_file.stem}-{site.name}")
 
 
 @pytest.mark.parametrize(("plan", "config"), list(_nodes()))
@@ -85,7 +85,7 @@ def _tie_lines(plan: NodePlan, config: str) -> list[str]:
 def test_removing_any_tied_line_fails_the_tie(scenario: str, node: str):
     design = load_design(TOPOLOGIES / f"{scenario}.yml")
     plan = plan_design(design)[node]
-    config = render_esr(design, design.site(node))
+    config = device_config(design, design.site(node))
     lines = _tie_lines(plan, config)
     assert lines
     for line in lines:
@@ -97,4 +97,4 @@ def test_phase1_spoke_needs_no_dynamic_binding():
     design = load_design(TOPOLOGIES / "phase1.yml")
     plan = plan_design(design)["spoke1"]
     assert not plan.nhrp.shortcut and [b.kind for b in plan.bindings] == ["static"]
-    assert "dynamic" not in "\n".join(_block(render_esr(design, design.site("spoke1")), "tunnel gre 1"))
+    assert "dynamic" not in "\n".join(_block(device_config(design, design.site("spoke1")), "tunnel gre 1"))

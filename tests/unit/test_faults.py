@@ -11,9 +11,16 @@ import pytest
 from labkit.design import load_design
 from labkit.errors import LabkitError
 from labkit.platforms.frr_strongswan.syntax import swan_proposal
-from labkit.render.faults import fault_secrets, fault_values, wrong_values
+from labkit.render.faults import (
+    UnknownFault,
+    fault_names,
+    fault_script,
+    fault_secrets,
+    fault_values,
+    has_restore,
+    wrong_values,
+)
 from labkit.render.generate import node_files
-from labkit.runtime.faults import UnknownFault, fault_names, fault_script, has_restore
 from labkit.verify.collect import Collector, Evidence
 from labkit.verify.run import fault_injector
 from tests.conftest import ROOT, TOPOLOGIES
@@ -138,10 +145,9 @@ class Runtime:
     def __init__(self):
         self.scripts: list[tuple[str, str]] = []
 
-    def inject(self, node, fault, step="apply", values=None, waited=None, **params):
-        text = fault_script(fault, step, values, **params)
-        self.scripts.append((node, text))
-        return text
+    def inject(self, fault, waited=None):
+        self.scripts.append((fault.node, fault.script))
+        return fault.script
 
 
 class Sessions:

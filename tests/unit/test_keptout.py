@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from labkit.design import load_design
-from labkit.runtime.faults import fault_names, has_restore
+from labkit.render.faults import fault_names, has_restore
 from labkit.verify import deadlines
 from labkit.verify.checks import keptout
 from labkit.verify.collect import Collector, Evidence

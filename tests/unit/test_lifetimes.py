@@ -10,15 +10,14 @@ import pytest
 
 from labkit.design import load_design
 from labkit.errors import DesignError
-from labkit.lint.roundtrip import compare
-from labkit.lint.rules import lint
 from labkit.plan import plan_design
-from labkit.plan.model import ChildRekey, IkeRekey
-from labkit.plan.rekey import child_rekey, ike_rekey
 from labkit.plan.show import plan_yaml
 from labkit.platforms.esr import provenance
+from labkit.platforms.esr.lint.roundtrip import compare
+from labkit.platforms.esr.lint.rules import lint
 from labkit.platforms.esr.running_config import load_esr_config
-from labkit.render.generate import node_files, render_esr
+from labkit.platforms.frr_strongswan.standin import ChildRekey, IkeRekey, child_rekey, ike_rekey
+from labkit.render.generate import device_config, node_files
 from labkit.verify.deadlines import REKEY, timers
 from tests.conftest import TOPOLOGIES
 
@@ -50,17 +49,17 @@ def test_lifetimes_are_optional_and_unset_by_default():
 
 
 @pytest.mark.parametrize(("lines", "expected"), [
-    ("  ike_lifetime: 1.5\n", r"design\.yml:27: ipsec\.ike_lifetime: must be a whole number from 60 to 86400, "
+    ("  ike_lifetime: 1.5\n", r"design\.yml:28: ipsec\.ike_lifetime: must be a whole number from 60 to 86400, "
                              r"found 1\.5"),
-    ("  ike_lifetime: '3600'\n", r":27: ipsec\.ike_lifetime: must be a whole number from 60 to 86400, found '3600'"),
-    ("  ike_lifetime: true\n", r":27: ipsec\.ike_lifetime: must be a whole number from 60 to 86400, found True"),
-    ("  sa_lifetime: 59\n", r":27: ipsec\.sa_lifetime: must be from 60 to 86400, found 59"),
-    ("  ike_lifetime: 86401\n", r":27: ipsec\.ike_lifetime: must be from 60 to 86400, found 86401"),
+    ("  ike_lifetime: '3600'\n", r":28: ipsec\.ike_lifetime: must be a whole number from 60 to 86400, found '3600'"),
+    ("  ike_lifetime: true\n", r":28: ipsec\.ike_lifetime: must be a whole number from 60 to 86400, found True"),
+    ("  sa_lifetime: 59\n", r":28: ipsec\.sa_lifetime: must be from 60 to 86400, found 59"),
+    ("  ike_lifetime: 86401\n", r":28: ipsec\.ike_lifetime: must be from 60 to 86400, found 86401"),
     ("  ike_lifetime: 600\n  sa_lifetime: 600\n",
-     r":28: ipsec\.sa_lifetime: must be shorter than ipsec\.ike_lifetime \(600\), found 600: the IPsec SAs are "
+     r":29: ipsec\.sa_lifetime: must be shorter than ipsec\.ike_lifetime \(600\), found 600: the IPsec SAs are "
      r"rekeyed through the IKE SA, .*; set sa_lifetime below 600 or ike_lifetime above 600$"),
-    ("  sa_lifetime: 3600\n  ike_lifetime: 1200\n", r":27: ipsec\.sa_lifetime: must be shorter than ipsec\.ike_"),
-    ("  sa_lifetme: 600\n", r":27: ipsec\.sa_lifetme: unknown field; did you mean 'sa_lifetime'\?"),
+    ("  sa_lifetime: 3600\n  ike_lifetime: 1200\n", r":28: ipsec\.sa_lifetime: must be shorter than ipsec\.ike_"),
+    ("  sa_lifetme: 600\n", r":28: ipsec\.sa_lifetme: unknown field; did you mean 'sa_lifetime'\?"),
 ])
 def test_a_wrong_lifetime_names_file_line_field_and_fix(write_design, lines: str, expected: str):
     text = PHASE3.replace("  dpd_interval: 10\n", "  dpd_interval: 10\n" + lines, 1)
@@ -135,7 +134,7 @@ def _esr_body(config: str) -> str:
 
 def test_esr_policies_get_the_lifetimes_classified_as_assumed():
     design = _with(*LIFETIMES)
-    config = render_esr(design, design.site("spoke1"))
+    config = device_config(design, design.site("spoke1"))
     assert "  lifetime seconds 3600" in _block(config, "security ike policy DMVPN-IKE")
     assert "  lifetime seconds 1200" in _block(config, "security ipsec policy DMVPN-ESP")
     lifetimes = [c for c in provenance.classify(config) if c.name == "sa lifetime"]
@@ -144,11 +143,11 @@ def test_esr_policies_get_the_lifetimes_classified_as_assumed():
     head = config.split("SECRET:")[0]
     assert "sa lifetime [-]" in head and "SA lifetimes (IKE 3600 s, IPsec 1200 s)" in head
     plain = load_design(PHASE3_FILE)
-    assert _esr_body(config) == _esr_body(render_esr(plain, plain.site("spoke1")))
+    assert _esr_body(config) == _esr_body(device_config(plain, plain.site("spoke1")))
 
 
 def _configs(design, texts: dict[str, str] | None = None):
-    texts = texts or {site.name: render_esr(design, site) for site in design.sites}
+    texts = texts or {site.name: device_config(design, site) for site in design.sites}
     return [load_esr_config(Path(f"{name}.cfg"), text) for name, text in texts.items()]
 
 
@@ -167,7 +166,7 @@ def test_the_round_trip_reads_the_lifetimes_back_and_compares_them_with_the_plan
 def test_devices_with_different_lifetimes_are_not_a_lint_finding():
     """IKEv2 peers may differ in lifetimes (each rekeys on its own schedule): no cross-device rule."""
     design = _with(*LIFETIMES)
-    texts = {site.name: render_esr(design, site) for site in design.sites}
+    texts = {site.name: device_config(design, site) for site in design.sites}
     texts["spoke2"] = texts["spoke2"].replace("lifetime seconds 1200", "lifetime seconds 900")
     assert [str(f) for f in lint(_configs(design, texts))] == []
 

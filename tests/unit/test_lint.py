@@ -11,9 +11,9 @@ import pytest
 
 from labkit.cli import main
 from labkit.design import load_design
-from labkit.lint.roundtrip import compare
-from labkit.lint.rules import lint
 from labkit.platforms.esr.interfaces import short_name
+from labkit.platforms.esr.lint.roundtrip import compare
+from labkit.platforms.esr.lint.rules import lint
 from labkit.platforms.esr.running_config import load_esr_config
 from tests.conftest import FIXTURES, ROOT, TOPOLOGIES
 

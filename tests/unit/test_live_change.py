@@ -12,12 +12,12 @@ import pytest
 from labkit.console import Console
 from labkit.design import load_design
 from labkit.errors import LabkitError
+from labkit.platforms import lab_node
 from labkit.render.generate import generate
 from labkit.runtime import base, bringup
 from labkit.runtime.change import LabChange, LabState, files_digest, lab_change, lab_state
 from labkit.runtime.clab import ClabRuntime
 from labkit.runtime.executor import Completed
-from labkit.runtime.faults import fault_script
 from labkit.runtime.hostns import HostNetnsRuntime
 from labkit.runtime.labspec import LinkSpec, read_lab
 from tests.conftest import TOPOLOGIES
@@ -196,7 +196,7 @@ class FakeKernel:
         for argv in self.ran:
             if argv[0] == "nsenter":
                 node = next(ns for ns, pid in self.pids.items() if pid == argv[2])
-                found.append(("restart" if argv[-1] == fault_script("node_start") else "start", node))
+                found.append(("restart" if argv[-1] == lab_node().restart else "start", node))
             elif argv[:2] == ["sh", "-c"]:
                 found.append(("script", argv[2]))
         return found

@@ -105,8 +105,7 @@ def test_hub_sessions_carry_their_options():
 def test_a_neighbour_probe_that_could_probe_idle_neighbours_forever_is_refused():
     """A reachable time the kernel may draw below the first probe's delay (1000 ms drawn from 500-1500 ms, against
     1 s) kept idle tunnel neighbours probed and their shortcuts renewed forever: about half the dual-hub CI labs."""
-    from labkit.plan.build import SHORTCUT_NEIGHBOUR_PROBE
-    from labkit.plan.model import NeighbourProbe
+    from labkit.platforms.frr_strongswan.standin import SHORTCUT_NEIGHBOUR_PROBE, NeighbourProbe
 
     with pytest.raises(ValueError, match="probed forever"):
         NeighbourProbe(reachable_ms=1000, first_probe_delay_s=1)

@@ -7,7 +7,7 @@ import pytest
 from labkit.design import load_design
 from labkit.plan import plan_design
 from labkit.platforms.esr import provenance
-from labkit.render.generate import render_esr
+from labkit.render.generate import device_config
 from tests.conftest import TOPOLOGIES
 
 
@@ -30,13 +30,13 @@ def test_lines_are_classified_by_their_block():
 def test_generated_configs_emit_no_contradicted_or_unclassified_line(design_file):
     design = load_design(design_file)
     for site in design.sites:
-        used = provenance.classify(render_esr(design, site))
+        used = provenance.classify(device_config(design, site))
         assert not [c.name for c in used if c.status == "contradicted" or c is provenance.UNKNOWN]
 
 
 def test_confirming_a_construct_is_one_line_in_the_data_file(monkeypatch):
     design = load_design(TOPOLOGIES / "phase3.yml")
-    config = render_esr(design, design.site("hub1"))
+    config = device_config(design, design.site("hub1"))
     before = provenance.status_counts(config)
     timers = next(c for c in provenance.constructs() if c.name == "bgp timers")
     confirmed = tuple(provenance.Construct(c.name, "confirmed", "B", c.match, c.within) if c is timers else c
@@ -52,7 +52,7 @@ def test_confirming_a_construct_is_one_line_in_the_data_file(monkeypatch):
 
 def test_header_names_each_used_construct_with_its_source():
     design = load_design(TOPOLOGIES / "mpls.yml")
-    config = render_esr(design, design.site("hub1"))
+    config = device_config(design, design.site("hub1"))
     head = config.split("SECRET:")[0]
     assert "ipsec vpn type [V]" in head and "mpls context [D]" in head and "ip vrf [-]" in head
     assert "nhrpd ignores any other prefix length" in head  # a stand-in difference from the plan

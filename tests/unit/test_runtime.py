@@ -12,6 +12,7 @@ import pytest
 
 from labkit.design import load_design
 from labkit.errors import LabkitError
+from labkit.render.faults import fault_step
 from labkit.render.generate import generate
 from labkit.runtime import agent, netns, vm
 from labkit.runtime.base import lab_namespaces
@@ -165,7 +166,7 @@ def test_clab_runtime_injects_faults_with_docker_exec(spec, monkeypatch):
     clab = ClabRuntime(spec)
     seen = []
     monkeypatch.setattr(clab.local, "run", lambda argv, timeout=60: seen.append(argv) or Completed(0, "ok\n", ""))
-    assert clab.inject("hub1", "node_fail") == "ok\n"
+    assert clab.inject(fault_step(load_design(TOPOLOGIES / "phase3.yml"), "hub1", "node_fail")) == "ok\n"
     assert seen[0][:4] == ["docker", "exec", "clab-dmvpn-phase3-hub1", "sh"]
     assert "kill -9" in seen[0][-1] and '"link set $l down"' in seen[0][-1]
 

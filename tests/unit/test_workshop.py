@@ -58,7 +58,7 @@ def test_solutions_are_rendered_with_the_nodes_values(course):
     [gre] = by_name["09-gre-key"].solution
     assert gre.shell == "ip link change gre1 type gre key 42" and gre.argv() == ["sh", "-c", gre.shell]
     [built] = by_name["01-phase1-by-hand"].solution
-    assert "ip nhrp nhs dynamic nbma 198.51.100.2" in built.vtysh and "network 172.16.3.0/24" in built.vtysh
+    assert "ip nhrp nhs dynamic nbma 198.51.100.2" in built.cli and "network 172.16.3.0/24" in built.cli
     assert built.argv()[:3] == ["vtysh", "-c", "configure terminal"]
 
 
@@ -69,7 +69,7 @@ def test_every_vtysh_line_of_the_solutions_is_valid_frr_configuration(course, tm
     assert shutil.which("vtysh"), "FRR's vtysh is not installed: `make deps` installs it"
     (tmp_path / "vtysh.conf").write_text("")
     for exercise in course:
-        lines = [line for step in exercise.solution for line in step.vtysh
+        lines = [line for step in exercise.solution for line in step.cli
                  if line not in ("configure terminal", "end") and not line.startswith("clear ")]
         if not lines:
             continue
@@ -164,7 +164,7 @@ def test_a_fault_parameter_is_checked_against_the_node(tmp_path: Path):
 
 
 @pytest.mark.parametrize(("solution", "expected"), [
-    (SOLUTION + "    vtysh: [end]\n", "solution.yml:3: steps[0]: give either `vtysh`"),
+    (SOLUTION + "    cli: [end]\n", "solution.yml:3: steps[0]: give either `cli`"),
     (SOLUTION.replace("swanctl --load-creds", "echo {{ nothing.here }}"), "steps[0].shell: 'echo {{ nothing.here }}'"),
     (SOLUTION.replace("explanation: e\n", ""), "solution.yml:1: explanation: is required"),
     ("steps: [\n", "solution.yml:2: invalid YAML"),
@@ -310,7 +310,7 @@ def test_solution_prints_what_to_type_where(workshop_env, capsys):
     _started()
     assert cli.main(["workshop", "solution"]) == 0
     out = capsys.readouterr().out
-    assert "1. on hub1: `labkit workshop shell hub1` (vtysh), then:\n     configure terminal" in out
+    assert "1. on hub1: `labkit workshop shell hub1` (its CLI), then:\n     configure terminal" in out
     assert commands.store().load("anna").attempt("05-hub-redirect").solution_shown
 
 
@@ -336,8 +336,8 @@ class FakeRuntime:
     def status(self) -> dict[str, dict[str, str]]:
         return self.states
 
-    def inject(self, node: str, fault: str, step: str = "apply", values=None, waited=None, **params) -> str:
-        self.calls.append(("inject", node, fault, tuple(sorted(params.items()))))
+    def inject(self, fault, waited=None) -> str:
+        self.calls.append(("inject", fault.node, fault.fault, fault.script))
         return ""
 
     def exec(self, node: str, argv: list[str], timeout: float = 60) -> Completed:
@@ -396,7 +396,7 @@ def test_reset_restarts_only_touched_nodes_hubs_first_then_applies_the_start(cou
     lab.apply_start(exercise, exercise.design, runtime, lab.Roots(Path("b"), Path("r")), Console(quiet=True))
     resets = [node for kind, node, fault, *_ in runtime.calls if fault == "node_reset"]
     assert resets[0] == "hub1" and sorted(resets[1:]) == ["inet", "spoke3"]  # spoke1, spoke2 keep running
-    assert all(("mtu", 1500) in call[3] for call in runtime.calls if call[2] == "node_reset")
+    assert all("mtu 1500" in call[3] for call in runtime.calls if call[2] == "node_reset")
     assert [(n, f) for _, n, f, _ in runtime.calls[3:]] == [("spoke3", "wan_mtu"), ("inet", "wan_mtu"),
                                                             ("inet", "frag_needed_filtered")]
     assert runtime.touched() == {"spoke3", "inet"}  # the start steps' nodes, for the next reset

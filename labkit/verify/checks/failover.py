@@ -66,7 +66,7 @@ class Probe:
 @dataclass(frozen=True)
 class Fault:
     node: str
-    kind: str  # a fault of labkit.runtime.faults
+    kind: str  # a fault of labkit.render.faults
     params: dict = field(default_factory=dict)
     step: str = "apply"  # or "restore": the fault's own way back
 

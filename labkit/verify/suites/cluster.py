@@ -47,7 +47,7 @@ def _takeover(suite: Suite) -> list[Check]:
         (Probe(f"{s1.name}-hq", s1, design.hq_lan.ip), Probe(f"{s2.name}-{s3.name}", s2, s3.lan.ip)),
         seconds=deadlines.TAKEOVER(design), settle=True,
         timers={"vrrp_advert_ms": design.cluster.advert_ms, "dpd_interval_s": design.ipsec.dpd_interval,
-                "ike_retransmits": f"{retransmit.described} before a silent peer is given up (strongswan.conf)",
+                "ike_retransmits": f"{retransmit.described} before a silent peer is given up (the stand-in's)",
                 "nhrp_registration_s": planned.nhrp.refresh_s, "bfd_detect_ms": design.routing.bfd.detect_ms
                 if design.routing.bfd else None},
     )

@@ -1,7 +1,7 @@
 """Hub failover, in a design with a hub pair: the lab in its designed state with traffic through the preferred
 hub, then one fault after another, each measured with two continuous probes (a spoke LAN to the HQ LAN, a spoke
 LAN to another spoke's LAN): hub1's WAN link down and up; hub1 down hard; a shortcut riding through that; hub1
-back; a spoke restart; strongSwan restart on hub1; then hub1 unreachable longer than every retry its spokes make
+back; a spoke restart; IPsec restarted on hub1; then hub1 unreachable longer than every retry its spokes make
 by themselves, and back (timed, not a measured window). Every case ends with the lab back in its designed state."""
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def _cases(suite: Suite) -> list[Check]:
         Case("failover.spoke_restart", f"{s3.name} restarts: it re-registers with both hubs, its routes return",
              (Fault(s3.name, "node_fail"), Fault(s3.name, "node_start")), failover.spoke_back(design, s3),
              (to_hq, to_restarted), seconds=deadlines.SPOKE_RESTART(design), settle=True),
-        Case("failover.ipsec_restart", f"strongSwan restarts on {hub.name}: its SAs are re-established",
+        Case("failover.ipsec_restart", f"IPsec restarts on {hub.name}: its SAs are re-established",
              (Fault(hub.name, "ipsec_restart"),), failover.hub_sas_back(design, hub), (to_hq, across),
              seconds=deadlines.SAS_RESTART(design), restored=hub_back, settle=True),
     ]
@@ -58,6 +58,6 @@ def _cases(suite: Suite) -> list[Check]:
 
 
 STORY = Part("hub pair: reachability, traffic through the preferred hub", "story", (hub_pair,), _story)
-CASES = Part("hub pair failover: WAN down, hub failure, return, spoke restart, strongSwan restart, a long outage",
+CASES = Part("hub pair failover: WAN down, hub failure, return, spoke restart, IPsec restart, a long outage",
              "faults",
              (hub_pair, measured), _cases)

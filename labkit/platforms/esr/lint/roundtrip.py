@@ -8,8 +8,8 @@ from __future__ import annotations
 from ipaddress import IPv4Interface, IPv4Network
 
 from labkit.design.model import Design, Proposal
-from labkit.lint.rules import Finding
 from labkit.plan import NodePlan, plan_design
+from labkit.platforms.esr.lint.rules import Finding
 from labkit.platforms.esr.running_config import EsrConfig, EsrProposal
 from labkit.platforms.esr.syntax import ESR_CIPHER, ESR_HASH
 
