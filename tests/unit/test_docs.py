@@ -109,9 +109,8 @@ def test_the_readme_fits_on_two_screens_and_its_links_lead_somewhere():
 
 
 def _shown() -> Iterator[tuple[str, str]]:
-    """Every command line the README and the docs show in code: (file, line). The design-file reference is left out:
-    its own generator writes it, not these docs."""
-    for path in [ROOT / "README.md", *sorted(set(DOCS.rglob("*.md")) - {DOCS / "reference" / "design.md"})]:
+    """Every command line the README and the docs show in code: (file, line)."""
+    for path in [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]:
         text = path.read_text(encoding="utf-8")
         blocks = re.findall(r"^```[a-z]*\n(.*?)^```", text, re.MULTILINE | re.DOTALL)
         spans = re.findall(r"`([^`\n]+)`", re.sub(r"^```.*?^```", "", text, flags=re.MULTILINE | re.DOTALL))
