@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+from labkit import settings
 from labkit.console import Console
 from labkit.design import load_design
 from labkit.design.model import Design
@@ -25,7 +26,7 @@ from labkit.errors import LabkitError
 from labkit.machine import stamp
 from labkit.platforms import lab_node
 from labkit.runtime.netns import start_limit_s
-from labkit.runtime.vm import BOOT_DEADLINE_S, MicroVM
+from labkit.runtime.vm import MicroVM
 from labkit.verify.suites import suite_for
 
 # the lab platform's daemons of a site, started bare in fresh namespaces, all nodes at once (NodeKit.bare_start)
@@ -66,7 +67,7 @@ def _labkit(design: Design, command: str, *extra: str, timeout: float, env: dict
 
 def up_limit_s(design: Design) -> float:
     """The longest `labkit up` takes by its own bounds: the VM's boot, the lab's setup, every node's start."""
-    return BOOT_DEADLINE_S + SETUP_S + start_limit_s(len(design.node_names))
+    return settings.boot_timeout_s() + SETUP_S + start_limit_s(len(design.node_names))
 
 
 def run_limit_s(design: Design) -> float:

@@ -9,7 +9,7 @@ import platform
 import time
 from pathlib import Path
 
-from labkit.runtime.vm import ACCEL_CACHE
+from labkit import settings
 
 
 def machine() -> str:
@@ -18,7 +18,8 @@ def machine() -> str:
     memory_kib = _first_value(Path("/proc/meminfo"), "MemTotal")
     memory = f", {int(memory_kib.split()[0]) / 2**20:.1f} GiB" if memory_kib else ""
     try:
-        accel = "/".join(sorted(set(json.loads(ACCEL_CACHE.read_text()).values()))).upper()
+        cache = json.loads((settings.cache_dir() / "accel.json").read_text())
+        accel = "/".join(sorted(set(cache.values()))).upper()
     except (OSError, ValueError, AttributeError):
         accel = ""
     return (f"{platform.node()}: {os.cpu_count()} cores ({cpu}){memory}, Linux {platform.release()}"

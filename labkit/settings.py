@@ -44,3 +44,43 @@ def workshop_dir() -> Path:
 def default_runtime() -> str:
     """The runtime a lab command uses without --runtime ($LABKIT_RUNTIME; default auto)."""
     return os.environ.get("LABKIT_RUNTIME") or "auto"
+
+
+def run_dir() -> Path:
+    """The running labs' records and the microVM's ($LABKIT_RUN_DIR)."""
+    return _path("LABKIT_RUN_DIR", "/run/labkit")
+
+
+def scheduler_dir() -> Path:
+    """The machine-wide scheduler's tickets and log ($LABKIT_SCHED_DIR)."""
+    return _path("LABKIT_SCHED_DIR", "/run/labkit/scheduler")
+
+
+def cache_dir() -> Path:
+    """What outlives a boot: which accelerator works here ($LABKIT_CACHE_DIR)."""
+    return _path("LABKIT_CACHE_DIR", "/var/cache/labkit")
+
+
+def vm_cpus() -> int:
+    """The microVM's vCPUs, the cores the labs share ($LABKIT_VM_CPUS; default this machine's, up to 4)."""
+    return int(os.environ.get("LABKIT_VM_CPUS") or min(os.cpu_count() or 2, 4))
+
+
+def vm_memory() -> str:
+    """The microVM's memory ($LABKIT_VM_MEMORY; default 4G)."""
+    return os.environ.get("LABKIT_VM_MEMORY") or "4G"
+
+
+def vm_idle_s() -> float:
+    """The microVM powers off after this long without a lab; 0: never ($LABKIT_VM_IDLE; default 900)."""
+    return float(os.environ.get("LABKIT_VM_IDLE") or 900)
+
+
+def vm_tb_cache_mib() -> int:
+    """TCG's translation cache in the microVM, resident once filled ($LABKIT_VM_TB_MIB; default 128)."""
+    return int(os.environ.get("LABKIT_VM_TB_MIB") or 128)
+
+
+def boot_timeout_s() -> float:
+    """How long the microVM may take to boot ($LABKIT_BOOT_TIMEOUT; default 240)."""
+    return float(os.environ.get("LABKIT_BOOT_TIMEOUT") or 240)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from labkit import settings
 from labkit.errors import LabkitError
 from labkit.runtime.change import LabChange, LabState, lab_state
 from labkit.runtime.executor import Completed
@@ -19,21 +19,20 @@ from labkit.runtime.scheduler import SCHEDULER, Waited
 if TYPE_CHECKING:  # rendered before a runtime sees it
     from labkit.render.faults import FaultStep
 
-RECORDS = Path(os.environ.get("LABKIT_RUN_DIR", "/run/labkit"))
 Say = Callable[[str], None]
 
 
 def record_path(lab: str) -> Path:
-    return RECORDS / f"{lab}.json"
+    return settings.run_dir() / f"{lab}.json"
 
 
 def touched_path(lab: str) -> Path:
-    return RECORDS / f"{lab}.touched"
+    return settings.run_dir() / f"{lab}.touched"
 
 
 def recorded_labs() -> list[str]:
     """The names of every lab that has a record (runs, or was left behind)."""
-    return sorted(path.stem for path in RECORDS.glob("*.json"))
+    return sorted(path.stem for path in settings.run_dir().glob("*.json"))
 
 
 def lab_namespaces(lab: str, namespaces: list[str], other_labs: list[str]) -> list[str]:
@@ -116,7 +115,7 @@ class Runtime(ABC):
 
     def write_record(self, extra: dict | None = None) -> None:
         """Which runtime runs the lab, and the state (labkit.runtime.change) of the build it runs."""
-        RECORDS.mkdir(parents=True, exist_ok=True)
+        settings.run_dir().mkdir(parents=True, exist_ok=True)
         data = {"runtime": self.name, "lab": self.spec.name, "clab_file": str(self.spec.clab_file)}
         data |= lab_state(self.spec).to_json()
         record_path(self.spec.name).write_text(json.dumps(data | (extra or {}), indent=2))
@@ -132,7 +131,7 @@ class Runtime(ABC):
     def mark_touched(self, nodes: Iterable[str]) -> None:
         """Note nodes that may no longer be as they started (a shell opened in them, a command or a fault run by
         hand): a workshop's reset starts those again and leaves the others running."""
-        RECORDS.mkdir(parents=True, exist_ok=True)
+        settings.run_dir().mkdir(parents=True, exist_ok=True)
         with touched_path(self.spec.name).open("a", encoding="utf-8") as marks:
             marks.writelines(f"{node}\n" for node in nodes)
 

@@ -10,15 +10,16 @@ protocol timers with the CPUs idle, so labs run side by side; two kinds of step 
 
 A window starts once nothing else runs and no window was asked for before it, and holds the machine until it ends; a
 burst starts once no window runs or was asked for before it, and the cores of the bursts that run or wait before it
-leave room for its own (CORES in all: two one-core steps run side by side, a bring-up alone). So requests are served
+leave room for its own (the vCPUs in all: two one-core steps run side by side, a bring-up alone). So requests are served
 in the order they came, and a lab waiting for its window is never overtaken by a later burst. Light work (a check
 reading state) is never held. A request of a process that already holds a ticket for the same lab covering it (a node
 started inside its own window) passes at once.
 
-A ticket is a file in SCHED_DIR named `<when asked>-<pid>-<thread>.<kind>.<state>`, locked by its owner for as long
-as it lives: a ticket found unlocked belongs to a process that died (SIGKILL) and is removed, so nobody waits on the
-dead. A released ticket adds a line to SCHED_DIR/log.jsonl (lab, kind, what, seconds waited and held), from which
-`make test` tells where the time went.
+A ticket is a file in the scheduler's folder (labkit.settings.scheduler_dir) named
+`<when asked>-<pid>-<thread>.<kind>.<state>`, locked by its owner for as long as it lives: a ticket found unlocked
+belongs to a process that died (SIGKILL) and is removed, so nobody waits on the dead. A released ticket adds a line
+to the folder's log.jsonl (lab, kind, what, seconds waited and held), from which `make test` tells where the time
+went.
 """
 
 from __future__ import annotations
@@ -34,12 +35,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
 
+from labkit import settings
+
 Kind = Literal["burst", "window"]
 Say = Callable[[str], None]
-SCHED_DIR = Path(os.environ.get("LABKIT_SCHED_DIR", "/run/labkit/scheduler"))
-# the cores the labs share: the microVM's vCPUs (labkit.runtime.vm), this machine's up to 4. Bursts are CPU-bound: two
-# that each keep every core busy take as long at once as one after the other, each twice as slow
-CORES = int(os.environ.get("LABKIT_VM_CPUS", str(min(os.cpu_count() or 2, 4))))
+# the cores the labs share: the microVM's vCPUs (labkit.settings.vm_cpus), read as a request is made. Bursts are
+# CPU-bound: two that each keep every core busy take as long at once as one after the other, each twice as slow
 POLL_S = 0.25
 # a request that waited this long goes ahead without its turn (saying so, and logged as overdue): a holder that hangs
 # (a lab whose VM froze, a stopped process) then slows the others down but never stops them; measured windows and
@@ -78,10 +79,15 @@ class Scheduler:
     """The machine-wide scheduler as seen from one process."""
 
     def __init__(self, folder: Path | None = None) -> None:
-        self.folder = folder or SCHED_DIR
+        self.given = folder
         self.held: dict[tuple[str, Kind], _Held] = {}
         self.asking: set[tuple[str, Kind]] = set()  # tickets a thread of this process is waiting for
         self.changed = threading.Condition()
+
+    @property
+    def folder(self) -> Path:
+        """Where the tickets are: the one given, else the machine's."""
+        return self.given or settings.scheduler_dir()
 
     @contextlib.contextmanager
     def burst(self, lab: str, what: str, waited: Waited | None = None, say: Say | None = None,
@@ -89,7 +95,8 @@ class Scheduler:
         """Hold a burst of `cores` cores (None: all) for `lab` while the block runs; `waited` is told, as the request
         waits, how long it has waited (so a caller's deadline moves back while it waits, not only once it is
         granted), `say` what it waits for when it must."""
-        with self._hold(lab, "burst", what, waited, say, CORES if cores is None else max(1, min(cores, CORES))):
+        every = settings.vm_cpus()
+        with self._hold(lab, "burst", what, waited, say, every if cores is None else max(1, min(cores, every))):
             yield
 
     @contextlib.contextmanager
@@ -106,7 +113,7 @@ class Scheduler:
         if key is None:
             key = (lab, kind)
             try:
-                own = self._acquire(lab, kind, what, say, tell, CORES if cores is None else cores)
+                own = self._acquire(lab, kind, what, say, tell, settings.vm_cpus() if cores is None else cores)
             finally:
                 with self.changed:
                     self.asking.discard(key)
@@ -178,7 +185,7 @@ class Scheduler:
                 return False
             if kind == "window" and before:
                 return False
-            if kind == "burst" and _cores(before) + cores > CORES:
+            if kind == "burst" and _cores(before) + cores > settings.vm_cpus():
                 return False
             waiting.rename(running)
             return True
@@ -220,7 +227,7 @@ class _Teller:
 
 def _cores(queue: list[Ticket]) -> int:
     """The cores the bursts among `queue` keep busy (a ticket that does not say: all)."""
-    return sum(t.info.get("cores", CORES) for t in queue if t.kind == "burst")
+    return sum(t.info.get("cores", settings.vm_cpus()) for t in queue if t.kind == "burst")
 
 
 def _queue_text(folder: Path, mine: Path) -> str:
@@ -243,7 +250,7 @@ def _queue_lock(folder: Path) -> Iterator[None]:
 def tickets(folder: Path | None = None) -> list[Ticket]:
     """Live tickets in the order they were asked for; a ticket nobody holds (its owner died) is removed."""
     found = []
-    for path in sorted((folder or SCHED_DIR).glob("*.*.*")):
+    for path in sorted((folder or settings.scheduler_dir()).glob("*.*.*")):
         _, kind, state = path.name.split(".")
         if state not in ("waiting", "running"):
             continue
@@ -263,7 +270,7 @@ def tickets(folder: Path | None = None) -> list[Ticket]:
 def read_log(folder: Path | None = None) -> list[dict]:
     """Every line of the machine's log, oldest first."""
     try:
-        lines = ((folder or SCHED_DIR) / LOG).read_text(encoding="utf-8").splitlines()
+        lines = ((folder or settings.scheduler_dir()) / LOG).read_text(encoding="utf-8").splitlines()
     except OSError:
         return []
     return [json.loads(line) for line in lines if line.strip()]

@@ -24,24 +24,27 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from labkit import settings
 from labkit.errors import LabkitError
-from labkit.runtime.base import RECORDS, Say
+from labkit.runtime.base import Say
 from labkit.runtime.executor import AgentExecutor
-from labkit.runtime.scheduler import CORES
 from labkit.runtime.warm import warm_command, warm_files
 
 GUEST_PORT = 7000
-VM_DIR = RECORDS / "vm"
-ACCEL_CACHE = Path(os.environ.get("LABKIT_CACHE_DIR", "/var/cache/labkit")) / "accel.json"
 KVM_PROBE_S = 25
-BOOT_DEADLINE_S = float(os.environ.get("LABKIT_BOOT_TIMEOUT", "240"))
 HEARTBEAT_TIMEOUT_S = 5.0  # an agent that takes longer to answer a ping is not answering
 WARM_TIMEOUT_S = 120  # copying the nodes' files into the guest's memory (about 4 s under TCG)
-# a shared guest: sized for several labs; free page reporting gives back to the host what it does not use
-MEMORY = os.environ.get("LABKIT_VM_MEMORY", "4G")
-CPUS = str(CORES)  # LABKIT_VM_CPUS, else this machine's cores up to 4
-IDLE_S = float(os.environ.get("LABKIT_VM_IDLE", "900"))  # powers off after this long without a lab; 0: never
-TB_CACHE_MIB = int(os.environ.get("LABKIT_VM_TB_MIB", "128"))  # TCG's translation cache, resident once filled
+# a shared guest (labkit.settings: vm_memory, vm_cpus, vm_idle_s, vm_tb_cache_mib): sized for several labs; free
+# page reporting gives back to the host what it does not use
+
+
+def vm_dir() -> Path:
+    """The microVM's record, lock and console log."""
+    return settings.run_dir() / "vm"
+
+
+def _accel_cache() -> Path:
+    return settings.cache_dir() / "accel.json"
 # kernel messages of level warning and worse reach the console (vm.log); a soft lockup dumps every CPU
 # tsc=reliable: the guest keeps the TSC as its clock (it marks it unstable under TCG and falls back to the HPET, whose
 # every read leaves the translated code for the device model: the failover lab idled at 0.44 cores, with the TSC 0.35)
@@ -93,13 +96,14 @@ def free_port() -> int:
 def vng_argv(kernel: Path, port: int, accel: str) -> list[str]:
     devices = (f"-netdev user,id=ctl,restrict=on,hostfwd=tcp:127.0.0.1:{port}-:{GUEST_PORT} "
                "-device virtio-net-pci,netdev=ctl -device virtio-balloon-pci,free-page-reporting=on")
-    qemu_opts = devices + (f" -accel tcg,thread=multi,tb-size={TB_CACHE_MIB}" if accel == "tcg" else "")
+    qemu_opts = devices + (f" -accel tcg,thread=multi,tb-size={settings.vm_tb_cache_mib()}" if accel == "tcg" else "")
     guest = (
         f"modprobe -a {GUEST_MODULES}; dev=$(ls /sys/class/net | grep -v '^lo$' | head -n1); "
         'ip link set "$dev" up && ip addr add 10.0.2.15/24 dev "$dev" && '
-        f"exec {sys.executable} -m labkit.runtime.agent --port {GUEST_PORT} --idle {IDLE_S:.0f}"
+        f"exec {sys.executable} -m labkit.runtime.agent --port {GUEST_PORT} --idle {settings.vm_idle_s():.0f}"
     )
-    argv = [find_vng(), "-r", str(kernel), "--name", "labkit-vm", "--memory", MEMORY, "--cpus", CPUS,
+    argv = [find_vng(), "-r", str(kernel), "--name", "labkit-vm", "--memory", settings.vm_memory(),
+            "--cpus", str(settings.vm_cpus()),
             # the kernel console goes to vm.log: warnings and worse, with every CPU's backtrace on a lockup
             "--verbose", "--append", KERNEL_CONSOLE, f"--qemu-opts={qemu_opts}", "--exec", guest]
     if accel == "tcg":
@@ -110,16 +114,16 @@ def vng_argv(kernel: Path, port: int, accel: str) -> list[str]:
 @contextlib.contextmanager
 def _locked() -> Iterator[None]:
     """One process at a time boots, replaces or stops the VM."""
-    VM_DIR.mkdir(parents=True, exist_ok=True)
-    with (VM_DIR / "lock").open("w") as lock:
-        end = time.monotonic() + BOOT_DEADLINE_S + KVM_PROBE_S + 60  # what another process may hold it for
+    vm_dir().mkdir(parents=True, exist_ok=True)
+    with (vm_dir() / "lock").open("w") as lock:
+        end = time.monotonic() + settings.boot_timeout_s() + KVM_PROBE_S + 60  # what another process may hold it for
         while True:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
                 if time.monotonic() > end:
-                    raise LabkitError(f"another labkit has held the microVM's lock ({VM_DIR / 'lock'}) for "
+                    raise LabkitError(f"another labkit has held the microVM's lock ({vm_dir() / 'lock'}) for "
                                       "too long; is a boot stuck? `labkit vm stop` clears it") from None
                 time.sleep(0.2)
         yield
@@ -135,7 +139,7 @@ class MicroVM:
     @staticmethod
     def _read() -> dict:
         try:
-            return json.loads((VM_DIR / "vm.json").read_text())
+            return json.loads((vm_dir() / "vm.json").read_text())
         except (OSError, ValueError):
             return {}
 
@@ -145,7 +149,7 @@ class MicroVM:
 
     @property
     def log(self) -> Path:
-        return VM_DIR / "vm.log"
+        return vm_dir() / "vm.log"
 
     def alive(self) -> bool:
         return bool(self.pid and _alive(self.pid))
@@ -188,15 +192,16 @@ class MicroVM:
         kernel = find_kernel()
         find_vng()
         accel = self._accel(kernel, say)
-        say(f"booting the microVM: kernel {kernel.name}, {accel.upper()}, {CPUS} vCPUs, up to {MEMORY}B memory")
+        say(f"booting the microVM: kernel {kernel.name}, {accel.upper()}, {settings.vm_cpus()} vCPUs, "
+            f"up to {settings.vm_memory()}B memory")
         started = time.monotonic()
         proc, port = _launch(kernel, accel, self.log)
-        self.record = {"pid": proc.pid, "port": port, "accel": accel, "kernel": kernel.name, "memory": MEMORY,
-                       "started": time.time()}
-        (VM_DIR / "vm.json").write_text(json.dumps(self.record, indent=2))
+        self.record = {"pid": proc.pid, "port": port, "accel": accel, "kernel": kernel.name,
+                       "memory": settings.vm_memory(), "started": time.time()}
+        (vm_dir() / "vm.json").write_text(json.dumps(self.record, indent=2))
         try:
-            if not _wait_agent(proc, port, BOOT_DEADLINE_S):
-                raise _boot_failed(proc, BOOT_DEADLINE_S, self.log)
+            if not _wait_agent(proc, port, settings.boot_timeout_s()):
+                raise _boot_failed(proc, settings.boot_timeout_s(), self.log)
             files = warm_files()
             warmed = self.executor().run(warm_command(), timeout=WARM_TIMEOUT_S, stdin="\n".join(files))
         except BaseException:  # a failed or interrupted boot leaves no VM behind
@@ -220,7 +225,7 @@ class MicroVM:
             elif ran:
                 say("the microVM does not answer; killing it")
             self._stop_process()
-            shutil.rmtree(VM_DIR, ignore_errors=True)
+            shutil.rmtree(vm_dir(), ignore_errors=True)
             if ran:
                 say("microVM stopped")
             return ran
@@ -228,7 +233,7 @@ class MicroVM:
     def _stop_process(self) -> None:
         if self.pid:
             _kill(self.pid)
-        (VM_DIR / "vm.json").unlink(missing_ok=True)
+        (vm_dir() / "vm.json").unlink(missing_ok=True)
         self.record = {}
 
     def _accel(self, kernel: Path, say: Say) -> str:
@@ -240,7 +245,7 @@ class MicroVM:
             return "tcg"
         key = f"{kernel.name}|{_qemu_version()}"
         try:
-            cache = json.loads(ACCEL_CACHE.read_text())
+            cache = json.loads(_accel_cache().read_text())
         except (OSError, ValueError):
             cache = {}
         if key in cache:
@@ -256,8 +261,8 @@ class MicroVM:
             _kill(proc.pid)
             proc.wait()
         cache[key] = "kvm" if works else "tcg"
-        ACCEL_CACHE.parent.mkdir(parents=True, exist_ok=True)
-        ACCEL_CACHE.write_text(json.dumps(cache, indent=2))
+        _accel_cache().parent.mkdir(parents=True, exist_ok=True)
+        _accel_cache().write_text(json.dumps(cache, indent=2))
         say("KVM works" if works else "KVM guest did not boot: using TCG (software emulation) from now on")
         return cache[key]
 
@@ -309,7 +314,7 @@ class MicroVM:
 
 
 def _launch(kernel: Path, accel: str, log_path: Path) -> tuple[subprocess.Popen, int]:
-    VM_DIR.mkdir(parents=True, exist_ok=True)
+    vm_dir().mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = os.environ | {"PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}"}
     with log_path.open("ab") as log:

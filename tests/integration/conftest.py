@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit.runtime import base
+from labkit import settings
 from labkit.runtime.netns import GROUPS
 from labkit.runtime.scheduler import read_log
 from labkit.runtime.vm import MicroVM
@@ -118,15 +118,14 @@ def own_vm(tmp_path: Path, labkit: Labkit, monkeypatch: pytest.MonkeyPatch) -> P
     run in the shared one; the test's labkit commands and this process's look at labs both use it."""
     folder = tmp_path / "run"
     labkit.env["LABKIT_RUN_DIR"] = str(folder)
-    monkeypatch.setattr(base, "RECORDS", folder)
-    monkeypatch.setattr("labkit.runtime.vm.VM_DIR", folder / "vm")
+    monkeypatch.setenv("LABKIT_RUN_DIR", str(folder))
     return folder
 
 
 def leftovers(lab: str) -> list[str]:
     """The lab's record, and its namespaces, control group and processes in the microVM (which stays warm after
     `down`)."""
-    found = [str(path) for path in (base.RECORDS / f"{lab}.json",) if path.exists()]
+    found = [str(path) for path in (settings.run_dir() / f"{lab}.json",) if path.exists()]
     vm = MicroVM()
     if vm.alive() and vm.heartbeat() is None:
         found += [f"namespace {ns}" for ns in vm.namespaces() if ns.startswith(f"{lab}-")]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit.runtime import base
+from labkit import settings
 from labkit.runtime.vm import MicroVM
 from labkit.runtime.watchdog import BEAT_EVERY_S, HUNG_AFTER_S
 from tests.conftest import ROOT
@@ -104,4 +104,4 @@ def test_sigterm_while_the_vm_boots_leaves_nothing(tmp_path: Path, labkit, own_v
     assert "booting the microVM" in output, output
     assert proc.returncode == 128 + signal.SIGTERM and "terminated by SIGTERM" in output, output
     assert leftovers(lab) == [] and not MicroVM().alive(), output
-    assert not [p for p in (base.RECORDS / "vm").glob("vm.json")], output
+    assert not [p for p in (settings.run_dir() / "vm").glob("vm.json")], output

@@ -6,11 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from labkit.runtime import scheduler
-
 
 @pytest.fixture(autouse=True)
 def own_scheduler(tmp_path: Path, monkeypatch) -> Path:
     folder = tmp_path / "scheduler"
-    monkeypatch.setattr(scheduler.SCHEDULER, "folder", folder)
+    monkeypatch.setenv("LABKIT_SCHED_DIR", str(folder))
     return folder

@@ -14,7 +14,7 @@ from labkit.design import load_design
 from labkit.errors import LabkitError
 from labkit.platforms import lab_node
 from labkit.render.generate import generate
-from labkit.runtime import base, bringup
+from labkit.runtime import bringup
 from labkit.runtime.change import LabChange, LabState, files_digest, lab_change, lab_state
 from labkit.runtime.clab import ClabRuntime
 from labkit.runtime.executor import Completed
@@ -204,7 +204,7 @@ class FakeKernel:
 
 @pytest.fixture
 def records(tmp_path: Path, monkeypatch) -> Path:
-    monkeypatch.setattr(base, "RECORDS", tmp_path / "records")
+    monkeypatch.setenv("LABKIT_RUN_DIR", str(tmp_path / "records"))
     return tmp_path / "records"
 
 

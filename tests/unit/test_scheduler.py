@@ -90,7 +90,7 @@ def test_a_queued_window_is_not_overtaken_by_a_later_burst(tmp_path: Path):
 def test_one_core_bursts_run_side_by_side_and_a_bring_up_waits_for_every_core(tmp_path: Path, monkeypatch):
     """Two labs' one-core steps (a capture, a node's reset) at once on two cores; a step that keeps both busy (a
     bring-up) waits for them, and a one-core step asked for after it waits behind it (first come, first served)."""
-    monkeypatch.setattr(scheduler, "CORES", 2)
+    monkeypatch.setenv("LABKIT_VM_CPUS", "2")
     capture = Holder(tmp_path, "burst", "lab-b", cores=1)
     capture.wait_started()
     reset = Holder(tmp_path, "burst", "lab-c", cores=1)
