@@ -195,7 +195,7 @@ def cmd_docs(args: argparse.Namespace, console: Console) -> int:
 def cmd_up(args: argparse.Namespace, console: Console) -> int:
     design, build = _design_and_build(args, console)
     started = time.monotonic()
-    bring_up(design, build, args.runtime, console)
+    bring_up(build.clab_file, design.source, args.runtime, console)
     console.say(f"lab {design.lab} is up ({time.monotonic() - started:.1f}s); "
                 f"`labkit shell {design.origin} NODE` opens a node's CLI")
     return 0
@@ -236,7 +236,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 
     design, build = _design_and_build(args, console)
     started = time.monotonic()
-    runtime = bring_up(design, build, args.runtime, console)
+    runtime = bring_up(build.clab_file, design.source, args.runtime, console)
     timings = {"bringup_s": round(time.monotonic() - started, 1)} | runtime.timings
     try:
         report = verify_lab(design, runtime, console, settings.reports_root(), timings=timings)

@@ -62,7 +62,7 @@ def start(exercise: Exercise, design: Design, roots: Roots, requested: str, cons
     first where its files differ); a new one is brought up."""
     runtime = running(design.lab, roots.build)
     if runtime is None:
-        runtime = bring_up(design, generate(design, roots.build), requested, console)
+        runtime = bring_up(generate(design, roots.build).clab_file, design.source, requested, console)
         runtime.forget_touched()  # every node as it started
     else:
         _to_build(design, runtime, roots, console)
@@ -83,8 +83,8 @@ def _to_build(design: Design, runtime: Runtime, roots: Roots, console: Console) 
     """The build written again; the running lab changed live only if it differs (a course or design edited since
     it started)."""
     build = generate(design, roots.build)
-    if not runs_build(runtime, build):
-        bring_up(design, build, runtime.name, console)
+    if not runs_build(runtime, build.clab_file):
+        bring_up(build.clab_file, design.source, runtime.name, console)
 
 
 def waves(design: Design, nodes: set[str]) -> list[list[str]]:

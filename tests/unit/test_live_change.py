@@ -293,7 +293,7 @@ class Running:
 def _up(lab: Lab, recorded: LabState | None, states: dict, capsys) -> tuple[Running, str]:
     design = load_design(lab.design)
     running = Running(read_lab(generate(design, lab.build_root).clab_file), recorded)
-    bringup.change_live(design, running, states, Console())
+    bringup.change_live(design.source, running, states, Console())
     return running, re.sub(r"\[ *[\d.]+s\] ", "", capsys.readouterr().err)
 
 
@@ -337,11 +337,11 @@ def test_up_refuses_to_change_a_lab_recorded_without_its_state(tmp_path: Path, c
 def test_a_running_lab_runs_its_build_until_its_design_changes(tmp_path: Path, records: Path):
     lab = Lab(TOPOLOGIES / "phase3.yml", tmp_path)
     runtime = HostNetnsRuntime(read_lab(generate(load_design(lab.design), lab.build_root).clab_file))
-    assert not bringup.runs_build(runtime, generate(load_design(lab.design), lab.build_root))  # no record yet
+    assert not bringup.runs_build(runtime, generate(load_design(lab.design), lab.build_root).clab_file)  # no record yet
     runtime.write_record()
-    assert bringup.runs_build(runtime, generate(load_design(lab.design), lab.build_root))
+    assert bringup.runs_build(runtime, generate(load_design(lab.design), lab.build_root).clab_file)
     lab.edit("holdtime: 30 ", "holdtime: 60 ")
-    assert not bringup.runs_build(runtime, generate(load_design(lab.design), lab.build_root))
+    assert not bringup.runs_build(runtime, generate(load_design(lab.design), lab.build_root).clab_file)
 
 
 def test_touched_nodes_are_noted_until_forgotten_or_the_lab_goes(tmp_path: Path, records: Path):
