@@ -1,6 +1,7 @@
 """The agent inside a lab's microVM: runs commands and interactive sessions for the host.
 
-Protocol, one TCP connection per request, first line a JSON object:
+Protocol, one TCP connection per request, first line a JSON object; with --token-file, every request carries
+"token", the secret in that file (root's only, on the host and here): one without it is refused and logged.
   {"op": "ping"}                               -> {"ok": true, "kernel": ...}
   {"op": "run", "argv": [...], "timeout": s}   -> {"rc": n, "stdout": ..., "stderr": ...}
   {"op": "pty", "argv": [...], "rows", "cols"} -> raw terminal bytes both ways until the command ends
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import hmac
 import json
 import os
 import pty
@@ -36,6 +38,11 @@ class Handler(socketserver.StreamRequestHandler):
         self.server.last_request = time.monotonic()
         request = json.loads(self.rfile.readline())
         op = request.get("op")
+        if self.server.token and not hmac.compare_digest(str(request.get("token", "")), self.server.token):
+            print(f"labkit agent: refused a {op!r} request without the agent's token from {self.client_address[0]}",
+                  flush=True)
+            self.reply({"error": "refused: no valid token (only root on the VM's host drives it)"})
+            return
         group = request.get("group")
         if group is not None and not GROUP_NAME.fullmatch(str(group)):
             self.reply({"error": f"bad group name {group!r}"})
@@ -141,6 +148,7 @@ class Server(socketserver.ThreadingTCPServer):
     # dropped the rest behind QEMU's user networking, and a 7-node lab's bring-up hung
     request_queue_size = 128
     last_request = 0.0
+    token = ""  # the secret every request must carry; empty: none asked
 
 
 def power_off_when_idle(server: Server, idle_s: float) -> None:
@@ -190,10 +198,14 @@ def main() -> None:
     parser.add_argument("--listen", default="0.0.0.0")
     parser.add_argument("--port", type=int, default=7000)
     parser.add_argument("--idle", type=float, default=0, help="power off after this many idle seconds (0: never)")
+    parser.add_argument("--token-file", help="the file holding the secret every request must carry")
     args = parser.parse_args()
     report_small_free_pages()
     with hold_rx_timestamps(), Server((args.listen, args.port), Handler) as server:
         server.last_request = time.monotonic()
+        if args.token_file:
+            with open(args.token_file) as secret:
+                server.token = secret.read().strip()
         if args.idle > 0:
             threading.Thread(target=power_off_when_idle, args=(server, args.idle), daemon=True).start()
         print(f"labkit agent listening on {args.listen}:{args.port}", flush=True)

@@ -20,6 +20,7 @@ def main() -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--group", help="the lab's control group the command joins")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="added to its environment")
+    parser.add_argument("--token-file", help="the agent's token (root's only)")
     parser.add_argument("argv", nargs="+")
     args = parser.parse_args()
     cols, rows = shutil.get_terminal_size((200, 50))
@@ -31,6 +32,14 @@ def main() -> int:
     sock.settimeout(None)
     env = dict(item.split("=", 1) for item in args.env)
     request = {"op": "pty", "argv": args.argv, "rows": rows, "cols": cols, "group": args.group, "env": env}
+    if args.token_file:
+        try:
+            with open(args.token_file) as secret:
+                request["token"] = secret.read().strip()
+        except OSError as exc:
+            print(f"labkit: the microVM's agent token {args.token_file} cannot be read ({exc.strerror})",
+                  file=sys.stderr)
+            return 1
     sock.sendall(json.dumps(request).encode() + b"\n")
     stdin = sys.stdin.fileno()
     saved = termios.tcgetattr(stdin) if os.isatty(stdin) else None

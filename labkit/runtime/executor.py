@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from labkit.errors import LabkitError
@@ -53,10 +54,12 @@ class LocalExecutor:
 
 
 class AgentExecutor:
-    """Runs commands through the labkit agent inside a microVM, reached on a loopback TCP port."""
+    """Runs commands through the labkit agent inside a microVM, reached on a loopback TCP port; each request
+    carries the agent's token, read from `token_file` (the VM's, readable by root only; None: no token)."""
 
-    def __init__(self, port: int, host: str = "127.0.0.1"):
-        self.host, self.port = host, port
+    def __init__(self, port: int, token_file: Path | None = None, host: str = "127.0.0.1"):
+        self.host, self.port, self.token_file = host, port, token_file
+        self._token: str | None = None
         self.open: set[socket.socket] = set()
         self.lock = threading.Lock()
         self.abandoned: str | None = None
@@ -71,7 +74,7 @@ class AgentExecutor:
                 with self.lock:
                     self.open.add(conn)
                 try:
-                    conn.sendall(json.dumps(message).encode() + b"\n")
+                    conn.sendall(json.dumps(message | self._proof()).encode() + b"\n")
                     reply = b""
                     while not reply.endswith(b"\n"):
                         conn.settimeout(max(0.01, end - time.monotonic()))
@@ -88,6 +91,18 @@ class AgentExecutor:
         if not reply.endswith(b"\n"):
             raise LabkitError(self.abandoned or f"the lab's microVM closed the connection on 127.0.0.1:{self.port}")
         return json.loads(reply)
+
+    def _proof(self) -> dict:
+        """The token field of a request (none without a token file)."""
+        if self.token_file is None:
+            return {}
+        if self._token is None:
+            try:
+                self._token = self.token_file.read_text().strip()
+            except OSError as exc:
+                raise LabkitError(f"the microVM's agent token {self.token_file} cannot be read ({exc.strerror}): "
+                                  "only root (who started the VM) drives it") from None
+        return {"token": self._token}
 
     def abandon(self, reason: str) -> None:
         """End every request in flight and refuse new ones with `reason` (the VM stopped answering)."""
@@ -108,5 +123,6 @@ class AgentExecutor:
     def attach_argv(self, argv: list[str], *, group: str | None = None,
                     env: dict[str, str] | None = None) -> list[str]:
         extra = [*(["--group", group] if group else []), *(a for k, v in (env or {}).items() for a in ("--env",
-                                                                                                        f"{k}={v}"))]
+                                                                                                        f"{k}={v}")),
+                 *(["--token-file", str(self.token_file)] if self.token_file else [])]
         return [sys.executable, "-m", "labkit.runtime.attach", "--port", str(self.port), *extra, "--", *argv]

@@ -15,11 +15,13 @@ import fcntl
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -93,14 +95,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def vng_argv(kernel: Path, port: int, accel: str) -> list[str]:
+def vng_argv(kernel: Path, port: int, accel: str, token_file: Path) -> list[str]:
     devices = (f"-netdev user,id=ctl,restrict=on,hostfwd=tcp:127.0.0.1:{port}-:{GUEST_PORT} "
                "-device virtio-net-pci,netdev=ctl -device virtio-balloon-pci,free-page-reporting=on")
     qemu_opts = devices + (f" -accel tcg,thread=multi,tb-size={settings.vm_tb_cache_mib()}" if accel == "tcg" else "")
     guest = (
         f"modprobe -a {GUEST_MODULES}; dev=$(ls /sys/class/net | grep -v '^lo$' | head -n1); "
         'ip link set "$dev" up && ip addr add 10.0.2.15/24 dev "$dev" && '
-        f"exec {sys.executable} -m labkit.runtime.agent --port {GUEST_PORT} --idle {settings.vm_idle_s():.0f}"
+        f"exec {sys.executable} -m labkit.runtime.agent --port {GUEST_PORT} --idle {settings.vm_idle_s():.0f} "
+        f"--token-file {token_file}"
     )
     argv = [find_vng(), "-r", str(kernel), "--name", "labkit-vm", "--memory", settings.vm_memory(),
             "--cpus", str(settings.vm_cpus()),
@@ -159,15 +162,20 @@ class MicroVM:
         if not port or not self.alive():
             raise LabkitError("the microVM is not running; `labkit up` starts it")
         if self._executor is None or self._executor.port != port:
-            self._executor = AgentExecutor(port)
+            self._executor = AgentExecutor(port, self.token_file)
         return self._executor
+
+    @property
+    def token_file(self) -> Path | None:
+        """The file of the agent's token (root's only): every request carries it."""
+        return Path(self.record["token_file"]) if self.record.get("token_file") else None
 
     def heartbeat(self) -> str | None:
         """None while the agent answers a ping within HEARTBEAT_TIMEOUT_S; else what is wrong."""
         if not self.alive():
             return "its QEMU process has exited"
         try:
-            AgentExecutor(self.record["port"]).request({"op": "ping"}, timeout=HEARTBEAT_TIMEOUT_S)
+            AgentExecutor(self.record["port"], self.token_file).request({"op": "ping"}, timeout=HEARTBEAT_TIMEOUT_S)
         except LabkitError:
             return f"its agent did not answer a ping within {HEARTBEAT_TIMEOUT_S:.0f}s"
         return None
@@ -195,12 +203,12 @@ class MicroVM:
         say(f"booting the microVM: kernel {kernel.name}, {accel.upper()}, {settings.vm_cpus()} vCPUs, "
             f"up to {settings.vm_memory()}B memory")
         started = time.monotonic()
-        proc, port = _launch(kernel, accel, self.log)
+        proc, port, token_file = _launch(kernel, accel, self.log)
         self.record = {"pid": proc.pid, "port": port, "accel": accel, "kernel": kernel.name,
-                       "memory": settings.vm_memory(), "started": time.time()}
+                       "memory": settings.vm_memory(), "started": time.time(), "token_file": str(token_file)}
         (vm_dir() / "vm.json").write_text(json.dumps(self.record, indent=2))
         try:
-            if not _wait_agent(proc, port, settings.boot_timeout_s()):
+            if not _wait_agent(proc, AgentExecutor(port, token_file), settings.boot_timeout_s()):
                 raise _boot_failed(proc, settings.boot_timeout_s(), self.log)
             files = warm_files()
             warmed = self.executor().run(warm_command(), timeout=WARM_TIMEOUT_S, stdin="\n".join(files))
@@ -233,6 +241,8 @@ class MicroVM:
     def _stop_process(self) -> None:
         if self.pid:
             _kill(self.pid)
+        if self.token_file:
+            shutil.rmtree(self.token_file.parent, ignore_errors=True)
         (vm_dir() / "vm.json").unlink(missing_ok=True)
         self.record = {}
 
@@ -251,15 +261,17 @@ class MicroVM:
         if key in cache:
             return cache[key]
         say(f"probing KVM: a guest must answer within {KVM_PROBE_S}s")
-        proc, port = _launch(kernel, "kvm", self.log)
-        works = _wait_agent(proc, port, KVM_PROBE_S)
+        proc, port, token_file = _launch(kernel, "kvm", self.log)
+        probe = AgentExecutor(port, token_file)
+        works = _wait_agent(proc, probe, KVM_PROBE_S)
         if works:
-            AgentExecutor(port).request({"op": "poweroff"}, timeout=5)
+            probe.request({"op": "poweroff"}, timeout=5)
             proc.wait(timeout=30)
         else:
             say(f"KVM guest failed: {_boot_failed(proc, KVM_PROBE_S, self.log).args[0].splitlines()[-1]}")
             _kill(proc.pid)
             proc.wait()
+        shutil.rmtree(token_file.parent, ignore_errors=True)
         cache[key] = "kvm" if works else "tcg"
         _accel_cache().parent.mkdir(parents=True, exist_ok=True)
         _accel_cache().write_text(json.dumps(cache, indent=2))
@@ -313,14 +325,25 @@ class MicroVM:
                      if _proc_status(pid).get("Name", "").startswith("qemu")), None)
 
 
-def _launch(kernel: Path, accel: str, log_path: Path) -> tuple[subprocess.Popen, int]:
+def new_token() -> Path:
+    """A new secret for the agent, in a file only root reads (mode 0600, in a folder of its own, 0700) under the
+    cache folder, which the guest sees (the host's /var through its overlay); the host's /run it does not."""
+    settings.cache_dir().mkdir(parents=True, exist_ok=True)
+    token_file = Path(tempfile.mkdtemp(prefix="agent-", dir=settings.cache_dir())) / "token"
+    descriptor = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as secret:
+        secret.write(secrets.token_hex(32))
+    return token_file
+
+
+def _launch(kernel: Path, accel: str, log_path: Path) -> tuple[subprocess.Popen, int, Path]:
     vm_dir().mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port, token_file = free_port(), new_token()
     env = os.environ | {"PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}"}
     with log_path.open("ab") as log:
-        proc = subprocess.Popen(vng_argv(kernel, port, accel), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                start_new_session=True, cwd="/", env=env)
-    return proc, port
+        proc = subprocess.Popen(vng_argv(kernel, port, accel, token_file), stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=log, start_new_session=True, cwd="/", env=env)
+    return proc, port, token_file
 
 
 def _boot_failed(proc: subprocess.Popen, deadline_s: float, log: Path) -> LabkitError:
@@ -329,8 +352,7 @@ def _boot_failed(proc: subprocess.Popen, deadline_s: float, log: Path) -> Labkit
     return LabkitError(f"the microVM {what}; its log {log} ends with:\n{_tail(log)}")
 
 
-def _wait_agent(proc: subprocess.Popen, port: int, deadline_s: float) -> bool:
-    agent = AgentExecutor(port)
+def _wait_agent(proc: subprocess.Popen, agent: AgentExecutor, deadline_s: float) -> bool:
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
         if proc.poll() is not None:

@@ -141,14 +141,47 @@ def test_microvm_attach_goes_through_the_agent(spec):
 
 def test_vng_command_uses_tcg_loopback_only_and_returns_free_memory(monkeypatch):
     monkeypatch.setattr(vm, "find_vng", lambda: "/venv/bin/vng")
-    argv = vm.vng_argv(Path("/boot/vmlinuz-6.12.1-amd64"), 40000, "tcg")
+    argv = vm.vng_argv(Path("/boot/vmlinuz-6.12.1-amd64"), 40000, "tcg", Path("/var/cache/labkit/agent-x/token"))
     assert argv[:2] == ["/venv/bin/vng", "--disable-kvm"]
     opts = next(a for a in argv if a.startswith("--qemu-opts="))
     assert "restrict=on" in opts and "hostfwd=tcp:127.0.0.1:40000-:7000" in opts and "thread=multi" in opts
     assert "virtio-balloon-pci,free-page-reporting=on" in opts and "virtio_balloon" in argv[-1]
     assert "--idle" in argv[-1] and "softlockup_all_cpu_backtrace=1" in argv[argv.index("--append") + 1]
-    kvm = vm.vng_argv(Path("/boot/vmlinuz-6.12.1-amd64"), 40000, "kvm")
+    assert "--token-file /var/cache/labkit/agent-x/token" in argv[-1]
+    kvm = vm.vng_argv(Path("/boot/vmlinuz-6.12.1-amd64"), 40000, "kvm", Path("/t"))
     assert "--disable-kvm" not in kvm
+
+
+@pytest.fixture
+def guarded_agent(tmp_path: Path, monkeypatch):
+    """The agent in this process on a free loopback port, asking for the token of a file made as the VM's is."""
+    monkeypatch.setenv("LABKIT_CACHE_DIR", str(tmp_path / "cache"))
+    token_file = vm.new_token()
+    server = agent.Server(("127.0.0.1", 0), agent.Handler)
+    server.token = token_file.read_text()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    yield server.server_address[1], token_file
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_agent_runs_nothing_for_a_request_without_its_token(guarded_agent, tmp_path: Path, capsys):
+    port, token_file = guarded_agent
+    marker = tmp_path / "ran"
+    for anyone in (AgentExecutor(port), AgentExecutor(port, tmp_path / "guessed")):
+        if anyone.token_file:
+            anyone.token_file.write_text("0" * 64)
+        with pytest.raises(LabkitError, match="refused: no valid token"):
+            anyone.run(["touch", str(marker)], timeout=5)
+    assert not marker.exists()
+    assert capsys.readouterr().out.count("refused a 'run' request without the agent's token") == 2
+    assert AgentExecutor(port, token_file).run(["touch", str(marker)], timeout=5).ok and marker.exists()
+
+
+def test_the_agents_token_is_root_s_alone(guarded_agent):
+    _, token_file = guarded_agent
+    assert (token_file.stat().st_mode & 0o777, token_file.parent.stat().st_mode & 0o777) == (0o600, 0o700)
+    assert len(token_file.read_text()) == 64
 
 
 def test_the_agent_holds_receive_timestamps_on():
