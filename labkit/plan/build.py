@@ -94,7 +94,7 @@ def _nhrp(design: Design, site: Site) -> NhrpPlan:
         holdtime=design.overlay.holdtime,
         refresh_s=design.overlay.holdtime // 3,
         nhs=nhs,
-        multicast="dynamic" if hub else "nhs",
+        multicast="dynamic",
         redirect=hub and design.phase == 3,
         shortcut=not hub and design.phase >= 2,
     )

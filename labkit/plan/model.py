@@ -31,7 +31,7 @@ class NhrpPlan:
     holdtime: int
     refresh_s: int  # a registered node registers again every third of the holdtime (RFC 2332 5.2.3, FRR and ESR)
     nhs: tuple[NhsPlan, ...]  # empty on a hub
-    multicast: Literal["dynamic", "nhs"]
+    multicast: Literal["dynamic", "nhs"]  # `dynamic` on hubs and spokes alike: what real ESR spokes carry
     redirect: bool
     shortcut: bool
 

@@ -9,7 +9,7 @@ import pytest
 
 from labkit.design import load_design
 from labkit.errors import LabkitError
-from labkit.render.configs import out_of_sync, write_configs
+from labkit.render.configs import out_of_sync, reference_configs, write_configs
 from tests.conftest import ROOT, TOPOLOGIES
 
 
@@ -57,3 +57,16 @@ def test_two_designs_of_one_lab_name_are_refused(tmp_path: Path):
     copy.write_text((TOPOLOGIES / "phase3.yml").read_text())
     with pytest.raises(LabkitError, match=r"both name their lab 'dmvpn-phase3'"):
         write_configs([load_design(TOPOLOGIES / "phase3.yml"), load_design(copy)], tmp_path / "configs")
+
+
+def _block(config: str, header: str) -> str:
+    """The block opened by the top-level line `header`, up to its `exit`."""
+    return config.split(f"\n{header}\n", 1)[1].split("\nexit\n", 1)[0]
+
+
+def test_every_tunnel_carries_multicast_dynamic_as_both_real_spokes_do(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    for design in _designs():
+        for rel, text in reference_configs(design).items():
+            tunnel = _block(text, "tunnel gre 1")
+            assert "ip nhrp multicast dynamic" in tunnel and "multicast nhs" not in tunnel, rel

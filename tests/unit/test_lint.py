@@ -68,7 +68,7 @@ SEEDS = [
     ("failover", "hub2", "  peer-group SPOKES\n    description \"every spoke, from any tunnel address\"\n"
      "    remote-as 65000", "  peer-group SPOKES\n    description \"every spoke, from any tunnel address\"\n"
      "    remote-as 65001", "peer-group SPOKES remote-as 65001, but spoke1 (in its listen range) is AS 65000"),
-    ("phase1", "spoke1", "  ip nhrp multicast nhs", "  ip nhrp multicast nhs\n  ip nhrp shortcut",
+    ("phase1", "spoke1", "  ip nhrp multicast dynamic", "  ip nhrp multicast dynamic\n  ip nhrp shortcut",
      "`ip nhrp shortcut` does not belong on a spoke in phase 1"),
     ("phase3", "hub1", "  ip nhrp redirect\n", "", "a phase 3 hub needs `ip nhrp redirect`"),
     ("phase3", "spoke2", "    network 172.16.2.0/24\n", "", "LAN 172.16.2.0/24 on gi1/0/2 is not advertised in BGP"),
