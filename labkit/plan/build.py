@@ -32,6 +32,7 @@ NO_DYNAMIC_IN_PHASE1 = ("no spoke-to-spoke VPN: a phase 1 spoke has no shortcut 
 SPOKE_GROUP = "SPOKES"
 SYNC_BRIDGE = 20  # the cluster sync's own bridge: both real clusters keep it off data and WAN segments
 WAN_BRIDGE = 10
+TUNNEL_ZONE = "DMVPN"
 PAT_PORTS = (1024, 65535)  # the source ports a PAT translates to: a branch CPE's masquerading keeps clear of 500
 
 
@@ -70,6 +71,8 @@ def _node(design: Design, site: Site) -> NodePlan:
         nbma=inside.address.ip if inside else site.nbma,
         pat_outside=site.nbma if inside else None,
         tunnel=IPv4Interface(f"{site.tunnel}/{design.overlay.tunnel_network.prefixlen}"),
+        # the ESR manual (MPLS): the firewall must be off on interfaces where LDP and MPLS switching run
+        tunnel_zone=None if design.mpls else TUNNEL_ZONE,
         lan=site.lan,
         nhrp=_nhrp(design, site),
         ipsec_mode=design.ipsec.mode,

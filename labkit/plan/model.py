@@ -153,6 +153,7 @@ class NodePlan:
     # behind its own PAT: the PAT's outside address, the one hubs and other spokes see the node at
     pat_outside: IPv4Address | None = field(metadata=IF_SET)
     tunnel: IPv4Interface  # on ESR: the tunnel network's prefix length
+    tunnel_zone: str | None  # the tunnel's security zone; None: the firewall is off on it (MPLS switching runs there)
     lan: IPv4Interface
     nhrp: NhrpPlan
     ipsec_mode: str

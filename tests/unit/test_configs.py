@@ -70,3 +70,14 @@ def test_every_tunnel_carries_multicast_dynamic_as_both_real_spokes_do(monkeypat
         for rel, text in reference_configs(design).items():
             tunnel = _block(text, "tunnel gre 1")
             assert "ip nhrp multicast dynamic" in tunnel and "multicast nhs" not in tunnel, rel
+
+
+def test_the_mpls_tunnel_has_its_firewall_off_and_no_zone_pair_names_it(monkeypatch):
+    """The ESR manual wants the firewall off on interfaces where MPLS switching runs."""
+    monkeypatch.chdir(ROOT)
+    for design in _designs():
+        for rel, text in reference_configs(design).items():
+            tunnel = _block(text, "tunnel gre 1")
+            mpls = design.mpls is not None
+            assert ("ip firewall disable" in tunnel, "security-zone" in tunnel) == (mpls, not mpls), rel
+            assert not mpls or "DMVPN" not in text.split("security zone-pair", 1)[1].split("security ike", 1)[0], rel

@@ -74,6 +74,8 @@ SEEDS = [
     ("phase3", "spoke2", "    network 172.16.2.0/24\n", "", "LAN 172.16.2.0/24 on gi1/0/2 is not advertised in BGP"),
     ("mpls", "spoke3", "route-target import 65000:20", "route-target import 65000:21",
      "vrf ATM exports 65000:20, spoke3 imports 65000:21"),
+    ("mpls", "hub1", "  ip firewall disable\n", "  security-zone DMVPN\n",
+     "tunnel gre 1 runs MPLS switching (`forwarding interface gre 1`) with its firewall on"),
 ]
 
 
@@ -100,6 +102,8 @@ def test_seeded_mistake_is_reported_with_device_and_line(tmp_path: Path, scenari
      "BGP neighbours: config has {10.255.0.1 update-source 10.255.0.11}, design"),
     ("mpls", "hub1", "    timers keepalive 3\n", "",
      "BGP timers (keepalive, holdtime): config has {(None, 9)}, design"),
+    ("mpls", "hub1", "  ip firewall disable\n", "  security-zone DMVPN\n",
+     "firewall off on the tunnel: config has False"),
 ])
 def test_round_trip_reports_a_config_that_drifted_from_its_design(tmp_path: Path, scenario, node, old, new, message):
     folder = tmp_path / scenario

@@ -23,6 +23,7 @@ def test_lines_are_classified_by_their_block():
     assert _construct("description \"hub1\"", "router bgp 65000").status == "assumed"
     assert _construct("mpls enable", "tunnel gre 1").status == "contradicted"
     assert _construct("ip nhrp multicast nhs", "tunnel gre 1").status == "assumed"
+    assert _construct("ip firewall disable", "tunnel gre 1").status == "fixed"  # the MPLS tunnel, per the manual
     assert _construct("something new", "tunnel gre 1") is provenance.UNKNOWN
 
 

@@ -96,6 +96,9 @@ class EsrConfig:
     addresses: dict[str, tuple[IPv4Interface, ...]]  # interface -> addresses (cluster: one per unit)
     vrf_of: dict[str, str]  # interface -> VRF
     tunnel: IPv4Interface | None
+    tunnel_name: str | None  # e.g. `gre 1`
+    tunnel_firewall_off: bool  # `ip firewall disable` in the tunnel
+    mpls_interfaces: tuple[str, ...]  # `forwarding interface X` of the global `mpls` context
     nbma: IPv4Address | None  # the tunnel's local address (its WAN address, or a cluster's VRRP address)
     maps: dict[IPv4Address, IPv4Address]  # NHS tunnel address -> NBMA
     nhs: tuple[IPv4Address, ...]
@@ -187,6 +190,11 @@ def _address(value: str | None) -> IPv4Address | None:
     return IPv4Address(value) if value else None
 
 
+def _mpls_interfaces(mpls: dict) -> tuple[str, ...]:
+    """The interfaces of the `mpls` context's `forwarding interface` lines, spaces normalised (`gre 1`)."""
+    return tuple(" ".join(line.split()) for line in mpls.get("interfaces", "").splitlines())
+
+
 def _ipsec_vpn(row: dict) -> EsrIpsecVpn:
     keyword = "type" if row.get("type") else "mode" if row.get("mode") else None
     return EsrIpsecVpn(row["name"], row.get("type") or row.get("mode"), keyword, row.get("establish"),
@@ -249,6 +257,9 @@ def load_esr_config(path: Path, text: str | None = None) -> EsrConfig:
         phase=int(header["phase"]) if header.get("phase") else None,
         addresses=addresses, vrf_of=vrf_of,
         tunnel=IPv4Interface(tunnel["address"]) if tunnel.get("address") else None,
+        tunnel_name=f"gre {tunnel['id']}" if tunnel.get("id") else None,
+        tunnel_firewall_off=bool(tunnel.get("firewall_off")),
+        mpls_interfaces=_mpls_interfaces(parsed.get("mpls") or {}),
         nbma=nbma,
         maps={IPv4Address(m["tunnel"]): IPv4Address(m["nbma"]) for m in _list(tunnel.get("maps"))},
         nhs=tuple(IPv4Address(n["tunnel"]) for n in _list(tunnel.get("nhs"))),

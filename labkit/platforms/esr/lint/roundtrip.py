@@ -1,7 +1,7 @@
 """Round trip: ESR configurations parsed back into the normalised model and compared with the node plan
 of the design they were generated from (addresses, NHS/NBMA mappings, proposals, SA lifetimes, BGP neighbours with
-their update source, VPNv4 and timers, the hub's listen range for spokes, NHRP knobs, VRFs). The IPsec bindings
-are compared once the parser reads all of them (issue 11)."""
+their update source, VPNv4 and timers, the hub's listen range for spokes, NHRP knobs, the tunnel's firewall, VRFs).
+The IPsec bindings are compared once the parser reads all of them (issue 11)."""
 
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ def _expected(design: Design, plan: NodePlan) -> dict[str, tuple[object, str]]:
         "ip nhrp redirect": (plan.nhrp.redirect, "tunnel gre"),
         "ip nhrp shortcut": (plan.nhrp.shortcut, "tunnel gre"),
         "VRFs": ({(v.name, v.rd, v.route_target, v.lan.network) for v in plan.vrfs}, "ip vrf"),
+        "firewall off on the tunnel": (plan.tunnel_zone is None, "tunnel gre"),
     }
     if plan.nhrp.nhs:
         expected["NHS"] = (tuple(n.tunnel for n in plan.nhrp.nhs), "ip nhrp nhs")
@@ -75,6 +76,7 @@ def _found(config: EsrConfig, plan: NodePlan) -> dict[str, object]:
                  if v.rt_import == v.rt_export and n in lans},
         "NHS": config.nhs,
         "NHS -> NBMA": config.maps,
+        "firewall off on the tunnel": config.tunnel_firewall_off,
     }
 
 
