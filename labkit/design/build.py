@@ -125,7 +125,7 @@ def _build(problems: Problems, raw: Any) -> Design | None:
     overlay = Overlay(tunnel_network=tunnel_network, **overlay_settings)
     routing = Routing(**routing_settings, spoke_summary=lan_pool)
     _spoke_lans(spokes_fields, spokes, lan_pool, lan_prefixlen)
-    cluster = _cluster(problems, cluster_settings, transport, len(hubs)) if cluster_settings else None
+    cluster = _cluster(problems, cluster_settings, transport, hubs) if cluster_settings else None
     if cluster:
         hubs = _place_units(hubs, cluster, overlay)
         spokes = _place(problems, "spokes", spokes, transport, overlay, first=SPOKE_TUNNEL_OFFSET + 1,
@@ -261,21 +261,23 @@ def _headquarters(fields: Fields) -> Headquarters:
     return hq
 
 
-def _cluster_settings(fields: Fields) -> tuple[int, int, int | None]:
-    """VRRP id and advertisement interval, and the line of the cluster section."""
-    vrrp_id, advert_ms = spec.take(fields, "vrrp_id"), spec.take(fields, "advert_ms")
+def _cluster_settings(fields: Fields) -> tuple[dict[str, Any], int | None]:
+    """The cluster section's fields (`lan_vip` None when derived), and its line."""
+    settings = spec.take_each(fields, "vrrp_id", "advert_ms", "sync_network")
+    settings["lan_vip"] = spec.take(fields, "lan_vip", default=None)
     fields.finish()
-    return vrrp_id, advert_ms, fields.line
+    return settings, fields.line
 
 
-def _cluster(problems: Problems, settings: tuple[int, int, int | None], transport: Transport,
-             hubs: int) -> Cluster | None:
-    vrrp_id, advert_ms, line = settings
-    if hubs != 2:
-        problems.add(line, "cluster", f"an Active/Standby cluster has exactly 2 hub units, found {hubs}")
+def _cluster(problems: Problems, settings: tuple[dict[str, Any], int | None], transport: Transport,
+             hubs: list[dict]) -> Cluster | None:
+    given, line = settings
+    if len(hubs) != 2:
+        problems.add(line, "cluster", f"an Active/Standby cluster has exactly 2 hub units, found {len(hubs)}")
         return None
     segment = next(transport.wan_pool.subnets(new_prefix=29))  # gateway .1, shared address .2, units .3, .4
-    return Cluster(vrrp_id=vrrp_id, advert_ms=advert_ms, segment=segment, vip=segment[2])
+    lan_vip = given["lan_vip"] or hubs[0]["lan"].network[-2]  # the HQ segment's last host
+    return Cluster(segment=segment, vip=segment[2], **given | {"lan_vip": lan_vip})
 
 
 def _place_units(entries: list[dict], cluster: Cluster, overlay: Overlay) -> list[Site]:
@@ -486,6 +488,8 @@ def _cross_checks(problems: Problems, design: Design, top: Fields, lan_pool: IPv
         _nat_checks(problems, design, top.key_line("nat"))
     if design.mpls:
         named += _mpls_checks(problems, design, top)
+    if design.cluster:
+        named.append(_cluster_checks(problems, design, top.key_line("cluster")))
     if design.failover and len(design.hubs) < 2:
         problems.add(top.key_line("failover"), "failover", "hub failover needs at least 2 hubs")
     for (name_a, net_a, _), (name_b, net_b, line_b) in itertools.combinations(named, 2):
@@ -527,6 +531,22 @@ def _cross_checks(problems: Problems, design: Design, top: Fields, lan_pool: IPv
     if design.phase in (2, 3) and len(design.spokes) < 2:
         problems.add(top.key_line("spokes"), "spokes", f"phase {design.phase} needs at least 2 spokes "
                      "(spoke-to-spoke tunnels are what it is about)")
+
+
+def _cluster_checks(problems: Problems, design: Design, line: int | None) -> tuple[str, IPv4Network, int | None]:
+    """The sync network holds the sync bridge's VRRP address and both units' (a /29 at least); the HQ segment's VRRP
+    address is a free host of it. Returns the sync network, which no other network of the design may overlap."""
+    cluster, hq = design.cluster, design.headquarters
+    if cluster.sync_network.prefixlen > 29:
+        problems.add(line, "cluster.sync_network", f"{cluster.sync_network} has no room for the sync bridge's VRRP "
+                     "address and both units' (hosts 1-3); use a /29 or larger")
+    segment = design.hubs[0].lan.network
+    taken = {h.lan.ip: f"hub {h.name}" for h in design.hubs} | ({hq.address.ip: "headquarters.address"} if hq else {})
+    if cluster.lan_vip not in segment or cluster.lan_vip in (segment.network_address, segment.broadcast_address):
+        problems.add(line, "cluster.lan_vip", f"{cluster.lan_vip} is not a host of the hubs' HQ segment {segment}")
+    elif cluster.lan_vip in taken:
+        problems.add(line, "cluster.lan_vip", f"{cluster.lan_vip} is already used by {taken[cluster.lan_vip]}")
+    return "cluster.sync_network", cluster.sync_network, line
 
 
 def _peering_outlasts_a_move(problems: Problems, design: Design, line: int | None) -> None:

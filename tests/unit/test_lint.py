@@ -76,6 +76,9 @@ SEEDS = [
      "vrf ATM exports 65000:20, spoke3 imports 65000:21"),
     ("mpls", "hub1", "  ip firewall disable\n", "  security-zone DMVPN\n",
      "tunnel gre 1 runs MPLS switching (`forwarding interface gre 1`) with its firewall on"),
+    ("cluster", "hub1+hub2", "interface te2/0/2\n  description \"LAN 10.0.0.0/24\"\n  mode switchport\n"
+     "  switchport access vlan 30\n", "interface te2/0/2\n  ip address 10.0.0.2/24 unit 2\n",
+     "interface te2/0/2: per-unit addresses (`ip address A unit N`) belong on a bridge"),
 ]
 
 
@@ -104,6 +107,12 @@ def test_seeded_mistake_is_reported_with_device_and_line(tmp_path: Path, scenari
      "BGP timers (keepalive, holdtime): config has {(None, 9)}, design"),
     ("mpls", "hub1", "  ip firewall disable\n", "  security-zone DMVPN\n",
      "firewall off on the tunnel: config has False"),
+    ("cluster", "hub1+hub2", "    update-source 10.0.0.254", "    update-source 10.0.0.1",
+     "BGP neighbours: config has {10.0.0.10 update-source 10.0.0.1}, design"),
+    ("cluster", "hub1+hub2", "interface te2/0/3\n", "interface te2/0/9\n",
+     "ports in the bridges' VLANs: config has {te1/0/1 in bridge 10, "),
+    ("cluster", "hub1+hub2", "  ip address 10.254.255.251/29 unit 2\n", "",
+     "cluster bridges (number, VRRP address, unit addresses): config has {bridge 10 "),
 ])
 def test_round_trip_reports_a_config_that_drifted_from_its_design(tmp_path: Path, scenario, node, old, new, message):
     folder = tmp_path / scenario
