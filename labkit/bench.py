@@ -163,7 +163,7 @@ def bench(design: Design, console: Console, out: Path, with_tests: bool) -> dict
         results["make_test"] = {"wall_s": round(time.monotonic() - started, 1), "exit": done.returncode,
                                 "last_line": (done.stdout.strip().splitlines() or [""])[-1]}
     _write(out / "bench.json", results, console)
-    print(table(results))
+    console.show(table(results))
     return results
 
 
@@ -177,7 +177,7 @@ def bench_scale(design: Design, counts: list[int], console: Console, out: Path) 
         _write(out / "bench-scale.json", results, console)  # kept if a larger count fails
     results["summary"] = scale_summary(results["points"])
     _write(out / "bench-scale.json", results, console)
-    print(scale_table(results))
+    console.show(scale_table(results))
     return results
 
 

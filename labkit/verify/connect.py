@@ -15,7 +15,10 @@ from scrapli import Scrapli
 from scrapli.driver.generic import GenericDriver
 from scrapli.exceptions import ScrapliException
 
-PROMPT = r"^[\w.-]{1,63}[#>$]\s*$"
+# a node's prompt, alone on its line; or twice on one line ("hub1# hub1# "): scrapli sends a return as it opens a
+# session, and a shell that had not printed its first prompt yet (slow to start on a loaded machine) prints one for
+# its start and one for that empty line, the line's echo having come before both (seen in CI): it waits all the same
+PROMPT = r"^(?:[\w.-]{1,63}[#>$] +)*[\w.-]{1,63}[#>$]\s*$"
 SHELL_SUFFIX = '; echo "labkit-rc=$?"'
 
 

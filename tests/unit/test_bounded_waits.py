@@ -49,6 +49,20 @@ def test_a_session_that_ends_at_once_says_what_it_printed():
     session.close()
 
 
+# answers each line it reads (the return scrapli sends as it opens a session among them) with an output, then its
+# prompt twice on one line, as a shell does that reads a line typed ahead of its first prompt
+DOUBLED_PROMPT_NODE = ["sh", "-c", "printf 'n1# '; while read -r line; do echo out; echo labkit-rc=0; "
+                       "printf 'n1# n1# '; done"]
+
+
+def test_a_prompt_printed_twice_on_one_line_ends_the_command():
+    """Seen in CI: `hub1# hub1# ` after a complete output, read as no prompt until the command's timeout."""
+    session = Session("n1", lambda: DOUBLED_PROMPT_NODE, shell=True)
+    assert "out" in session.send("ip route", timeout=5)
+    assert "out" in session.send("ip link", timeout=5)
+    session.close()
+
+
 def test_abort_ends_a_command_in_flight_at_once():
     sessions = stuck_sessions()
     session = sessions.get("stuck", "shell")
