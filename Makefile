@@ -72,7 +72,8 @@ lab-all: deps
 generate: deps
 	@for t in $(TOPOLOGIES); do $(LABKIT) -q generate $$t; done
 
-# the reference ESR configurations, configs/<lab>/<node>.cfg (one folder per design, named by its `lab:`)
+# the reference ESR configurations, configs/<lab>/<device>.cfg (one folder per design, named by its `lab:`; a
+# cluster's units share one, hub1+hub2.cfg)
 configs: $(VENV)/.installed
 	$(LABKIT) configs $(TOPOLOGIES)
 

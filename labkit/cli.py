@@ -381,9 +381,10 @@ def parser() -> argparse.ArgumentParser:
     add("plan", cmd_plan, "print every node's plan (YAML): what is decided about each hub and spoke")
     add("suite", cmd_suite, "print the checks the design's contents select (its parts), each check's deadline and "
         "needs, and the deadline table derived from the design's timers")
-    p = sub.add_parser("configs", help="write the reference ESR configs configs/<lab>/<node>.cfg",
-                       description="write (or --check) the reference ESR configs configs/<lab>/<node>.cfg, one "
-                       "folder per design, named after its lab")
+    p = sub.add_parser("configs", help="write the reference ESR configs configs/<lab>/<device>.cfg",
+                       description="write (or --check) the reference ESR configs configs/<lab>/<device>.cfg, one "
+                       "folder per design, named after its lab; a device is a hub, a spoke or a hub cluster (one "
+                       "configuration for both units, named after them: hub1+hub2.cfg)")
     p.add_argument("designs", nargs="+", help="design files, e.g. topologies/*.yml")
     p.add_argument("--check", action="store_true", help="only report files that differ from their designs")
     p.set_defaults(func=cmd_configs)

@@ -88,14 +88,15 @@ def inside_links(spokes: list[Site], nat: Nat) -> list[Site]:
     return placed
 
 
-def cluster(problems: Problems, settings: tuple[int, int, int | None], transport: Transport,
-             hubs: int) -> Cluster | None:
-    vrrp_id, advert_ms, line = settings
-    if hubs != 2:
-        problems.add(line, "cluster", f"an Active/Standby cluster has exactly 2 hub units, found {hubs}")
+def cluster(problems: Problems, settings: tuple[dict[str, Any], int | None], transport: Transport,
+            hubs: list[dict]) -> Cluster | None:
+    given, line = settings
+    if len(hubs) != 2:
+        problems.add(line, "cluster", f"an Active/Standby cluster has exactly 2 hub units, found {len(hubs)}")
         return None
     segment = next(transport.wan_pool.subnets(new_prefix=29))  # gateway .1, shared address .2, units .3, .4
-    return Cluster(vrrp_id=vrrp_id, advert_ms=advert_ms, segment=segment, vip=segment[2])
+    lan_vip = given["lan_vip"] or hubs[0]["lan"].network[-2]  # the HQ segment's last host
+    return Cluster(segment=segment, vip=segment[2], **given | {"lan_vip": lan_vip})
 
 
 def place_units(entries: list[dict], cluster: Cluster, overlay: Overlay) -> list[Site]:

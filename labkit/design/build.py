@@ -89,7 +89,7 @@ def _build(problems: Problems, raw: Any) -> Design | None:
     overlay = Overlay(tunnel_network=tunnel_network, **overlay_settings)
     routing = Routing(**routing_settings, spoke_summary=lan_pool)
     allocate.spoke_lans(spokes_fields, spokes, lan_pool, lan_prefixlen)
-    cluster = allocate.cluster(problems, cluster_settings, transport, len(hubs)) if cluster_settings else None
+    cluster = allocate.cluster(problems, cluster_settings, transport, hubs) if cluster_settings else None
     if cluster:
         hubs = allocate.place_units(hubs, cluster, overlay)
         spokes = allocate.place(problems, "spokes", spokes, transport, overlay, first=SPOKE_TUNNEL_OFFSET + 1,

@@ -21,6 +21,7 @@ def esr_models() -> dict[str, EsrModel]:
             roles=tuple(entry["roles"]),
             wan_port=entry["wan"],
             lan_port=entry["lan"],
+            sync_port=entry.get("sync"),
             firmware=str(entry["firmware"]),
             source=entry["source"],
         )

@@ -20,6 +20,7 @@ class EsrModel:
     roles: tuple[str, ...]
     wan_port: str
     lan_port: str
+    sync_port: str | None  # a hub model's port to the other unit of a cluster (cluster sync); None on spokes
     firmware: str
     source: str  # where the port naming comes from: "confirmed: ..." or "assumed: ..."
 
@@ -137,6 +138,8 @@ class Cluster:
     advert_ms: int
     segment: IPv4Network  # the WAN segment the units share with the transport router
     vip: IPv4Address
+    lan_vip: IPv4Address  # the units' shared address on the HQ segment (VRRP): BGP with the HQ core leaves from it
+    sync_network: IPv4Network  # the cluster sync bridge's: its VRRP address is host 1, unit N's host 1+N
 
 
 @dataclass(frozen=True)

@@ -63,11 +63,12 @@ def headquarters(fields: Fields) -> Headquarters:
     return hq
 
 
-def cluster_settings(fields: Fields) -> tuple[int, int, int | None]:
-    """VRRP id and advertisement interval, and the line of the cluster section."""
-    vrrp_id, advert_ms = spec.take(fields, "vrrp_id"), spec.take(fields, "advert_ms")
+def cluster_settings(fields: Fields) -> tuple[dict[str, Any], int | None]:
+    """The cluster section's fields (`lan_vip` None when derived), and its line."""
+    settings = spec.take_each(fields, "vrrp_id", "advert_ms", "sync_network")
+    settings["lan_vip"] = spec.take(fields, "lan_vip", default=None)
     fields.finish()
-    return vrrp_id, advert_ms, fields.line
+    return settings, fields.line
 
 
 def mpls(fields: Fields) -> Mpls:

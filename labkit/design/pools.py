@@ -10,6 +10,7 @@ WAN_SPACE = IPv4Network("100.64.0.0/10")  # shared address space, the lab's "int
 TUNNEL_SPACE = IPv4Network("10.255.0.0/16")  # 65,524 spokes (spoke N is host 10+N)
 LAN_SPACE = IPv4Network("172.16.0.0/12")  # 4,095 spoke LANs of /24, 16,383 of /26
 NAT_INSIDE_SPACE = IPv4Network("192.168.0.0/16")  # links of spokes to their PATs: 16,383 /30s (spoke N: the Nth)
+CLUSTER_SYNC_SPACE = IPv4Network("10.254.255.248/29")  # a cluster's sync bridge: VRRP and 2 units, off the other pools
 SPOKE_TUNNEL_OFFSET = 10  # spoke N gets host number 10+N of the tunnel network; hubs get 1..9
 
 

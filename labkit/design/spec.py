@@ -24,6 +24,7 @@ from labkit.design.kinds import (
     Value,
 )
 from labkit.design.pools import (
+    CLUSTER_SYNC_SPACE,
     LAN_SPACE,
     NAT_INSIDE_SPACE,
     SPOKE_TUNNEL_OFFSET,
@@ -198,9 +199,16 @@ DESIGN = Section(
               default=20),
     ), "Hub failover measured against a loss budget (needs two hubs); absent: not measured."),
     Field("cluster", Section(
-        Field("vrrp_id", Integer(1, 255), "The VRRP group id.", default=20),
+        Field("vrrp_id", Integer(1, 255), "The VRRP id of the shared WAN address; in the ESR configuration the HQ "
+              "segment's and the sync bridge's VRRP take the next two ids (1 after 255).", default=20),
         Field("advert_ms", Integer(10, 40950, step=10, step_why="VRRPv3 counts in centiseconds"),
               "The VRRP advertisement interval in milliseconds.", default=200),
+        Field("lan_vip", ADDRESS, "The units' shared address on the HQ segment (VRRP): the ESR cluster's BGP with "
+              "the HQ core router leaves from it (the lab's units each peer from their own address).",
+              derived="the last host of the hubs' HQ segment"),
+        Field("sync_network", NETWORK, "The ESR cluster sync bridge's network, used nowhere else and never "
+              "advertised: its VRRP address is host 1, unit N's address host 1+N (the lab has no sync link).",
+              default=CLUSTER_SYNC_SPACE),
     ), "The two hubs are the units of one Active/Standby (ESR 1+1) cluster sharing one tunnel and one WAN address "
        "by VRRP."),
     Field("mpls", Section(

@@ -99,6 +99,25 @@ def mpls_fits(problems: Problems, design: Design, line: Line) -> None:
                          f"spoke LANs of /{prefixlen}, {len(design.spokes)} needed; use a larger pool")
 
 
+def cluster_fits(problems: Problems, design: Design, line: Line) -> None:
+    """The sync network holds the sync bridge's VRRP address and both units' (a /29 at least); the HQ segment's VRRP
+    address is a free host of it."""
+    cluster, hq = design.cluster, design.headquarters
+    if not cluster:
+        return
+    if cluster.sync_network.prefixlen > 29:
+        problems.add(line("cluster"), "cluster.sync_network", f"{cluster.sync_network} has no room for the sync "
+                     "bridge's VRRP address and both units' (hosts 1-3); use a /29 or larger")
+    segment = design.hubs[0].lan.network
+    taken = {h.lan.ip: f"hub {h.name}" for h in design.hubs} | ({hq.address.ip: "headquarters.address"} if hq else {})
+    if cluster.lan_vip not in segment or cluster.lan_vip in (segment.network_address, segment.broadcast_address):
+        problems.add(line("cluster"), "cluster.lan_vip",
+                     f"{cluster.lan_vip} is not a host of the hubs' HQ segment {segment}")
+    elif cluster.lan_vip in taken:
+        problems.add(line("cluster"), "cluster.lan_vip",
+                     f"{cluster.lan_vip} is already used by {taken[cluster.lan_vip]}")
+
+
 def failover_has_two_hubs(problems: Problems, design: Design, line: Line) -> None:
     if design.failover and len(design.hubs) < 2:
         problems.add(line("failover"), "failover", "hub failover needs at least 2 hubs")
@@ -121,6 +140,8 @@ def _networks(design: Design, line: Line) -> list[tuple[str, IPv4Network, int | 
     for vrf in design.mpls.vrfs if design.mpls else ():
         named += [(f"mpls.vrfs: {vrf.name}.hq_lan", vrf.hq_lan.network, line("mpls")),
                   (f"mpls.vrfs: {vrf.name}.lan_pool", vrf.lan_pool, line("mpls"))]
+    if design.cluster:
+        named.append(("cluster.sync_network", design.cluster.sync_network, line("cluster")))
     return named
 
 
@@ -187,7 +208,8 @@ def spoke_to_spoke_has_two_spokes(problems: Problems, design: Design, line: Line
 
 
 RULES: tuple[Rule, ...] = (
-    names_unique, tunnel_addresses_unique, hubs_meet_at_headquarters, nat_fits, mpls_fits, failover_has_two_hubs,
+    names_unique, tunnel_addresses_unique, hubs_meet_at_headquarters, nat_fits, mpls_fits, cluster_fits,
+    failover_has_two_hubs,
     networks_distinct, spoke_lans_fit, misconfigure_has_a_control, cases_fit, wan_address_change_fits,
     spoke_to_spoke_has_two_spokes,
 )

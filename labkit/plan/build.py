@@ -9,6 +9,8 @@ from labkit.plan.model import (
     BfdTimers,
     BgpPlan,
     BgpSession,
+    BridgeMember,
+    ClusterBridge,
     ClusterPlan,
     ClusterUnit,
     IpsecBinding,
@@ -23,6 +25,7 @@ from labkit.plan.model import (
     VrfPlan,
 )
 from labkit.platforms import lab_stand_in
+from labkit.platforms.esr.interfaces import unit_port
 
 HUB_VPN = "DMVPN"
 SPOKE_TO_HUB_VPN = "DMVPN-HUB"
@@ -32,6 +35,8 @@ NO_DYNAMIC_IN_PHASE1 = ("no spoke-to-spoke VPN: a phase 1 spoke has no shortcut 
 SPOKE_GROUP = "SPOKES"
 SYNC_BRIDGE = 20  # the cluster sync's own bridge: both real clusters keep it off data and WAN segments
 WAN_BRIDGE = 10
+LAN_BRIDGE = 30
+TUNNEL_ZONE = "DMVPN"
 PAT_PORTS = (1024, 65535)  # the source ports a PAT translates to: a branch CPE's masquerading keeps clear of 500
 
 
@@ -70,6 +75,8 @@ def _node(design: Design, site: Site) -> NodePlan:
         nbma=inside.address.ip if inside else site.nbma,
         pat_outside=site.nbma if inside else None,
         tunnel=IPv4Interface(f"{site.tunnel}/{design.overlay.tunnel_network.prefixlen}"),
+        # the ESR manual (MPLS): the firewall must be off on interfaces where LDP and MPLS switching run
+        tunnel_zone=None if design.mpls else TUNNEL_ZONE,
         lan=site.lan,
         nhrp=_nhrp(design, site),
         ipsec_mode=design.ipsec.mode,
@@ -94,7 +101,7 @@ def _nhrp(design: Design, site: Site) -> NhrpPlan:
         holdtime=design.overlay.holdtime,
         refresh_s=design.overlay.holdtime // 3,
         nhs=nhs,
-        multicast="dynamic" if hub else "nhs",
+        multicast="dynamic",
         redirect=hub and design.phase == 3,
         shortcut=not hub and design.phase >= 2,
     )
@@ -155,7 +162,7 @@ def _session(design: Design, site: Site, name: str, address: IPv4Address) -> Bgp
         name=name,
         peer="core" if to_hq else "hub",
         address=address,
-        update_source=site.lan.ip if hub else site.tunnel,
+        update_source=(design.cluster.lan_vip if design.cluster else site.lan.ip) if hub else site.tunnel,
         route_reflector_client=hub and to_hq,
         next_hop_self=hub and to_hq,
         default_originate=False,
@@ -173,7 +180,35 @@ def _vrfs(design: Design, site: Site) -> tuple[VrfPlan, ...]:
 
 
 def _cluster(design: Design) -> ClusterPlan:
-    cluster = design.cluster
-    units = tuple(ClusterUnit(n, h.name, h.wan, h.lan, 200 - 50 * (n - 1)) for n, h in enumerate(design.hubs, start=1))
-    vip = IPv4Interface(f"{cluster.vip}/{cluster.segment.prefixlen}")
-    return ClusterPlan(units, cluster.vrrp_id, vip, cluster.advert_ms, SYNC_BRIDGE, WAN_BRIDGE)
+    """The cluster's units, and its bridges: each joins a port of each unit and has per-unit addresses and its own
+    VRRP group, as in the real ESR and WLC clusters seen."""
+    cluster, hubs = design.cluster, design.hubs
+    units = tuple(ClusterUnit(n, h.name, 200 - 50 * (n - 1)) for n, h in enumerate(hubs, start=1))
+    wan_id, lan_id, sync_id = (_vrrp_id(cluster.vrrp_id, k) for k in range(3))
+    sync = cluster.sync_network
+    return ClusterPlan(
+        name="+".join(u.name for u in units),
+        units=units,
+        advert_ms=cluster.advert_ms,
+        sync=_bridge(SYNC_BRIDGE, "cluster sync only", None, [h.model.sync_port for h in hubs],
+                     [IPv4Interface((sync[1 + u.number], sync.prefixlen)) for u in units], sync_id, sync[1]),
+        wan=_bridge(WAN_BRIDGE, f"WAN (NBMA) to {design.transport.name}", "WAN", [h.model.wan_port for h in hubs],
+                    [h.wan for h in hubs], wan_id, cluster.vip),
+        lan=_bridge(LAN_BRIDGE, f"LAN {hubs[0].lan.network}", "LAN", [h.model.lan_port for h in hubs],
+                    [h.lan for h in hubs], lan_id, cluster.lan_vip),
+    )
+
+
+def _vrrp_id(first: int, offset: int) -> int:
+    """The design's VRRP id (the WAN's) moved on by `offset`, within 1-255: the HQ segment's and the sync bridge's."""
+    return (first - 1 + offset) % 255 + 1
+
+
+def _bridge(number: int, description: str, zone: str | None, ports: list[str], addresses: list[IPv4Interface],
+            vrrp_id: int, vip: IPv4Address) -> ClusterBridge:
+    """A cluster bridge over unit 1's `ports[0]`, unit 2's `ports[1]` (renamed for its unit), ... with their
+    addresses, and the VRRP address `vip` on the same network."""
+    members = tuple(BridgeMember(n, unit_port(port, n), address)
+                    for n, (port, address) in enumerate(zip(ports, addresses, strict=True), start=1))
+    return ClusterBridge(number, description, zone, members, vrrp_id,
+                         IPv4Interface((vip, addresses[0].network.prefixlen)))

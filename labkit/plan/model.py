@@ -31,7 +31,7 @@ class NhrpPlan:
     holdtime: int
     refresh_s: int  # a registered node registers again every third of the holdtime (RFC 2332 5.2.3, FRR and ESR)
     nhs: tuple[NhsPlan, ...]  # empty on a hub
-    multicast: Literal["dynamic", "nhs"]
+    multicast: Literal["dynamic", "nhs"]  # `dynamic` on hubs and spokes alike: what real ESR spokes carry
     redirect: bool
     shortcut: bool
 
@@ -115,25 +115,59 @@ class VrfPlan:
 
 @dataclass(frozen=True)
 class ClusterUnit:
-    """A unit of the ESR 1+1 cluster: its number and its own addresses."""
+    """A unit of the ESR 1+1 cluster: its number, its node and its VRRP priority."""
 
     number: int
     name: str
-    wan: IPv4Interface
-    lan: IPv4Interface
-    priority: int  # VRRP priority: unit 1 is the active unit
+    priority: int  # in every VRRP group: unit 1 is the active unit
+
+
+@dataclass(frozen=True)
+class BridgeMember:
+    """A unit's part in a bridge of the cluster: its port in the bridge's VLAN and its own address there."""
+
+    unit: int
+    port: str  # named for the unit: unit N's ports are N/0/P
+    address: IPv4Interface
+
+
+@dataclass(frozen=True)
+class ClusterBridge:
+    """A bridge of the cluster (WAN, HQ segment or cluster sync): a VLAN joining each unit's port, the units'
+    addresses (an ESR cluster keeps per-unit addresses on bridges, not on ports) and the address the active unit
+    holds by VRRP."""
+
+    number: int  # the bridge's and its VLAN's
+    description: str
+    zone: str | None  # its security zone; None: the firewall is off on it
+    members: tuple[BridgeMember, ...]  # in unit order
+    vrrp_id: int
+    vip: IPv4Interface
 
 
 @dataclass(frozen=True)
 class ClusterPlan:
-    """The hub cluster: units, the VRRP group holding the shared WAN address, and the sync bridge."""
+    """The hub cluster, one device with one configuration (`name`: its units' names joined by '+'): its units and
+    bridges; the WAN bridge's VRRP address is the shared NBMA address."""
 
+    name: str
     units: tuple[ClusterUnit, ...]
-    vrrp_id: int
-    vip: IPv4Interface
     advert_ms: int
-    sync_bridge: int
-    wan_bridge: int
+    sync: ClusterBridge  # the cluster sync's own bridge: off the data and WAN segments
+    wan: ClusterBridge
+    lan: ClusterBridge  # the HQ segment: BGP with the HQ core leaves from its VRRP address
+
+    @property
+    def bridges(self) -> tuple[ClusterBridge, ...]:
+        return self.sync, self.wan, self.lan
+
+    @property
+    def vrrp_id(self) -> int:
+        return self.wan.vrrp_id
+
+    @property
+    def vip(self) -> IPv4Interface:
+        return self.wan.vip
 
     def unit(self, name: str) -> ClusterUnit:
         return next(u for u in self.units if u.name == name)
@@ -153,6 +187,7 @@ class NodePlan:
     # behind its own PAT: the PAT's outside address, the one hubs and other spokes see the node at
     pat_outside: IPv4Address | None = field(metadata=IF_SET)
     tunnel: IPv4Interface  # on ESR: the tunnel network's prefix length
+    tunnel_zone: str | None  # the tunnel's security zone; None: the firewall is off on it (MPLS switching runs there)
     lan: IPv4Interface
     nhrp: NhrpPlan
     ipsec_mode: str
@@ -170,6 +205,11 @@ class NodePlan:
     @property
     def is_hub(self) -> bool:
         return self.role == "hub"
+
+    @property
+    def device(self) -> str:
+        """The device whose configuration this node's is: the node, or the cluster it is a unit of."""
+        return self.cluster.name if self.cluster else self.name
 
 
 @dataclass(frozen=True)

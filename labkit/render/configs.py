@@ -1,4 +1,5 @@
-"""The reference ESR configurations committed in configs/<lab>/<node>.cfg, and their sync check."""
+"""The reference ESR configurations committed in configs/<lab>/<device>.cfg (a hub's or spoke's; one for both units
+of a cluster, named after them: hub1+hub2.cfg), and their sync check."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ from pathlib import Path
 
 from labkit.design.model import Design
 from labkit.errors import LabkitError
-from labkit.render.generate import device_config
+from labkit.render.generate import device_configs
 
 
 def reference_configs(design: Design) -> dict[str, str]:
-    """Each node's ESR configuration, keyed by its path under configs/."""
-    return {f"{design.lab}/{site.name}.cfg": device_config(design, site) for site in design.sites}
+    """Each device's ESR configuration, keyed by its path under configs/."""
+    return {f"{design.lab}/{device}.cfg": text for device, text in device_configs(design).items()}
 
 
 def write_configs(designs: list[Design], root: Path) -> list[Path]:
@@ -54,5 +55,5 @@ def out_of_sync(designs: list[Design], root: Path) -> list[str]:
                 problems.append(f"{path}: differs from what {design.source} generates")
         for path in sorted((root / design.lab).glob("*.cfg")):
             if path.relative_to(root).as_posix() not in expected:
-                problems.append(f"{path}: no node of {design.source} has this name")
+                problems.append(f"{path}: no device of {design.source} has this name")
     return problems

@@ -10,6 +10,7 @@ import pytest
 
 from labkit.design import load_design
 from labkit.diff import LAB_FILE, compare, rendered_files
+from labkit.plan import plan_design
 from labkit.render.generate import device_config
 from tests.conftest import TOPOLOGIES
 
@@ -43,7 +44,8 @@ def test_adding_a_spoke_changes_only_the_new_spoke_and_the_transport(design_file
     assert changed == {f"spoke{added}": "added", new.transport.name: "changed", LAB_FILE: "changed"}
     lab = next(d for d in devices if d.name == LAB_FILE)
     assert list(lab.diffs) == [f"{new.lab}.clab.yml"]
-    assert {d.name for d in devices if d.status == "unchanged"} == {s.name for s in old.sites} | (
+    devices_of_sites = {s.name for s in old.sites} | {p.device for p in plan_design(old).values()}  # a cluster's too
+    assert {d.name for d in devices if d.status == "unchanged"} == devices_of_sites | (
         {old.headquarters.name} if old.headquarters else set())
 
 

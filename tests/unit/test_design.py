@@ -10,6 +10,7 @@ from ipaddress import IPv4Address, IPv4Interface
 import pytest
 
 from labkit.design import load_design
+from labkit.design.catalog import esr_models
 from labkit.design.model import Failover
 from labkit.errors import DesignError
 from tests.conftest import ROOT, TOPOLOGIES
@@ -190,6 +191,23 @@ def test_cluster_needs_two_units(write_design):
     text = (TOPOLOGIES / "cluster.yml").read_text().replace("  - {name: hub2, model: ESR-3350, lan: 10.0.0.2/24}\n", "")
     assert any("cluster: an Active/Standby cluster has exactly 2 hub units, found 1" in p
                for p in problems_of(write_design, text))
+
+
+def test_every_hub_model_names_its_cluster_sync_port():
+    assert all(m.sync_port for m in esr_models().values() if "hub" in m.roles)
+
+
+def test_cluster_lan_vip_and_sync_network_default_and_are_checked(write_design):
+    cluster = load_design(TOPOLOGIES / "cluster.yml").cluster
+    assert (cluster.lan_vip, str(cluster.sync_network)) == (IPv4Address("10.0.0.254"), "10.254.255.248/29")
+    text = (TOPOLOGIES / "cluster.yml").read_text()
+    for settings, expected in [("lan_vip: 10.0.0.10", "cluster.lan_vip: 10.0.0.10 is already used by headquarters"),
+                               ("lan_vip: 10.9.0.1", "cluster.lan_vip: 10.9.0.1 is not a host of the hubs' HQ segment"),
+                               ("sync_network: 10.254.0.0/30", "cluster.sync_network: 10.254.0.0/30 has no room"),
+                               ("sync_network: 10.1.0.0/29", "cluster.sync_network: 10.1.0.0/29 overlaps "
+                                                             "headquarters.lan")]:
+        changed = text.replace("  vrrp_id: 20\n", f"  vrrp_id: 20\n  {settings}\n")
+        assert any(expected in p for p in problems_of(write_design, changed)), (settings, expected)
 
 
 MPLS = (TOPOLOGIES / "mpls.yml").read_text()

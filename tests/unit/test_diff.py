@@ -30,6 +30,15 @@ def test_spoke_added(tmp_path):
     assert next(d for d in devices if d.name == "inet").diffs == {}  # no ESR config; lab files on request
 
 
+def test_a_cluster_s_one_configuration_is_one_device(tmp_path):
+    cluster = PHASE3.parent / "cluster.yml"
+    moved = tmp_path / "cluster.yml"
+    moved.write_text(cluster.read_text().replace("  vrrp_id: 20\n", "  vrrp_id: 20\n  lan_vip: 10.0.0.250\n"))
+    devices = diff_designs(cluster, moved)
+    assert {d.name: d.status for d in devices if d.status != "unchanged"} == {"hub1+hub2": "changed"}
+    assert list(next(d for d in devices if d.name == "hub1+hub2").diffs) == ["esr/hub1+hub2.cfg"]
+
+
 def test_spoke_removed_with_lab_files(tmp_path):
     devices = diff_designs(PHASE3, _with_count(tmp_path, 2), lab_files=True)
     spoke3 = next(d for d in devices if d.name == "spoke3")

@@ -97,4 +97,5 @@ def test_phase1_spoke_needs_no_dynamic_binding():
     design = load_design(TOPOLOGIES / "phase1.yml")
     plan = plan_design(design)["spoke1"]
     assert not plan.nhrp.shortcut and [b.kind for b in plan.bindings] == ["static"]
-    assert "dynamic" not in "\n".join(_block(device_config(design, design.site("spoke1")), "tunnel gre 1"))
+    tunnel = _block(device_config(design, design.site("spoke1")), "tunnel gre 1")
+    assert [line for line in tunnel if line.startswith("ip nhrp ipsec ")] == ["ip nhrp ipsec DMVPN-HUB static"]

@@ -68,12 +68,17 @@ SEEDS = [
     ("failover", "hub2", "  peer-group SPOKES\n    description \"every spoke, from any tunnel address\"\n"
      "    remote-as 65000", "  peer-group SPOKES\n    description \"every spoke, from any tunnel address\"\n"
      "    remote-as 65001", "peer-group SPOKES remote-as 65001, but spoke1 (in its listen range) is AS 65000"),
-    ("phase1", "spoke1", "  ip nhrp multicast nhs", "  ip nhrp multicast nhs\n  ip nhrp shortcut",
+    ("phase1", "spoke1", "  ip nhrp multicast dynamic", "  ip nhrp multicast dynamic\n  ip nhrp shortcut",
      "`ip nhrp shortcut` does not belong on a spoke in phase 1"),
     ("phase3", "hub1", "  ip nhrp redirect\n", "", "a phase 3 hub needs `ip nhrp redirect`"),
     ("phase3", "spoke2", "    network 172.16.2.0/24\n", "", "LAN 172.16.2.0/24 on gi1/0/2 is not advertised in BGP"),
     ("mpls", "spoke3", "route-target import 65000:20", "route-target import 65000:21",
      "vrf ATM exports 65000:20, spoke3 imports 65000:21"),
+    ("mpls", "hub1", "  ip firewall disable\n", "  security-zone DMVPN\n",
+     "tunnel gre 1 runs MPLS switching (`forwarding interface gre 1`) with its firewall on"),
+    ("cluster", "hub1+hub2", "interface te2/0/2\n  description \"LAN 10.0.0.0/24\"\n  mode switchport\n"
+     "  switchport access vlan 30\n", "interface te2/0/2\n  ip address 10.0.0.2/24 unit 2\n",
+     "interface te2/0/2: per-unit addresses (`ip address A unit N`) belong on a bridge"),
 ]
 
 
@@ -100,6 +105,14 @@ def test_seeded_mistake_is_reported_with_device_and_line(tmp_path: Path, scenari
      "BGP neighbours: config has {10.255.0.1 update-source 10.255.0.11}, design"),
     ("mpls", "hub1", "    timers keepalive 3\n", "",
      "BGP timers (keepalive, holdtime): config has {(None, 9)}, design"),
+    ("mpls", "hub1", "  ip firewall disable\n", "  security-zone DMVPN\n",
+     "firewall off on the tunnel: config has False"),
+    ("cluster", "hub1+hub2", "    update-source 10.0.0.254", "    update-source 10.0.0.1",
+     "BGP neighbours: config has {10.0.0.10 update-source 10.0.0.1}, design"),
+    ("cluster", "hub1+hub2", "interface te2/0/3\n", "interface te2/0/9\n",
+     "ports in the bridges' VLANs: config has {te1/0/1 in bridge 10, "),
+    ("cluster", "hub1+hub2", "  ip address 10.254.255.251/29 unit 2\n", "",
+     "cluster bridges (number, VRRP address, unit addresses): config has {bridge 10 "),
 ])
 def test_round_trip_reports_a_config_that_drifted_from_its_design(tmp_path: Path, scenario, node, old, new, message):
     folder = tmp_path / scenario

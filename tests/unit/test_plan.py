@@ -84,8 +84,26 @@ def test_cluster_units_share_one_nhs_and_keep_their_own_router_id():
     assert len(plans["spoke1"].nhrp.nhs) == 1
     hub1, hub2 = plans["hub1"], plans["hub2"]
     assert hub1.stand_in.router_id != hub2.stand_in.router_id
-    assert hub1.cluster.sync_bridge != hub1.cluster.wan_bridge
     assert [u.priority for u in hub1.cluster.units] == [200, 150]
+
+
+def test_a_cluster_is_one_device_whose_bridges_carry_unit_ports_addresses_and_a_vrrp_each():
+    """As the real ESR 1.34.4 and WLC clusters: unit 2's ports are 2/0/N, per-unit addresses sit on bridges (the
+    sync bridge's too), each bridge has its own VRRP address, and BGP with the HQ core leaves from a VRRP address."""
+    plans = _plans("cluster")
+    hub1, hub2 = plans["hub1"], plans["hub2"]
+    cluster = hub1.cluster
+    assert hub1.device == hub2.device == cluster.name == "hub1+hub2" and plans["spoke1"].device == "spoke1"
+    assert hub1.cluster == hub2.cluster and hub1.bgp.sessions == hub2.bgp.sessions
+    bridges = cluster.bridges
+    assert len({b.number for b in bridges}) == len({b.vrrp_id for b in bridges}) == 3
+    assert [[m.port for m in b.members] for b in bridges] == [["te1/0/3", "te2/0/3"], ["te1/0/1", "te2/0/1"],
+                                                               ["te1/0/2", "te2/0/2"]]
+    for bridge in bridges:
+        addresses = [m.address for m in bridge.members]
+        assert len({*addresses, bridge.vip}) == 3 and all(a.network == bridge.vip.network for a in addresses)
+    assert cluster.sync.zone is None and cluster.wan.vip.ip == hub1.nbma
+    assert [s.update_source for s in hub1.bgp.sessions] == [cluster.lan.vip.ip]  # the HQ core, from the VIP
 
 
 def test_hub_sessions_carry_their_options():

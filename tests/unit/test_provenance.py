@@ -23,6 +23,10 @@ def test_lines_are_classified_by_their_block():
     assert _construct("description \"hub1\"", "router bgp 65000").status == "assumed"
     assert _construct("mpls enable", "tunnel gre 1").status == "contradicted"
     assert _construct("ip nhrp multicast nhs", "tunnel gre 1").status == "assumed"
+    assert _construct("ip firewall disable", "tunnel gre 1").status == "fixed"  # the MPLS tunnel, per the manual
+    assert _construct("ip firewall disable", "bridge 20").status == "confirmed"
+    assert _construct("ip address 10.0.0.2/24 unit 2", "bridge 30").status == "fixed"  # no longer on a port
+    assert _construct("description \"LAN\"", "interface te2/0/2").status == "confirmed"
     assert _construct("something new", "tunnel gre 1") is provenance.UNKNOWN
 
 

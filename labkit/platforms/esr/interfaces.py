@@ -24,3 +24,15 @@ def short_name(name: str) -> str:
     name = " ".join(name.split()).lower()
     match = _LONG.fullmatch(name)
     return f"{SHORT_PREFIX[match['kind']]}{match['index']}" if match else name
+
+
+_PORT = re.compile(r"(?P<kind>[a-z-]+ ?)\d+(?P<slot_port>/\d+/\d+)")
+
+
+def unit_port(name: str, unit: int) -> str:
+    """The port `name` (of unit 1) as unit `unit` of a cluster names it: ESR numbers ports UNIT/SLOT/PORT, and a
+    cluster's unit 2 has `gigabitethernet 2/0/1` where unit 1 has `1/0/1` [B, W]."""
+    match = _PORT.fullmatch(name)
+    if match is None:
+        raise ValueError(f"{name!r} is not an ESR port name (UNIT/SLOT/PORT)")
+    return f"{match['kind']}{unit}{match['slot_port']}"

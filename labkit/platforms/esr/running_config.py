@@ -86,6 +86,16 @@ class EsrIpsecVpn:
 
 
 @dataclass(frozen=True)
+class EsrBridge:
+    """A bridge: its VLAN, the per-unit addresses of a cluster's (`ip address A unit N`) and its VRRP address."""
+
+    number: int
+    vlan: int | None
+    unit_addresses: tuple[tuple[int, IPv4Interface], ...]  # (unit, address)
+    vip: IPv4Interface | None
+
+
+@dataclass(frozen=True)
 class EsrConfig:
     """One device's configuration. A cluster configuration carries both units' names and addresses."""
 
@@ -95,7 +105,13 @@ class EsrConfig:
     phase: int | None  # from labkit's header, when present
     addresses: dict[str, tuple[IPv4Interface, ...]]  # interface -> addresses (cluster: one per unit)
     vrf_of: dict[str, str]  # interface -> VRF
+    bridges: tuple[EsrBridge, ...]
+    access_vlans: dict[str, int]  # port -> the VLAN it joins (`switchport access vlan N`)
+    unit_addressed_ports: tuple[str, ...]  # interfaces (not bridges) with `ip address A unit N`, named as printed
     tunnel: IPv4Interface | None
+    tunnel_name: str | None  # e.g. `gre 1`
+    tunnel_firewall_off: bool  # `ip firewall disable` in the tunnel
+    mpls_interfaces: tuple[str, ...]  # `forwarding interface X` of the global `mpls` context
     nbma: IPv4Address | None  # the tunnel's local address (its WAN address, or a cluster's VRRP address)
     maps: dict[IPv4Address, IPv4Address]  # NHS tunnel address -> NBMA
     nhs: tuple[IPv4Address, ...]
@@ -187,6 +203,18 @@ def _address(value: str | None) -> IPv4Address | None:
     return IPv4Address(value) if value else None
 
 
+def _bridge(row: dict) -> EsrBridge:
+    vrrp = row.get("vrrp") or {}
+    return EsrBridge(int(row["id"]), int(row["vlan"]) if row.get("vlan") else None,
+                     tuple((int(u["unit"]), IPv4Interface(u["address"])) for u in _list(row.get("unit_addresses"))),
+                     IPv4Interface(vrrp["vip"]) if vrrp.get("vip") else None)
+
+
+def _mpls_interfaces(mpls: dict) -> tuple[str, ...]:
+    """The interfaces of the `mpls` context's `forwarding interface` lines, spaces normalised (`gre 1`)."""
+    return tuple(" ".join(line.split()) for line in mpls.get("interfaces", "").splitlines())
+
+
 def _ipsec_vpn(row: dict) -> EsrIpsecVpn:
     keyword = "type" if row.get("type") else "mode" if row.get("mode") else None
     return EsrIpsecVpn(row["name"], row.get("type") or row.get("mode"), keyword, row.get("establish"),
@@ -233,7 +261,8 @@ def load_esr_config(path: Path, text: str | None = None) -> EsrConfig:
         addresses[name] = tuple(IPv4Interface(a) for a in found)
         if iface.get("vrf"):
             vrf_of[name] = iface["vrf"]
-    vips = [IPv4Interface(b["vrrp"]["vip"]).ip for b in _list(parsed.get("bridges")) if b.get("vrrp")]
+    bridges = tuple(_bridge(b) for b in _list(parsed.get("bridges")))
+    vips = [b.vip.ip for b in bridges if b.vip]
     tunnel = (_list(parsed.get("tunnels")) or [{}])[0]
     local = short_name(tunnel["local_interface"]) if tunnel.get("local_interface") else None
     nbma = IPv4Address(tunnel["local_address"]) if tunnel.get("local_address") else \
@@ -247,8 +276,14 @@ def load_esr_config(path: Path, text: str | None = None) -> EsrConfig:
         path=path, text=text,
         hostnames=tuple(h["hostname"] for h in _list(parsed.get("layout"))),
         phase=int(header["phase"]) if header.get("phase") else None,
-        addresses=addresses, vrf_of=vrf_of,
+        addresses=addresses, vrf_of=vrf_of, bridges=bridges,
+        access_vlans={short_name(i["name"]): int(i["access_vlan"]) for i in _list(parsed.get("interfaces"))
+                      if i.get("access_vlan")},
+        unit_addressed_ports=tuple(i["name"] for i in _list(parsed.get("interfaces")) if i.get("unit_addresses")),
         tunnel=IPv4Interface(tunnel["address"]) if tunnel.get("address") else None,
+        tunnel_name=f"gre {tunnel['id']}" if tunnel.get("id") else None,
+        tunnel_firewall_off=bool(tunnel.get("firewall_off")),
+        mpls_interfaces=_mpls_interfaces(parsed.get("mpls") or {}),
         nbma=nbma,
         maps={IPv4Address(m["tunnel"]): IPv4Address(m["nbma"]) for m in _list(tunnel.get("maps"))},
         nhs=tuple(IPv4Address(n["tunnel"]) for n in _list(tunnel.get("nhs"))),

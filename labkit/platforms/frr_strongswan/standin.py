@@ -193,8 +193,9 @@ def stand_in(design: Design, site: Site) -> StandIn:
         reasons.append("the hubs exchange the spoke LANs (prefix-lists ONLY-SPOKE-SUMMARY, NOT-SPOKE-SUMMARY): "
                        "FRR 8.4 does not bring back its own aggregate while a peer's copy is in the table")
     if cluster_unit:
-        reasons.append("cluster units take their LAN address as BGP router-id (they share the tunnel address); "
-                       "keepalived stands in for the cluster's VRRP")
+        reasons.append("cluster units take their LAN address as BGP router-id (they share the tunnel address) and "
+                       "each peers with the HQ core from it (the ESR cluster peers from the HQ segment's VRRP "
+                       "address); keepalived stands in for the cluster's VRRP on the WAN; no sync link")
     renumbered = not hub and design.has_case("wan_address_change")
     if renumbered:
         reasons.append("strongSwan answers IKE on any address of the spoke (local_addrs %any), so that a spoke whose "

@@ -1,6 +1,7 @@
 """Round trip: ESR configurations parsed back into the normalised model and compared with the node plan
 of the design they were generated from (addresses, NHS/NBMA mappings, proposals, SA lifetimes, BGP neighbours with
-their update source, VPNv4 and timers, the hub's listen range for spokes, NHRP knobs, VRFs). The IPsec bindings
+their update source, VPNv4 and timers, the hub's listen range for spokes, NHRP knobs, the tunnel's firewall, VRFs,
+a cluster's bridges and ports). Both units of a cluster are compared with its one configuration. The IPsec bindings
 are compared once the parser reads all of them (issue 11)."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from ipaddress import IPv4Interface, IPv4Network
 
 from labkit.design.model import Design, Proposal
 from labkit.plan import NodePlan, plan_design
+from labkit.plan.model import ClusterBridge
 from labkit.platforms.esr.lint.rules import Finding
 from labkit.platforms.esr.running_config import EsrConfig, EsrProposal
 from labkit.platforms.esr.syntax import ESR_CIPHER, ESR_HASH
@@ -43,6 +45,10 @@ def _expected(design: Design, plan: NodePlan) -> dict[str, tuple[object, str]]:
         "ip nhrp redirect": (plan.nhrp.redirect, "tunnel gre"),
         "ip nhrp shortcut": (plan.nhrp.shortcut, "tunnel gre"),
         "VRFs": ({(v.name, v.rd, v.route_target, v.lan.network) for v in plan.vrfs}, "ip vrf"),
+        "firewall off on the tunnel": (plan.tunnel_zone is None, "tunnel gre"),
+        "cluster bridges (number, VRRP address, unit addresses)": (_planned_bridges(plan), "bridge"),
+        "ports in the bridges' VLANs": ({f"{m.port} in bridge {b.number}" for b in _cluster_bridges(plan)
+                                         for m in b.members}, "switchport access vlan"),
     }
     if plan.nhrp.nhs:
         expected["NHS"] = (tuple(n.tunnel for n in plan.nhrp.nhs), "ip nhrp nhs")
@@ -75,7 +81,25 @@ def _found(config: EsrConfig, plan: NodePlan) -> dict[str, object]:
                  if v.rt_import == v.rt_export and n in lans},
         "NHS": config.nhs,
         "NHS -> NBMA": config.maps,
+        "firewall off on the tunnel": config.tunnel_firewall_off,
+        "cluster bridges (number, VRRP address, unit addresses)": {_bridge(b.number, b.vip, b.unit_addresses)
+                                                                   for b in config.bridges},
+        "ports in the bridges' VLANs": {f"{port} in bridge {b.number}" for port, vlan in config.access_vlans.items()
+                                        for b in config.bridges if b.vlan == vlan},
     }
+
+
+def _cluster_bridges(plan: NodePlan) -> tuple[ClusterBridge, ...]:
+    return plan.cluster.bridges if plan.cluster else ()
+
+
+def _planned_bridges(plan: NodePlan) -> set[str]:
+    return {_bridge(b.number, b.vip, tuple((m.unit, m.address) for m in b.members)) for b in _cluster_bridges(plan)}
+
+
+def _bridge(number: int, vip: IPv4Interface | None, unit_addresses: tuple[tuple[int, IPv4Interface], ...]) -> str:
+    """A bridge as a finding shows it: `bridge 20 vrrp 10.0.0.254/24 unit 1 10.0.0.1/24 unit 2 10.0.0.2/24`."""
+    return " ".join([f"bridge {number} vrrp {vip}"] + [f"unit {unit} {address}" for unit, address in unit_addresses])
 
 
 def _peer(name: object, update_source: object, vpnv4: bool) -> str:
@@ -94,9 +118,7 @@ def _has_address(config: EsrConfig, address: IPv4Interface) -> bool:
 
 def compare(design: Design, configs: list[EsrConfig]) -> list[Finding]:
     """Differences between each node's plan and the configuration that names it."""
-    # a cluster's units each have a file naming both (`hostname NAME unit N`): a node's own file is <node>.cfg
-    by_name = {name: c for c in configs for name in c.hostnames} | {c.path.stem: c for c in configs
-                                                                     if c.path.stem in c.hostnames}
+    by_name = {name: c for c in configs for name in c.hostnames}  # a cluster's one file names both units
     findings = []
     for plan in plan_design(design).values():
         config = by_name.get(plan.name)

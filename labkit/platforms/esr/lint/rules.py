@@ -215,9 +215,10 @@ def bindings_name_vpns(configs: list[EsrConfig]) -> list[Finding]:
 
 
 def esr_syntax(configs: list[EsrConfig]) -> list[Finding]:
-    """Lines that real ESR material contradicts (../shared/notes/esr-cli.md, corrections 1 and 3)."""
+    """Lines that real ESR material contradicts (../shared/notes/esr-cli.md, corrections 1 and 3, round 2)."""
     findings = []
     for config in configs:
+        findings += _unit_addresses_on_ports(config) + _mpls_tunnel_firewall(config)
         for vpn in config.ipsec_vpns:
             block = f"security ipsec vpn {vpn.name}"
             if vpn.mode_keyword == "mode":
@@ -229,6 +230,23 @@ def esr_syntax(configs: list[EsrConfig]) -> list[Finding]:
                                         f"security ipsec vpn {vpn.name}: `ike establish-tunnel {vpn.establish}` "
                                         f"is seen in no ESR source: DMVPN VPNs use `ike establish-tunnel route`"))
     return findings
+
+
+def _unit_addresses_on_ports(config: EsrConfig) -> list[Finding]:
+    """A cluster's per-unit addresses sit on bridges, the ports joining the bridges' VLANs [B, W]."""
+    return [Finding(config, config.line_in(f"interface {port}", "ip address", " unit "),
+                    f"interface {port}: per-unit addresses (`ip address A unit N`) belong on a bridge, which the "
+                    "units' ports join by VLAN, as in real ESR clusters")
+            for port in config.unit_addressed_ports]
+
+
+def _mpls_tunnel_firewall(config: EsrConfig) -> list[Finding]:
+    """The ESR manual (MPLS): the firewall must be off on interfaces where LDP and MPLS switching run."""
+    if config.tunnel_name not in config.mpls_interfaces or config.tunnel_firewall_off:
+        return []
+    return [Finding(config, config.line_in(f"tunnel {config.tunnel_name}", "security-zone"),
+                    f"tunnel {config.tunnel_name} runs MPLS switching (`forwarding interface {config.tunnel_name}`) "
+                    "with its firewall on: the ESR manual wants `ip firewall disable` there")]
 
 
 def lans_advertised(configs: list[EsrConfig]) -> list[Finding]:
