@@ -61,6 +61,12 @@ def cache_dir() -> Path:
     return _path("LABKIT_CACHE_DIR", "/var/cache/labkit")
 
 
+def state_dir() -> Path:
+    """What the host keeps for the microVM and the guest reads too (the agent's token) ($LABKIT_STATE_DIR); the
+    guest sees the host's /var/lib, not its /run or /var/cache."""
+    return _path("LABKIT_STATE_DIR", "/var/lib/labkit")
+
+
 def vm_cpus() -> int:
     """The microVM's vCPUs, the cores the labs share ($LABKIT_VM_CPUS; default this machine's, up to 4)."""
     return int(os.environ.get("LABKIT_VM_CPUS") or min(os.cpu_count() or 2, 4))

@@ -327,9 +327,9 @@ class MicroVM:
 
 def new_token() -> Path:
     """A new secret for the agent, in a file only root reads (mode 0600, in a folder of its own, 0700) under the
-    cache folder, which the guest sees (the host's /var through its overlay); the host's /run it does not."""
-    settings.cache_dir().mkdir(parents=True, exist_ok=True)
-    token_file = Path(tempfile.mkdtemp(prefix="agent-", dir=settings.cache_dir())) / "token"
+    state folder, which the guest sees too (it does not see the host's /run)."""
+    settings.state_dir().mkdir(parents=True, exist_ok=True)
+    token_file = Path(tempfile.mkdtemp(prefix="agent-", dir=settings.state_dir())) / "token"
     descriptor = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w") as secret:
         secret.write(secrets.token_hex(32))

@@ -141,13 +141,13 @@ def test_microvm_attach_goes_through_the_agent(spec):
 
 def test_vng_command_uses_tcg_loopback_only_and_returns_free_memory(monkeypatch):
     monkeypatch.setattr(vm, "find_vng", lambda: "/venv/bin/vng")
-    argv = vm.vng_argv(Path("/boot/vmlinuz-6.12.1-amd64"), 40000, "tcg", Path("/var/cache/labkit/agent-x/token"))
+    argv = vm.vng_argv(Path("/boot/vmlinuz-6.12.1-amd64"), 40000, "tcg", Path("/var/lib/labkit/agent-x/token"))
     assert argv[:2] == ["/venv/bin/vng", "--disable-kvm"]
     opts = next(a for a in argv if a.startswith("--qemu-opts="))
     assert "restrict=on" in opts and "hostfwd=tcp:127.0.0.1:40000-:7000" in opts and "thread=multi" in opts
     assert "virtio-balloon-pci,free-page-reporting=on" in opts and "virtio_balloon" in argv[-1]
     assert "--idle" in argv[-1] and "softlockup_all_cpu_backtrace=1" in argv[argv.index("--append") + 1]
-    assert "--token-file /var/cache/labkit/agent-x/token" in argv[-1]
+    assert "--token-file /var/lib/labkit/agent-x/token" in argv[-1]
     kvm = vm.vng_argv(Path("/boot/vmlinuz-6.12.1-amd64"), 40000, "kvm", Path("/t"))
     assert "--disable-kvm" not in kvm
 
@@ -155,7 +155,7 @@ def test_vng_command_uses_tcg_loopback_only_and_returns_free_memory(monkeypatch)
 @pytest.fixture
 def guarded_agent(tmp_path: Path, monkeypatch):
     """The agent in this process on a free loopback port, asking for the token of a file made as the VM's is."""
-    monkeypatch.setenv("LABKIT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("LABKIT_STATE_DIR", str(tmp_path / "state"))
     token_file = vm.new_token()
     server = agent.Server(("127.0.0.1", 0), agent.Handler)
     server.token = token_file.read_text()
