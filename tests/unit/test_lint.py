@@ -95,6 +95,8 @@ def test_seeded_mistake_is_reported_with_device_and_line(tmp_path: Path, scenari
 
 @pytest.mark.parametrize(("scenario", "node", "old", "new", "message"), [
     ("phase2", "spoke1", "  ip nhrp shortcut\n", "", "ip nhrp shortcut: config has False"),
+    ("phase3", "spoke1", "  ip nhrp holding-time 30\n", "  ip nhrp holding-time 300\n",
+     "NHRP holding time: config has 300, design"),
     ("phase3", "hub1", "listen-range 10.255.0.0/24", "listen-range 10.255.0.0/25",
      "BGP listen ranges: config has {10.255.0.0/25 route-reflector-client next-hop-self}, design"),
     ("phase3", "spoke1", "    timers holdtime 9\n", "    timers holdtime 30\n",

@@ -115,6 +115,7 @@ class EsrConfig:
     nbma: IPv4Address | None  # the tunnel's local address (its WAN address, or a cluster's VRRP address)
     maps: dict[IPv4Address, IPv4Address]  # NHS tunnel address -> NBMA
     nhs: tuple[IPv4Address, ...]
+    nhrp_holdtime: int | None  # `ip nhrp holding-time` (s); None: not set (ESR's default)
     redirect: bool
     shortcut: bool
     multicast_dynamic: bool
@@ -287,6 +288,7 @@ def load_esr_config(path: Path, text: str | None = None) -> EsrConfig:
         nbma=nbma,
         maps={IPv4Address(m["tunnel"]): IPv4Address(m["nbma"]) for m in _list(tunnel.get("maps"))},
         nhs=tuple(IPv4Address(n["tunnel"]) for n in _list(tunnel.get("nhs"))),
+        nhrp_holdtime=int(tunnel["holdtime"]) if tunnel.get("holdtime") else None,
         redirect=bool(tunnel.get("redirect")), shortcut=bool(tunnel.get("shortcut")),
         multicast_dynamic=bool(tunnel.get("multicast_dynamic")),
         multicast_nhs=bool(tunnel.get("multicast_nhs")),

@@ -42,6 +42,7 @@ def _expected(design: Design, plan: NodePlan) -> dict[str, tuple[object, str]]:
         "BGP timers (keepalive, holdtime)": ({(plan.bgp.keepalive, plan.bgp.holdtime)} if sessions or group else set(),
                                              "router bgp"),
         "BFD on every neighbour": (bool(bfd) and all(bfd), "router bgp"),
+        "NHRP holding time": (plan.nhrp.holdtime, "ip nhrp holding-time"),
         "ip nhrp redirect": (plan.nhrp.redirect, "tunnel gre"),
         "ip nhrp shortcut": (plan.nhrp.shortcut, "tunnel gre"),
         "VRFs": ({(v.name, v.rd, v.route_target, v.lan.network) for v in plan.vrfs}, "ip vrf"),
@@ -75,6 +76,7 @@ def _found(config: EsrConfig, plan: NodePlan) -> dict[str, object]:
         "BGP peer group": {_peer(g.name, g.update_source, g.vpnv4) for g in config.peer_groups},
         "BGP timers (keepalive, holdtime)": {p.timers for p in (*config.neighbors, *config.peer_groups)},
         "BFD on every neighbour": bool(bfd) and all(bfd),
+        "NHRP holding time": config.nhrp_holdtime,
         "ip nhrp redirect": config.redirect,
         "ip nhrp shortcut": config.shortcut,
         "VRFs": {(v.name, v.rd, v.rt_export, n) for v in config.vrfs for n in v.networks
