@@ -91,7 +91,7 @@ def cmd_configs(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_diff(args: argparse.Namespace, console: Console) -> int:
-    from labkit.diff import diff_designs, diff_revision, markdown_report, text_report
+    from labkit.diff import diff_designs, diff_revision, markdown_report, readdress_problem, text_report
 
     if (args.new is None) == (args.rev is None):
         raise LabkitError("give two design files (OLD NEW), or one design file and --rev REV")
@@ -102,6 +102,11 @@ def cmd_diff(args: argparse.Namespace, console: Console) -> int:
         devices = diff_designs(Path(args.old), Path(args.new), args.lab_files)
         title = f"labkit diff {args.old} -> {args.new}"
     print(markdown_report(devices, title) if args.markdown else text_report(devices), end="")
+    if args.check:
+        problem = None if args.allow_readdress else readdress_problem(devices)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+        return 1 if problem else 0
     return 1 if any(d.status != "unchanged" for d in devices) else 0
 
 
@@ -390,13 +395,18 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_configs)
     p = sub.add_parser("diff", help="what a design change does to each device",
                        description="render two designs (OLD NEW, or OLD at git revision --rev against the "
-                       "working tree) and show per device unchanged/changed/added/removed with the diff of its "
-                       "ESR config; exit 0 if nothing changes, 1 if something does, 2 on error")
+                       "working tree): a summary of the real routers added, READDRESSED (an existing router's "
+                       "tunnel, WAN or LAN address changes), removed and changed, unchanged ones counted, lab-only "
+                       "nodes apart; then the diff of each ESR config; exit 0 if nothing changes, 1 if something "
+                       "does (with --check: only if an existing router is readdressed), 2 on error")
     p.add_argument("old", help="design file, e.g. topologies/phase3.yml")
     p.add_argument("new", nargs="?", help="the changed design file (not with --rev)")
     p.add_argument("--rev", help="git revision of OLD to compare with the working tree, e.g. origin/main")
     p.add_argument("--lab-files", action="store_true", help="also show the diffs of the lab's node files")
     p.add_argument("--markdown", action="store_true", help="Markdown for a CI job summary")
+    p.add_argument("--check", action="store_true", help="exit 1 only if an existing router is readdressed, "
+                   "naming each (CI blocks the change); other changes exit 0")
+    p.add_argument("--allow-readdress", action="store_true", help="the readdressing is intended: no error")
     p.set_defaults(func=cmd_diff)
     p = sub.add_parser("lint", help="check ESR configurations for cross-device consistency",
                        description="check ESR configurations (one folder per lab) for cross-device "

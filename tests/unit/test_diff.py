@@ -1,4 +1,5 @@
-"""labkit diff: per-device statuses and diffs between two designs or two git revisions."""
+"""labkit diff: per-device statuses and diffs between two designs or two git revisions, the summary a reviewer
+reads first (routers added, readdressed, changed; lab-only nodes apart) and `--check` blocking a readdressing."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from labkit.cli import main
-from labkit.diff import diff_designs, diff_revision
+from labkit.diff import LAB_ONLY, diff_designs, diff_revision, summary
 
 PHASE3 = Path(__file__).parents[2] / "topologies" / "phase3.yml"
 
@@ -14,6 +15,15 @@ PHASE3 = Path(__file__).parents[2] / "topologies" / "phase3.yml"
 def _with_count(tmp_path: Path, count: int, name: str = "b.yml") -> Path:
     path = tmp_path / name
     path.write_text(PHASE3.read_text().replace("count: 3", f"count: {count}"))
+    return path
+
+
+def _listed(tmp_path: Path, names: list[str], name: str) -> Path:
+    """phase3 with its spokes listed (`spokes.nodes`) in the order given."""
+    nodes = "".join(f"    - {{name: {n}, model: ESR-30}}\n" for n in names)
+    path = tmp_path / name
+    derived = "  count: 3\n  models: [ESR-15, ESR-30, ESR-31]\n"
+    path.write_text(PHASE3.read_text().replace(derived, f"  nodes:\n{nodes}"))
     return path
 
 
@@ -28,6 +38,41 @@ def test_spoke_added(tmp_path):
     spoke4 = next(d for d in devices if d.name == "spoke4")
     assert list(spoke4.diffs) == ["esr/spoke4.cfg"] and "--- /dev/null" in spoke4.diffs["esr/spoke4.cfg"]
     assert next(d for d in devices if d.name == "inet").diffs == {}  # no ESR config; lab files on request
+    assert [d.name for d in devices if d.real] == ["hub1", "spoke1", "spoke2", "spoke3", "spoke4"]
+    assert not any(d.readdressed for d in devices)
+
+
+def test_summary_lists_the_added_router_with_its_addresses_and_lab_only_nodes_apart(tmp_path):
+    counts, sections = summary(diff_designs(PHASE3, _with_count(tmp_path, 4)))
+    assert counts == "1 added, 0 readdressed, 0 changed, 0 removed, 4 unchanged real routers; 2 lab-only nodes changed"
+    assert sections == [("added", ["spoke4: tunnel 10.255.0.14, WAN 198.51.100.18/30, LAN 172.16.4.1/24"]),
+                        (LAB_ONLY, ["(lab): changed", "inet: changed"])]
+
+
+def test_a_spoke_inserted_mid_list_readdresses_the_ones_after_it_loudly(tmp_path, capsys):
+    old = _listed(tmp_path, ["spoke1", "spoke2", "spoke3"], "old.yml")
+    new = _listed(tmp_path, ["spoke1", "branch", "spoke2", "spoke3"], "new.yml")
+    devices = diff_designs(old, new)
+    assert [d.name for d in devices if d.readdressed] == ["spoke2", "spoke3"]
+    counts, sections = summary(devices)
+    assert counts.startswith("1 added, 2 readdressed, 0 changed, 0 removed, 2 unchanged real routers")
+    assert sections[0] == ("READDRESSED: 2 existing routers get new addresses", [
+        "spoke2: tunnel 10.255.0.12 -> 10.255.0.13, WAN 198.51.100.10/30 -> 198.51.100.14/30, "
+        "LAN 172.16.2.1/24 -> 172.16.3.1/24",
+        "spoke3: tunnel 10.255.0.13 -> 10.255.0.14, WAN 198.51.100.14/30 -> 198.51.100.18/30, "
+        "LAN 172.16.3.1/24 -> 172.16.4.1/24"])
+    assert main(["diff", str(old), str(new), "--check"]) == 1
+    captured = capsys.readouterr()
+    assert "error: the change readdresses 2 existing routers (spoke2, spoke3)" in captured.err
+    assert "--allow-readdress" in captured.err and captured.out.startswith("1 added, 2 readdressed")
+    assert main(["diff", str(old), str(new), "--check", "--allow-readdress"]) == 0
+
+
+def test_check_passes_a_change_that_readdresses_no_router(tmp_path, capsys):
+    appended = _listed(tmp_path, ["spoke1", "spoke2", "spoke3", "branch"], "new.yml")
+    assert main(["diff", str(_listed(tmp_path, ["spoke1", "spoke2", "spoke3"], "old.yml")), str(appended),
+                 "--check"]) == 0
+    assert capsys.readouterr().err == ""
 
 
 def test_a_cluster_s_one_configuration_is_one_device(tmp_path):
@@ -36,6 +81,8 @@ def test_a_cluster_s_one_configuration_is_one_device(tmp_path):
     moved.write_text(cluster.read_text().replace("  vrrp_id: 20\n", "  vrrp_id: 20\n  lan_vip: 10.0.0.250\n"))
     devices = diff_designs(cluster, moved)
     assert {d.name: d.status for d in devices if d.status != "unchanged"} == {"hub1+hub2": "changed"}
+    [cluster_device] = [d for d in devices if d.readdressed]  # the cluster's HQ-segment VRRP address moves
+    assert cluster_device.name == "hub1+hub2" and cluster_device.new.lan == "10.0.0.250/24"
     assert list(next(d for d in devices if d.name == "hub1+hub2").diffs) == ["esr/hub1+hub2.cfg"]
 
 
@@ -56,7 +103,8 @@ def test_no_change_between_copies_exits_0(tmp_path, capsys):
 def test_changes_exit_1_with_markdown(tmp_path, capsys):
     assert main(["diff", str(PHASE3), str(_with_count(tmp_path, 4)), "--markdown"]) == 1
     out = capsys.readouterr().out
-    assert "| spoke4 | added |" in out and "```diff" in out
+    assert "**1 added, 0 readdressed" in out and "#### added\n\n- spoke4: tunnel 10.255.0.14" in out
+    assert f"#### {LAB_ONLY}\n\n- (lab): changed\n- inet: changed" in out and "```diff" in out
 
 
 def test_invalid_design_or_arguments_exit_2(tmp_path, capsys):

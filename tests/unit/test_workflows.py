@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -68,39 +69,57 @@ def test_containerlab_jobs_run_the_computed_scenarios():
     assert junit == "reports/*/junit.xml"  # reports/<lab>/, named after the design's lab, not its file
 
 
-def _run_pick_step(repo: Path, base: str) -> tuple[list[str], str]:
-    """Run the `scenarios` job's script in `repo`; the scenarios it picks and the job summary it writes."""
+def _run_pick_step(repo: Path, base: str, allow: str = "") -> tuple[list[str], str]:
+    """Run the `scenarios` job's script in `repo` (`allow`: what a pull request labelled `readdress` passes); the
+    scenarios it picks and the job summary it writes."""
     step = next(s for s in _ci()["jobs"]["scenarios"]["steps"] if s.get("id") == "pick")
     output, summary = repo / "output", repo / "summary"
     for written in (output, summary):
         written.unlink(missing_ok=True)
-    env = {**os.environ, "BASE": base, "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary)}
-    subprocess.run(["bash", "-e", "-c", step["run"]], cwd=repo, env=env, check=True)
+    env = {**os.environ, "BASE": base, "ALLOW": allow, "GITHUB_OUTPUT": str(output),
+           "GITHUB_STEP_SUMMARY": str(summary)}
+    subprocess.run(["bash", "-e", "-c", step["run"]], cwd=repo, env=env, check=True, capture_output=True)
     scenarios = json.loads(output.read_text().removeprefix("scenarios="))
     return scenarios, summary.read_text() if summary.exists() else ""
 
 
-def test_pick_step_runs_changed_designs_and_shows_their_diff(tmp_path):
-    def git(*args: str) -> None:
-        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
-                       capture_output=True)
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=repo, check=True,
+                   capture_output=True)
 
-    shutil.copytree(ROOT / "topologies", tmp_path / "topologies")
-    (tmp_path / ".venv" / "bin").mkdir(parents=True)
-    (tmp_path / ".venv" / "bin" / "labkit").symlink_to(Path(sys.executable).parent / "labkit")
-    (tmp_path / ".gitignore").write_text(".venv\noutput\nsummary\n")
-    git("init", "-q", "-b", "main")
-    git("add", ".")
-    git("commit", "-qm", "base")
-    git("checkout", "-qb", "pr")
-    design = tmp_path / "topologies" / "phase3.yml"
-    design.write_text(design.read_text().replace("count: 3", "count: 4"))
-    git("commit", "-qam", "a spoke")
+
+def _pr_repo(repo: Path, change: Callable[[str], str]) -> None:
+    """A repository of the designs (branch main) and a pull request's branch `pr` changing phase3.yml's text."""
+    shutil.copytree(ROOT / "topologies", repo / "topologies")
+    (repo / ".venv" / "bin").mkdir(parents=True)
+    (repo / ".venv" / "bin" / "labkit").symlink_to(Path(sys.executable).parent / "labkit")
+    (repo / ".gitignore").write_text(".venv\noutput\nsummary\n")
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "base")
+    _git(repo, "checkout", "-qb", "pr")
+    design = repo / "topologies" / "phase3.yml"
+    design.write_text(change(design.read_text()))
+    _git(repo, "commit", "-qam", "a design change")
+
+
+def test_pick_step_runs_changed_designs_and_shows_their_diff(tmp_path):
+    _pr_repo(tmp_path, lambda text: text.replace("count: 3", "count: 4"))
     scenarios, summary = _run_pick_step(tmp_path, "main")
     assert scenarios == ["phase3"]
-    assert "| spoke4 | added |" in summary and "| hub1 | unchanged |" in summary
+    assert "- spoke4: tunnel 10.255.0.14" in summary and "0 readdressed" in summary
     assert _run_pick_step(tmp_path, "")[0] == sorted(SCENARIOS)  # a push: every scenario
     (tmp_path / "Makefile").write_text("all:\n")
-    git("add", "Makefile")
-    git("commit", "-qm", "not only designs")
+    _git(tmp_path, "add", "Makefile")
+    _git(tmp_path, "commit", "-qm", "not only designs")
     assert _run_pick_step(tmp_path, "main")[0] == sorted(SCENARIOS)
+
+
+def test_pick_step_blocks_a_readdressing_unless_the_pull_request_allows_it(tmp_path):
+    _pr_repo(tmp_path, lambda text: text.replace("172.16.0.0/16", "172.17.0.0/16"))  # every spoke's LAN moves
+    with pytest.raises(subprocess.CalledProcessError) as failed:
+        _run_pick_step(tmp_path, "main")
+    assert "readdresses existing routers: topologies/phase3.yml" in failed.value.stdout.decode()
+    assert "error: the change readdresses 3 existing routers (spoke1, spoke2, spoke3)" in failed.value.stderr.decode()
+    scenarios, summary = _run_pick_step(tmp_path, "main", allow="--allow-readdress")
+    assert scenarios == ["phase3"] and "#### READDRESSED: 3 existing routers" in summary
