@@ -7,7 +7,8 @@ must have recovered.
 An entry is max(formula, floor) + a share per spoke the hub serves (+ a share per probe an attempt sends). The
 floor is the least a lab under emulation (TCG, 2 cores) needs where the formula gives less: the literal the
 check had before this table, known to pass; where no timer bounds a wait (reading state that already holds,
-a burst of traffic, a capture), the floor is all there is. `labkit suite DESIGN` prints the table.
+a burst of traffic, a capture), the floor is all there is. `labkit suite DESIGN` prints the entries its checks use:
+the ones whose value is asked for while the suite is built (`recording`); docs/reference/deadlines.md has them all.
 
 SA lifetimes, when the design sets them (the plan's hard lifetimes), give the rekey entry; left unset they are
 strongSwan's defaults (hours), longer than any check, and the entry is 0.
@@ -15,7 +16,9 @@ strongSwan's defaults (hours), longer than any check, and the entry is 0.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from labkit.design.model import Design
@@ -109,6 +112,20 @@ def timers(design: Design, probes: int = 0) -> Timers:
                   ike_lifetime_s=spoke.ike_lifetime_s, sa_lifetime_s=spoke.sa_lifetime_s, probes=probes)
 
 
+_ASKED: ContextVar[set[str] | None] = ContextVar("deadlines_asked", default=None)
+
+
+@contextmanager
+def recording() -> Iterator[set[str]]:
+    """The names of the entries whose value is asked for inside the block (what a suite built in it uses)."""
+    asked: set[str] = set()
+    token = _ASKED.set(asked)
+    try:
+        yield asked
+    finally:
+        _ASKED.reset(token)
+
+
 def _none(t: Timers) -> float:
     return 0.0
 
@@ -129,6 +146,9 @@ class Deadline:
         return self.of(timers(design, probes))
 
     def of(self, t: Timers) -> float:
+        asked = _ASKED.get()
+        if asked is not None:
+            asked.add(self.name)
         return round(max(self.floor_s, self.derive(t)) + self.per_spoke_s * t.spokes + self.per_probe_s * t.probes, 1)
 
     def floored(self, t: Timers) -> bool:
@@ -282,10 +302,12 @@ TABLE: tuple[Deadline, ...] = (REGISTRATION, BGP, BFD, ROUTES, VPN, LOOK, TRAFFI
                                PMTU, BLOCKED, REKEY, RENUMBER)
 
 
-def table_text(design: Design) -> str:
-    """The table for `design`: each entry's seconds, formula and what it waits for."""
+def table_text(design: Design, used: set[str] | None = None) -> str:
+    """The table for `design`: each entry's seconds, formula and what it waits for (only the entries named in
+    `used`, if given)."""
     t = timers(design)
-    width = max(len(d.name) for d in TABLE)
+    entries = [d for d in TABLE if used is None or d.name in used]
+    width = max(len(d.name) for d in entries)
     bfd = "none" if t.bfd_detect_s is None else f"{t.bfd_detect_s:g} s"
     head = (f"timers: nhrp holdtime {t.nhrp_holdtime_s} s (refresh {t.nhrp_refresh_s:g} s), dpd {t.dpd_s} s, ike "
             f"give-up {t.ike_give_up_s:g} s, bgp {t.bgp_keepalive_s}/{t.bgp_holdtime_s} s (connect "
@@ -297,4 +319,4 @@ def table_text(design: Design) -> str:
         derived = f" (the formula gives {d.derive(t):.1f} s: the floor holds)" if d.floored(t) and d.derive(t) else ""
         return f"{d.name:<{width}}  {d.of(t):>6.1f} s  {d.formula}{derived}\n{'':<{width + 12}}{d.why}"
 
-    return "\n".join([head, *map(row, TABLE)]) + "\n"
+    return "\n".join([head, *map(row, entries)]) + "\n"

@@ -3,6 +3,7 @@ the table, following each timer it is derived from; no literal deadline left in 
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import re
 from pathlib import Path
@@ -124,6 +125,41 @@ def test_labkit_suite_prints_parts_checks_and_the_table(capsys):
     assert re.search(r"routing\.spoke_routes +96 s +routing\.bgp_sessions\n", out)
     assert re.search(r"\n  purge +70\.0 s +2 x nhrp holdtime \+ 10 s\n", out)
     assert f"{deadlines.SHORTCUT.name}" in out and "the floor holds" in out
+
+
+def test_labkit_suite_prints_only_the_deadlines_its_checks_use(capsys):
+    assert cli.main(["suite", str(PHASE3)]) == 0
+    table = capsys.readouterr().out.split("\ndeadlines")[1]
+    printed = re.findall(r"^  ([a-z_]+) +[\d.]+ s ", table, re.MULTILINE)
+    assert printed == ["registration", "bgp", "routes", "look", "traffic", "shortcut", "reachability", "purge"]
+    assert table.startswith(f" (8 of {len(TABLE)}: the ones these checks use):")
+    assert cli.main(["suite", str(FAILOVER)]) == 0
+    assert {"hub_down", "bfd", "settle"} <= set(re.findall(r"^  ([a-z_]+) +[\d.]+ s ", capsys.readouterr().out,
+                                                            re.MULTILINE))
+
+
+def _asked_while_running(path: Path) -> list[str]:
+    """`file:line NAME` of each table entry asked for inside a function nested in another (a check's probe, which
+    runs only in the lab: `labkit suite` would not see it)."""
+    entries = {d.name.upper() for d in TABLE}
+    found = []
+
+    def walk(node: ast.AST, depth: int) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Call) and depth >= 2:
+                name = getattr(child.func, "id", None) or getattr(child.func, "attr", None)
+                if name in entries:
+                    found.append(f"{path.name}:{child.lineno} {name}")
+            walk(child, depth + isinstance(child, ast.FunctionDef | ast.Lambda))
+
+    walk(ast.parse(path.read_text()), 0)
+    return found
+
+
+def test_every_deadline_is_asked_for_as_the_suite_is_built():
+    """`labkit suite` lists the entries asked for while the suite is built: a check takes its deadlines then."""
+    paths = [p for folder in ("checks", "suites") for p in sorted((ROOT / "labkit" / "verify" / folder).glob("*.py"))]
+    assert len(paths) > 10 and [hit for path in paths for hit in _asked_while_running(path)] == []
 
 
 def test_rekeys_are_looked_at_often_enough_to_see_every_generation_and_no_more():

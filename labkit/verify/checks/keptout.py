@@ -116,6 +116,7 @@ def kept_out(design: Design, spoke: Site, fault: str, left: IpsecLeft) -> Check:
     """The misconfigured spoke is out of every hub's state (NHRP, BGP, its LAN's route, IPsec as the fault
     implies), registers with no NHS, and no other spoke holds a BGP route to its LAN; its gre1 stays up."""
     others = [s for s in design.spokes if s != spoke]
+    within = deadlines.KEPT_OUT(design)
 
     def probe(ctx: Context) -> str:
         elapsed = _since_start(ctx, observed=True)
@@ -124,14 +125,14 @@ def kept_out(design: Design, spoke: Site, fault: str, left: IpsecLeft) -> Check:
         problems += _spoke_problems(ctx, design, spoke, left)
         if problems:
             raise NotKeptOut(f"{spoke.name} NOT KEPT OUT: {'; '.join(problems)}")
-        ctx.measurements.update({"out_s": elapsed, "deadline_s": deadlines.KEPT_OUT(design),
+        ctx.measurements.update({"out_s": elapsed, "deadline_s": within,
                                  "bounded_by": dataclasses.asdict(deadlines.timers(design))})
         return (f"{spoke.name} out {elapsed}s after {fault}: in no hub's NHRP cache or BGP table, its LAN routed "
                 f"nowhere, IPsec {left}, gre1 still up")
 
     return Check(f"keptout.{fault}.out", f"{spoke.name} is kept out: no registration, no routes, IPsec {left}",
                  (*(h.name for h in design.hubs), spoke.name), probe,
-                 deadline_s=deadlines.KEPT_OUT(design), retry_every_s=3)
+                 deadline_s=within, retry_every_s=3)
 
 
 def unreachable(design: Design, spoke: Site, control: Site, fault: str) -> Check:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from labkit.design.model import Design
-from labkit.verify.deadlines import table_text
+from labkit.verify.deadlines import TABLE, recording, table_text
 from labkit.verify.engine import Check
 from labkit.verify.schedule import after, chain
 from labkit.verify.suites import (
@@ -105,8 +105,10 @@ def suite_for(design: Design) -> list[Check]:
 
 def suite_text(design: Design) -> str:
     """What `labkit suite DESIGN` prints: the parts the design's contents select, each check with its deadline
-    and what it needs (`designed state`: every check of the first stage), then the deadline table."""
-    suite = composed(design)
+    and what it needs (`designed state`: every check of the first stage), then the entries of the deadline table
+    the suite uses (the ones asked for while it is built)."""
+    with recording() as used:
+        suite = composed(design)
     width = max(len(c.id) for c in suite.checks)
     return "\n".join([
         f"# checks of {design.origin} (lab {design.lab}, {len(design.spokes)} spokes): {len(suite.checks)}",
@@ -115,7 +117,8 @@ def suite_text(design: Design) -> str:
           for c in considered(design)),
         "checks (deadline; needs):",
         *(f"  {c.id:<{width}}  {wait_text(c):>8}  {needs_text(c, suite)}" for c in suite.checks),
-        "deadlines:", *(f"  {line}" for line in table_text(design).splitlines()),
+        f"deadlines ({len(used)} of {len(TABLE)}: the ones these checks use):",
+        *(f"  {line}" for line in table_text(design, used).splitlines()),
     ]) + "\n"
 
 
