@@ -16,7 +16,7 @@ from labkit.console import Console
 from labkit.design import Design, load_design
 from labkit.errors import DesignError, LabkitError
 from labkit.platforms import lab_node
-from labkit.render.generate import BuildDir, generate
+from labkit.render.generate import BuildDir, generate, generate_own
 from labkit.runtime.base import Runtime, read_record
 from labkit.runtime.bringup import bring_up
 from labkit.runtime.choose import CHOICES, require_root, running_runtime
@@ -30,7 +30,7 @@ def _design(args: argparse.Namespace) -> Design:
 
 def _design_and_build(args: argparse.Namespace, console: Console) -> tuple[Design, BuildDir]:
     design = _design(args)
-    build = generate(design, settings.build_root())
+    build = generate_own(design, settings.build_root(), args.force)
     console.say(f"generated {build.path} ({len(design.node_names)} nodes) from {design.origin}")
     return design, build
 
@@ -382,7 +382,7 @@ def parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    add("generate", cmd_generate, "write build/<lab>/: containerlab topology, node files, ESR configs")
+    force_option(add("generate", cmd_generate, "write build/<lab>/: containerlab topology, node files, ESR configs"))
     add("plan", cmd_plan, "print every node's plan (YAML): what is decided about each hub and spoke")
     add("suite", cmd_suite, "print the checks the design's contents select (its parts), each check's deadline and "
         "needs, and the deadline table derived from the design's timers")
@@ -430,7 +430,7 @@ def parser() -> argparse.ArgumentParser:
     add("graph", cmd_graph, "draw the lab: build/<lab>/<lab>.svg and a containerlab-style mermaid graph")
     for name, func, text in (("up", cmd_up, "generate and start the lab; it stays up"),
                              ("run", cmd_run, "generate, start and verify the lab")):
-        p = add(name, func, text)
+        p = force_option(add(name, func, text))
         p.add_argument("--runtime", choices=CHOICES, default=settings.default_runtime())
         if name == "run":
             p.add_argument("--keep", action=argparse.BooleanOptionalAction, default=True,
@@ -518,6 +518,12 @@ def set_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="change a field of the design for this command, e.g. spokes.count=50 (repeatable; "
                    "the lab keeps its name, its report says what was set)")
+
+
+def force_option(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("--force", action="store_true", help="replace build/<lab>/ even if another design file (naming "
+                   "the same lab) made it")
+    return p
 
 
 class Terminated(KeyboardInterrupt):

@@ -10,6 +10,7 @@ import yaml
 
 from labkit import platforms
 from labkit.design.model import Design, Site
+from labkit.errors import LabkitError
 from labkit.plan import NodePlan, TransportPlan, plan_design, transport_plan
 from labkit.render.clab import topology
 from labkit.render.templates_env import environment
@@ -96,4 +97,23 @@ def generate(design: Design, out_root: Path) -> BuildDir:
     for site in design.sites:
         for folder in platforms.lab_node().folders.get("site", ()):
             (build.path / "nodes" / site.name / folder).mkdir(parents=True)
+    return build
+
+
+MADE_FROM = ".made-from"  # in build/<lab>/ as the commands write it: the resolved path of the design file
+
+
+def generate_own(design: Design, out_root: Path, force: bool = False) -> BuildDir:
+    """`generate`, recording which design file made build/<lab>/; LabkitError if another design file (one naming
+    the same lab) made it, unless `force`. The same file again (edited, or with other `--set`) replaces it."""
+    record = out_root / design.lab / MADE_FROM
+    made_from = record.read_text(encoding="utf-8").strip() if record.is_file() else None
+    source = design.source.resolve()
+    if made_from and Path(made_from) != source and not force:
+        raise LabkitError(f"{out_root / design.lab}/ was generated from {made_from}, not {design.source}: both "
+                          f"name their lab {design.lab!r}; give {design.source} its own `lab:` name, or pass --force "
+                          f"to replace {out_root / design.lab}/ (if a lab runs from it, `labkit down {made_from}` "
+                          "first)")
+    build = generate(design, out_root)
+    (build.path / MADE_FROM).write_text(f"{source}\n", encoding="utf-8")
     return build
