@@ -13,8 +13,12 @@ from labkit.design.fields import DEFAULT, Fields, Problems
 from labkit.design.loader import apply_overrides, load_yaml, parse_override
 from labkit.design.model import Design, Overlay, Routing, Transport
 from labkit.design.pools import SPOKE_TUNNEL_OFFSET, WAN_LINK_PREFIXLEN
-from labkit.design.validate import validate
+from labkit.design.validate import Line, validate
 from labkit.errors import DesignError
+
+SPOKES_AS_A_LIST = ("unlike `hubs:`, list the spokes under `nodes:` (spokes.nodes), beside the spokes' other fields: "
+                    "`spokes: {lan_pool: 172.16.0.0/16, nodes: [{name: spoke1, model: ESR-30}, ...]}`, or derive them: "
+                    "`spokes: {count: 3, models: [ESR-30]}`")
 
 
 def load_design(path: str | Path, overrides: Sequence[str] = ()) -> Design:
@@ -60,7 +64,7 @@ def _build(problems: Problems, raw: Any) -> Design | None:
     cases = spec.take(top, "cases")
     nat_fields = top.fields("nat", required=False) if top.has("nat") else None
     nat_settings = parse.nat_settings(nat_fields) if nat_fields else None
-    spokes_fields = top.fields("spokes")
+    spokes_fields = top.fields("spokes", fix=SPOKES_AS_A_LIST)
     lan_pool = spec.take(spokes_fields, "lan_pool", default=DEFAULT)
     spokes, lan_prefixlen = parse.spoke_entries(spokes_fields)
     spokes_fields.finish()
@@ -71,6 +75,7 @@ def _build(problems: Problems, raw: Any) -> Design | None:
         return None
     if not allocate.lan_prefixlen_fits(spokes_fields, lan_pool, lan_prefixlen):
         return None
+    site_lines = {entry["name"]: entry["line"] for entry in hubs + spokes}
     pools = [
         allocate.Pool("underlay.wan_pool", wan_pool, under.key_line("wan_pool"), WAN_LINK_PREFIXLEN,
                       len(hubs), "a /30 link per site, hubs first", len(spokes)),
@@ -109,5 +114,5 @@ def _build(problems: Problems, raw: Any) -> Design | None:
         hubs=tuple(hubs), spokes=tuple(spokes), headquarters=headquarters, failover=failover, cluster=cluster,
         mpls=mpls, misconfigure=misconfigure, cases=cases, nat=nat,
     )
-    validate(problems, design, top.key_line)
+    validate(problems, design, Line(top.key_line, site_lines))
     return design

@@ -48,7 +48,7 @@ class Invalid(ValueError):
 class Fields:
     """One mapping of the design: `take` each known key, then `finish` reports the unknown ones."""
 
-    def __init__(self, problems: Problems, value: Any, path: str, parent_line: int | None = None):
+    def __init__(self, problems: Problems, value: Any, path: str, parent_line: int | None = None, fix: str = ""):
         self.problems = problems
         self.path = path
         self.ok = isinstance(value, dict)
@@ -57,7 +57,8 @@ class Fields:
         self.taken: set[str] = set()
         self.missing: dict[str, str] = {}  # required key -> reason, reported by `finish`
         if not self.ok:
-            problems.add(parent_line, path, f"must be a mapping of fields, found {kind(value)}")
+            found = f"must be a mapping of fields, found {kind(value)}"
+            problems.add(parent_line, path, f"{found}; {fix}" if fix else found)
 
     def key_line(self, key: str) -> int | None:
         lines = getattr(self.mapping, "key_lines", {})
@@ -89,15 +90,15 @@ class Fields:
             self.problems.add(self.key_line(key), self.sub(key), str(exc))
             return None
 
-    def fields(self, key: str, required: bool = True) -> Fields:
-        """The nested mapping under `key`."""
+    def fields(self, key: str, required: bool = True, fix: str = "") -> Fields:
+        """The nested mapping under `key` (`fix`: what to write instead if it is not a mapping)."""
         self.taken.add(key)
         if key not in self.mapping and not required:
             return Fields(self.problems, LineDict(), self.sub(key), self.line)
         if key not in self.mapping:
             self.require(key)
             return Fields(Problems(self.problems.source), LineDict(), self.sub(key))
-        return Fields(self.problems, self.mapping[key], self.sub(key), self.key_line(key))
+        return Fields(self.problems, self.mapping[key], self.sub(key), self.key_line(key), fix)
 
     def items(self, key: str) -> list[tuple[str, int | None, Any]]:
         """The list under `key` as (path, line, item) triples; records a problem if it is not a list."""

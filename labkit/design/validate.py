@@ -1,19 +1,35 @@
 """The rules that span fields of a valid design, in order, each recording its problems: unique names and
 addresses, distinct networks, what hubs, HQ, NAT, MPLS, failover, misconfigurations, edge cases and phases need.
-A rule is a function (problems, design, line) -> None, `line(key)` the line of a top-level key; adding a rule is
-adding it to RULES."""
+A rule is a function (problems, design, line) -> None, `line(key)` the line of a top-level key and `line.of(site)` a
+hub's or spoke's own; adding a rule is adding it to RULES."""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 
 from labkit.design.fields import Problems
-from labkit.design.model import Design, EdgeCase
+from labkit.design.model import Design, EdgeCase, Site
 from labkit.design.pools import WAN_LINK_PREFIXLEN, larger, room
 
-Line = Callable[[str], int | None]
+
+@dataclass(frozen=True)
+class Line:
+    """Where the design wrote something: a top-level key, or a hub or spoke (its own list item; a spoke derived
+    from `spokes.count`, that key's line)."""
+
+    key_line: Callable[[str], int | None]
+    site_lines: Mapping[str, int | None]  # by node name
+
+    def __call__(self, key: str) -> int | None:
+        return self.key_line(key)
+
+    def of(self, site: Site) -> int | None:
+        return self.site_lines.get(site.name) or self(_section(site.role))
+
+
 Rule = Callable[[Problems, Design, Line], None]
 
 
@@ -26,7 +42,7 @@ def names_unique(problems: Problems, design: Design, line: Line) -> None:
     seen = {design.transport.name: "underlay.transport"}
     for site in design.sites:
         if site.name in seen:
-            problems.add(line(_section(site.role)), f"{site.role} {site.name}",
+            problems.add(line.of(site), f"{site.role} {site.name}",
                          f"duplicate node name (also used by {seen[site.name]}); give every node its own name")
         seen[site.name] = f"{site.role} {site.name}"
 
@@ -36,8 +52,8 @@ def tunnel_addresses_unique(problems: Problems, design: Design, line: Line) -> N
     tunnels: dict[IPv4Address, str] = {}
     for site in (design.nhs + design.spokes) if design.cluster else design.sites:
         if site.tunnel in tunnels:
-            problems.add(line(_section(site.role)), f"{site.name}.tunnel",
-                         f"duplicate tunnel address {site.tunnel} (also {tunnels[site.tunnel]})")
+            problems.add(line.of(site), f"{site.name}.tunnel",
+                         f"duplicate tunnel address {site.tunnel} (also {tunnels[site.tunnel]}); give each its own")
         tunnels[site.tunnel] = site.name
 
 
@@ -57,10 +73,11 @@ def hubs_meet_at_headquarters(problems: Problems, design: Design, line: Line) ->
     used = {hq.address.ip: "headquarters.address"}
     for hub in design.hubs:
         if hub.lan.network != hq.address.network:
-            problems.add(line("hubs"), f"hubs: {hub.name}.lan", f"{hub.lan} is not on the HQ segment "
+            problems.add(line.of(hub), f"hubs: {hub.name}.lan", f"{hub.lan} is not on the HQ segment "
                          f"{hq.address.network} of headquarters.address; put every hub's lan in it")
         elif hub.lan.ip in used:
-            problems.add(line("hubs"), f"hubs: {hub.name}.lan", f"{hub.lan.ip} is already used by {used[hub.lan.ip]}")
+            problems.add(line.of(hub), f"hubs: {hub.name}.lan", f"{hub.lan.ip} is already used by "
+                         f"{used[hub.lan.ip]}; give the hub a free address of {hq.address.network}")
         used[hub.lan.ip] = f"hub {hub.name}"
 
 
@@ -131,7 +148,7 @@ def _networks(design: Design, line: Line) -> list[tuple[str, IPv4Network, int | 
              ("spokes.lan_pool", design.routing.spoke_summary, line("spokes"))]
     hq = design.headquarters
     if hq is None:
-        named += [(f"hubs: {h.name}.lan", h.lan.network, line("hubs")) for h in design.hubs]
+        named += [(f"hubs: {h.name}.lan", h.lan.network, line.of(h)) for h in design.hubs]
     else:
         named += [("headquarters.address (the hubs' HQ segment)", hq.address.network, line("headquarters")),
                   ("headquarters.lan", hq.lan.network, line("headquarters"))]
@@ -158,11 +175,12 @@ def spoke_lans_fit(problems: Problems, design: Design, line: Line) -> None:
     for spoke in sorted(design.spokes, key=lambda s: (s.lan.network.network_address, -s.lan.network.num_addresses)):
         net = spoke.lan.network
         if not net.subnet_of(lan_pool):
-            problems.add(line("spokes"), f"spokes: {spoke.name}.lan",
-                         f"{net} is outside spokes.lan_pool {lan_pool}; the hub's summary would not cover it")
+            problems.add(line.of(spoke), f"spokes: {spoke.name}.lan",
+                         f"{net} is outside spokes.lan_pool {lan_pool}; the hub's summary would not cover it: give "
+                         f"{spoke.name} a LAN inside {lan_pool}, or widen spokes.lan_pool to hold every spoke's LAN")
         if widest and net.network_address <= widest[0].broadcast_address:
-            problems.add(line("spokes"), f"spokes: {spoke.name}.lan",
-                         f"{net} overlaps the LAN of {widest[1]} ({widest[0]})")
+            problems.add(line.of(spoke), f"spokes: {spoke.name}.lan",
+                         f"{net} overlaps the LAN of {widest[1]} ({widest[0]}); give each spoke a LAN of its own")
         if not widest or net.broadcast_address > widest[0].broadcast_address:
             widest = (net, spoke.name)
 

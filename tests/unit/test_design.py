@@ -24,6 +24,11 @@ def problems_of(write_design, text: str) -> list[str]:
     return info.value.problems
 
 
+def _line_of(text: str, fragment: str) -> int:
+    """The line of the design text `fragment` starts on."""
+    return text[:text.index(fragment)].count("\n") + 1
+
+
 def test_phase3_derives_addressing():
     design = load_design(TOPOLOGIES / "phase3.yml")
     assert [s.name for s in design.hubs] == ["hub1"]
@@ -104,7 +109,8 @@ def test_duplicate_tunnel_address(write_design):
     text = PHASE3.replace("spokes:\n  count: 3\n  models: [ESR-15, ESR-30, ESR-31]",
                           "spokes:\n  nodes:\n    - {name: spoke1, model: ESR-15, tunnel: 10.255.0.1}\n"
                           "    - {name: spoke2, model: ESR-30}")
-    assert any("duplicate tunnel address 10.255.0.1" in p for p in problems_of(write_design, text))
+    assert any(f".yml:{_line_of(text, '{name: spoke1')}: spoke1.tunnel: duplicate tunnel address 10.255.0.1 (also "
+               "hub1); give each its own" in p for p in problems_of(write_design, text))
 
 
 def test_duplicate_node_name(write_design):
@@ -336,14 +342,37 @@ def test_tenth_hub_needs_its_tunnel_address(write_design):
                                             r"tunnel addresses are hosts 1-9, spoke N is host 10\+N", problems[0])
 
 
-def test_overlapping_spoke_lans(write_design):
+def test_overlapping_spoke_lans_at_each_spoke_s_line(write_design):
     text = PHASE3.replace("spokes:\n  count: 3\n  models: [ESR-15, ESR-30, ESR-31]",
                           "spokes:\n  nodes:\n    - {name: spoke1, model: ESR-15, lan: 172.16.0.1/20}\n"
                           "    - {name: spoke2, model: ESR-30}\n"
                           "    - {name: spoke3, model: ESR-30, lan: 172.16.9.1/24}")
-    assert [p.split(": ", 1)[1] for p in problems_of(write_design, text)] == [
-        "spokes: spoke2.lan: 172.16.2.0/24 overlaps the LAN of spoke1 (172.16.0.0/20)",
-        "spokes: spoke3.lan: 172.16.9.0/24 overlaps the LAN of spoke1 (172.16.0.0/20)"]
+    assert [p.split(".yml:", 1)[1] for p in problems_of(write_design, text)] == [
+        f"{_line_of(text, '{name: spoke2')}: spokes: spoke2.lan: 172.16.2.0/24 overlaps the LAN of spoke1 "
+        "(172.16.0.0/20); give each spoke a LAN of its own",
+        f"{_line_of(text, '{name: spoke3')}: spokes: spoke3.lan: 172.16.9.0/24 overlaps the LAN of spoke1 "
+        "(172.16.0.0/20); give each spoke a LAN of its own"]
+
+
+def test_each_spoke_lan_outside_the_pool_is_reported_at_its_spoke_with_the_fix(write_design):
+    nodes = "".join(f"    - {{name: branch{n}, model: ESR-30, lan: 10.{n}.0.1/24}}\n" for n in range(1, 13))
+    text = PHASE3.replace("spokes:\n  count: 3\n  models: [ESR-15, ESR-30, ESR-31]\n", f"spokes:\n  nodes:\n{nodes}")
+    problems = problems_of(write_design, text)
+    assert len(problems) == 12
+    for n, problem in enumerate(problems, start=1):
+        assert f".yml:{_line_of(text, f'{{name: branch{n},')}: spokes: branch{n}.lan: 10.{n}.0.0/24 is outside " \
+               f"spokes.lan_pool 172.16.0.0/16" in problem
+        assert problem.endswith(f"give branch{n} a LAN inside 172.16.0.0/16, or widen spokes.lan_pool to hold every "
+                                "spoke's LAN")
+
+
+def test_spokes_written_as_a_list_gets_the_fix(write_design):
+    text = PHASE3.replace("spokes:\n  count: 3\n  models: [ESR-15, ESR-30, ESR-31]\n  lan_pool: 172.16.0.0/16",
+                          "spokes:\n  - {name: spoke1, model: ESR-30}\n  - {name: spoke2, model: ESR-30}\n#")
+    [problem] = problems_of(write_design, text)
+    assert f".yml:{_line_of(text, 'spokes:')}: spokes: must be a mapping of fields, found a list; unlike `hubs:`, " \
+           "list the spokes under `nodes:` (spokes.nodes)" in problem
+    assert "`spokes: {lan_pool: 172.16.0.0/16, nodes: [{name: spoke1, model: ESR-30}, ...]}`" in problem
 
 
 def test_misconfigure_names_misconfigurations_of_the_library(write_design):
